@@ -1,0 +1,8 @@
+import { SpotmaxError } from '../domain/errors.js';
+import type { CommandIO } from '../main.js';
+
+// Placeholder until this command's capability lands; fails loudly rather than pretending.
+export async function runCommand(..._args: unknown[]): Promise<number> {
+  throw new SpotmaxError('spotmax run is not built yet');
+}
+export type { CommandIO };

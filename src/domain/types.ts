@@ -1,0 +1,127 @@
+// Plain data the core works on. Adapters (aws/, sim/) translate SDK shapes into these, so the
+// planners and controllers never see an SDK type.
+
+export type Tags = Record<string, string>;
+
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+export type Market = 'spot' | 'on-demand';
+
+export interface LaunchTemplateRef {
+  id?: string;
+  name?: string;
+  /** '$Latest', '$Default' or a number as a string, as the ASG API reports it. */
+  version?: string;
+}
+
+/** The ASG's MixedInstancesPolicy, kept whole: UpdateAutoScalingGroup must always receive all of it. */
+export interface MixedInstancesPolicy {
+  launchTemplate: LaunchTemplateRef;
+  overrides: { instanceType?: string; weightedCapacity?: string; launchTemplate?: LaunchTemplateRef }[];
+  instancesDistribution: {
+    onDemandAllocationStrategy?: string;
+    onDemandBaseCapacity?: number;
+    onDemandPercentageAboveBaseCapacity?: number;
+    spotAllocationStrategy?: string;
+    spotInstancePools?: number;
+    spotMaxPrice?: string;
+  };
+}
+
+export interface AsgMember {
+  instanceId: string;
+  availabilityZone: string;
+  /** InService, Pending, Terminating, Detaching, Standby, ... as the ASG API reports it. */
+  lifecycleState: string;
+  healthStatus: string;
+  instanceType?: string;
+  launchTemplate?: LaunchTemplateRef;
+  protectedFromScaleIn?: boolean;
+}
+
+export interface GroupTag {
+  key: string;
+  value: string;
+  propagateAtLaunch: boolean;
+}
+
+export interface Group {
+  name: string;
+  arn?: string;
+  desired: number;
+  min: number;
+  max: number;
+  launchTemplate?: LaunchTemplateRef;
+  launchConfigurationName?: string;
+  mixedInstancesPolicy?: MixedInstancesPolicy;
+  availabilityZones: string[];
+  subnetIds: string[];
+  tags: GroupTag[];
+  members: AsgMember[];
+  createdTime?: Date;
+}
+
+export interface Instance {
+  instanceId: string;
+  state: InstanceState;
+  market: Market;
+  instanceType: string;
+  availabilityZone: string;
+  subnetId?: string;
+  privateIp?: string;
+  privateDnsName?: string;
+  launchTime: Date;
+  tags: Tags;
+  launchTemplate?: LaunchTemplateRef;
+  /** Set when the instance was launched with hibernation enabled. */
+  hibernationConfigured?: boolean;
+}
+
+export interface VolumeAttachment {
+  instanceId: string;
+  device: string;
+  state: string;
+}
+
+export interface Volume {
+  volumeId: string;
+  availabilityZone: string;
+  /** creating, available, in-use, deleting, deleted, error */
+  state: string;
+  sizeGiB: number;
+  volumeType?: string;
+  snapshotId?: string;
+  createTime?: Date;
+  attachments: VolumeAttachment[];
+  tags: Tags;
+}
+
+export interface Snapshot {
+  snapshotId: string;
+  volumeId: string;
+  state: string;
+  startTime: Date;
+  tags: Tags;
+}
+
+export interface ScalingActivity {
+  activityId: string;
+  groupName: string;
+  statusCode: string;
+  statusMessage?: string;
+  description?: string;
+  startTime: Date;
+  endTime?: Date;
+}
+
+/** One observation of a region: what AWS (or the simulator) reported at `observedAt`. */
+export interface Observation {
+  region: string;
+  observedAt: Date;
+  groups: Group[];
+  /** Members of the groups plus standbys, by id. */
+  instances: Map<string, Instance>;
+  /** Instances tagged spotmax:standby-for=<asg>, outside any group. */
+  standbys: Instance[];
+  /** Volumes tagged spotmax:group=<asg>. */
+  volumes: Volume[];
+}

@@ -1,0 +1,118 @@
+import { Command, CommanderError, Option } from 'commander';
+import { UserError, describeError } from './domain/errors.js';
+
+// Composition root: the only place that reads process.env and argv. Each command lives in cli/.
+
+export type Env = Record<string, string | undefined>;
+
+export interface CommandIO {
+  env: Env;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(io: CommandIO, setExit: (code: number) => void): Command {
+  const program = new Command('spotmax')
+    .description('Keeps EC2 Auto Scaling groups on Spot capacity healthy and cheap.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const cloudOption = () => new Option('--cloud <kind>', 'aws (the real region) or sim (the built-in simulated region)').choices(['aws', 'sim']).default('aws');
+
+  program
+    .command('run')
+    .description('the service: reconcile loop, interruption event loop, and /healthz /readyz /metrics')
+    .addOption(cloudOption())
+    .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
+    .option('--queue-url <url>', 'SQS queue with interruption events; repeatable (SPOTMAX_QUEUE_URL)', collect)
+    .option('--region <region>', 'AWS region (AWS_REGION)')
+    .option('--interval <cron>', 'reconcile schedule, a cron expression', '* * * * *')
+    .option('--pollers <n>', 'concurrent receive loops per queue', '2')
+    .option('--concurrency <n>', 'events handled at once', '64')
+    .option('--grace <seconds>', 'on SIGTERM, how long in-flight work may finish', '25')
+    .option('--port <port>', 'HTTP port for /healthz, /readyz, /metrics', '8080')
+    .option('--scenario <file>', 'with --cloud sim: the scenario to play')
+    .option('--speed <x>', 'with --cloud sim: how much faster than real time the clock runs', '30')
+    .option('--dry-run', 'resolve targets and log actions; change nothing, delete nothing', false)
+    .action(async (opts) => setExit(await (await import('./cli/run.js')).runCommand(opts, io)));
+
+  program
+    .command('plan')
+    .description('observe and diff once; change nothing')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+    .addOption(cloudOption())
+    .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
+    .option('--region <region>', 'AWS region (AWS_REGION)')
+    .action(async (opts) => setExit(await (await import('./cli/plan.js')).planCommand(opts, io)));
+
+  program
+    .command('apply')
+    .description('one reconcile pass that acts')
+    .addOption(cloudOption())
+    .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
+    .option('--region <region>', 'AWS region (AWS_REGION)')
+    .option('--dry-run', 'log the actions instead of taking them', false)
+    .action(async (opts) => setExit(await (await import('./cli/apply.js')).applyCommand(opts, io)));
+
+  program
+    .command('validate')
+    .description('check policy files; errors as file:line:col: message')
+    .argument('[paths...]', 'files or folders', [])
+    .action(async (paths: string[]) => setExit(await (await import('./cli/validate.js')).validateCommand(paths, io)));
+
+  program
+    .command('import-legacy')
+    .description("convert max_group's service_config.json to policy YAML")
+    .argument('<file>', 'service_config.json')
+    .option('-o, --out <file>', 'write the YAML here instead of stdout')
+    .action(async (file: string, opts) => setExit(await (await import('./cli/import-legacy.js')).importLegacyCommand(file, opts, io)));
+
+  program
+    .command('simulate')
+    .description('what-if run of a scenario in the simulated region')
+    .requiredOption('--scenario <file>', 'scenario YAML')
+    .option('--policies <dir>', 'policy folder for the spotmax strategy')
+    .option('--out <dir>', 'where report.json and capacity.svg go', 'simulation-out')
+    .option('--seed <n>', 'random seed')
+    .action(async (opts) => setExit(await (await import('./cli/simulate.js')).simulateCommand(opts, io)));
+
+  const events = program.command('events').description('work with the event queue');
+  events
+    .command('send')
+    .description('put a correctly shaped sample event on the queue')
+    .addOption(new Option('--type <type>', 'event type').choices(['spot-interruption', 'rebalance', 'state-change']).makeOptionMandatory())
+    .requiredOption('--instance <id>', 'instance id, i-...')
+    .option('--state <state>', 'with --type state-change', 'stopping')
+    .option('--queue-url <url>', 'queue (SPOTMAX_QUEUE_URL)')
+    .option('--region <region>', 'AWS region (AWS_REGION)')
+    .action(async (opts) => setExit(await (await import('./cli/events-send.js')).eventsSendCommand(opts, io)));
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 user error, 2 internal). */
+export async function main(argv: string[], env: Env, io?: Partial<CommandIO>): Promise<number> {
+  const fullIo: CommandIO = { env, stdout: io?.stdout ?? process.stdout, stderr: io?.stderr ?? process.stderr };
+  let code = 0;
+  const program = buildProgram(fullIo, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors are the user's.
+      return err.exitCode === 0 ? 0 : 1;
+    }
+    if (err instanceof UserError) {
+      fullIo.stderr.write(`spotmax: ${err.message}\n`);
+      return 1;
+    }
+    fullIo.stderr.write(`spotmax: internal error: ${describeError(err)}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,15 @@
+import type { AutoScalingPort } from './autoscaling.js';
+import type { Ec2Port } from './ec2.js';
+import type { MetricsPort } from './metrics.js';
+import type { QueuePort } from './queue.js';
+import type { TaggingPort } from './tagging.js';
+
+/** Everything spotmax needs from a region: built by aws/ for real, by sim/ for the simulated region. */
+export interface Cloud {
+  region: string;
+  autoscaling: AutoScalingPort;
+  ec2: Ec2Port;
+  tagging: TaggingPort;
+  queue: QueuePort;
+  metrics: MetricsPort;
+}
