@@ -1,0 +1,88 @@
+import type { Provenanced, ResolvedGroup } from '../config/resolved.js';
+import type { Action } from '../domain/actions.js';
+import { STANDBY_FOR_TAG } from '../domain/tags.js';
+import type { Observation } from '../domain/types.js';
+
+// The report `plan` prints and `apply` acts on. Its JSON form is a stable contract: keys are only
+// ever added, never renamed or removed.
+
+export interface ObservedCounts {
+  desired: number;
+  min: number;
+  max: number;
+  inService: number;
+  spot: number;
+  onDemand: number;
+  standby: number;
+  volumes: number;
+}
+
+export interface ReportAction {
+  kind: string;
+  target: string;
+  reason: string;
+}
+
+export interface GroupReport {
+  name: string;
+  managed: boolean;
+  /** Why the group is not managed; null when it is. */
+  reason: string | null;
+  policy: string | null;
+  problems: string[];
+  config: Record<string, Provenanced>;
+  observed: ObservedCounts;
+  actions: ReportAction[];
+}
+
+export interface PlanReport {
+  region: string;
+  generatedAt: string;
+  groups: GroupReport[];
+}
+
+export interface GroupPlan {
+  resolved: ResolvedGroup;
+  actions: Action[];
+  problems?: string[];
+}
+
+export function observedCounts(resolved: ResolvedGroup, observation: Observation): ObservedCounts {
+  const g = resolved.group;
+  let inService = 0;
+  let spot = 0;
+  let onDemand = 0;
+  for (const m of g.members) {
+    if (m.lifecycleState === 'InService') inService++;
+    const inst = observation.instances.get(m.instanceId);
+    if (!inst || inst.state === 'terminated' || inst.state === 'shutting-down') continue;
+    if (inst.market === 'spot') spot++;
+    else onDemand++;
+  }
+  const standby = observation.standbys.filter(
+    (s) => s.tags[STANDBY_FOR_TAG] === g.name && s.state !== 'terminated' && s.state !== 'shutting-down',
+  ).length;
+  const volumes = observation.volumes.filter((v) => v.tags['spotmax:group'] === g.name).length;
+  return { desired: g.desired, min: g.min, max: g.max, inService, spot, onDemand, standby, volumes };
+}
+
+export function buildPlanReport(observation: Observation, plans: GroupPlan[]): PlanReport {
+  const groups = plans
+    .map(({ resolved, actions, problems }): GroupReport => ({
+      name: resolved.group.name,
+      managed: resolved.managed,
+      reason: resolved.managed ? null : (resolved.unmanagedReason ?? 'not managed'),
+      policy: resolved.policyName ?? null,
+      problems: [...resolved.problems, ...(problems ?? [])],
+      config: resolved.managed ? resolved.provenance : {},
+      observed: observedCounts(resolved, observation),
+      actions: actions.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return { region: observation.region, generatedAt: observation.observedAt.toISOString(), groups };
+}
+
+/** Groups that carry no spotmax tag at all are noise in a report about spotmax's groups. */
+export function isOptedIn(resolved: ResolvedGroup): boolean {
+  return resolved.group.tags.some((t) => t.key.startsWith('spotmax:'));
+}

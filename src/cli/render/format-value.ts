@@ -1,0 +1,19 @@
+/** One setting's value as a person reads it in a table cell. */
+export function formatValue(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+export function countsLine(o: {
+  desired: number;
+  min: number;
+  max: number;
+  inService: number;
+  spot: number;
+  onDemand: number;
+  standby: number;
+  volumes: number;
+}): string {
+  return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}`;
+}

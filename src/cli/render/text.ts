@@ -1,0 +1,55 @@
+import type { GroupReport, PlanReport } from '../plan-report.js';
+import { countsLine, formatValue } from './format-value.js';
+
+// For a terminal: a summary table first, then each managed group's details. Defaults are left out of
+// the settings list so what a person set stands out.
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function groupDetails(g: GroupReport): string {
+  const lines = [`== ${g.name}${g.policy ? ` (policy ${g.policy})` : ''}`, `   ${countsLine(g.observed)}`];
+  for (const p of g.problems) lines.push(`   problem: ${p}`);
+  const set = Object.entries(g.config).filter(([, v]) => v.source !== 'default');
+  if (set.length > 0) {
+    lines.push('   settings (not default):');
+    for (const [key, v] of set) lines.push(`     ${key} = ${formatValue(v.value)}   [${v.source}]`);
+  }
+  if (g.actions.length === 0) lines.push('   no action: in the desired state');
+  for (const a of g.actions) lines.push(`   + ${a.kind} ${a.target}: ${a.reason}`);
+  return lines.join('\n');
+}
+
+export function renderText(report: PlanReport): string {
+  if (report.groups.length === 0) {
+    return `spotmax plan for ${report.region} at ${report.generatedAt}\nNo Auto Scaling group carries a spotmax:* tag.\n`;
+  }
+  const rows = [['GROUP', 'MANAGED', 'DESIRED', 'IN SERVICE', 'SPOT', 'ON-DEMAND', 'STANDBY', 'ACTIONS', 'NOTE']];
+  for (const g of report.groups) {
+    const o = g.observed;
+    rows.push([
+      g.name,
+      g.managed ? 'yes' : 'no',
+      String(o.desired),
+      String(o.inService),
+      String(o.spot),
+      String(o.onDemand),
+      String(o.standby),
+      String(g.actions.length),
+      g.managed ? (g.problems.length > 0 ? `${g.problems.length} problem(s)` : '') : (g.reason ?? ''),
+    ]);
+  }
+  const total = report.groups.reduce((n, g) => n + g.actions.length, 0);
+  const details = report.groups.filter((g) => g.managed || g.problems.length > 0).map(groupDetails);
+  return [
+    `spotmax plan for ${report.region} at ${report.generatedAt}`,
+    '',
+    table(rows),
+    '',
+    ...details.flatMap((d) => [d, '']),
+    `${total} action(s) in ${report.groups.filter((g) => g.actions.length > 0).length} group(s).`,
+    '',
+  ].join('\n');
+}
