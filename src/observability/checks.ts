@@ -1,0 +1,87 @@
+import { describeError } from '../domain/errors.js';
+import type { Clock } from '../ports/clock.js';
+
+// Health results for /healthz and /readyz: named checks, each ok or not with a message that says why.
+
+export interface CheckResult {
+  ok: boolean;
+  message?: string;
+}
+
+export interface HealthResult {
+  ok: boolean;
+  checks: Record<string, CheckResult>;
+}
+
+/** A check passes by returning (or returning {ok: true}); it fails by throwing or returning {ok: false}. */
+export type Check = () => Promise<CheckResult | undefined | void> | CheckResult | undefined | void;
+
+/**
+ * Runs the checks concurrently, each bounded by `timeoutMs` so a hung AWS call cannot hang /readyz
+ * (ECS and load balancers give up after a few seconds and would see a timeout, not a reason).
+ */
+export async function runChecks(
+  checks: Record<string, Check>,
+  options: { clock: Clock; timeoutMs: number },
+): Promise<HealthResult> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
+      const abort = new AbortController();
+      const timeout = options.clock.sleep(options.timeoutMs, abort.signal).then(
+        (): CheckResult => ({ ok: false, message: `no answer within ${options.timeoutMs} ms` }),
+        (): CheckResult => ({ ok: true }),
+      );
+      const run = (async (): Promise<CheckResult> => {
+        try {
+          return (await check()) ?? { ok: true };
+        } catch (err) {
+          return { ok: false, message: describeError(err) };
+        }
+      })();
+      try {
+        return [name, await Promise.race([run, timeout])];
+      } finally {
+        abort.abort();
+      }
+    }),
+  );
+  const results = Object.fromEntries(entries);
+  return { ok: entries.every(([, r]) => r.ok), checks: results };
+}
+
+/**
+ * Liveness: each long-running loop (reconcile, event receive) beats after every turn; /healthz fails
+ * when a registered loop has not beaten within its allowance, which is what "loops ticking" means.
+ */
+export function createHeartbeats(clock: Clock) {
+  const loops = new Map<string, { staleAfterMs: number; last: Date }>();
+  return {
+    register(name: string, staleAfterMs: number): void {
+      loops.set(name, { staleAfterMs, last: clock.now() });
+    },
+    beat(name: string): void {
+      const loop = loops.get(name);
+      if (loop) loop.last = clock.now();
+    },
+    unregister(name: string): void {
+      loops.delete(name);
+    },
+    live(): HealthResult {
+      const now = clock.now().getTime();
+      const checks: Record<string, CheckResult> = {};
+      for (const [name, loop] of loops) {
+        const age = now - loop.last.getTime();
+        checks[name] =
+          age <= loop.staleAfterMs
+            ? { ok: true }
+            : {
+                ok: false,
+                message: `last turn ${Math.round(age / 1000)} s ago (allowed ${Math.round(loop.staleAfterMs / 1000)} s)`,
+              };
+      }
+      return { ok: Object.values(checks).every((c) => c.ok), checks };
+    },
+  };
+}
+
+export type Heartbeats = ReturnType<typeof createHeartbeats>;
