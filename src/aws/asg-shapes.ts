@@ -1,0 +1,112 @@
+import type {
+  Activity,
+  AutoScalingGroup,
+  LaunchTemplateSpecification,
+  MixedInstancesPolicy as SdkMixedInstancesPolicy,
+} from '@aws-sdk/client-auto-scaling';
+import type { Group, LaunchTemplateRef, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
+
+// Translation between Auto Scaling SDK shapes and the domain types, both ways for the mixed policy,
+// because UpdateAutoScalingGroup must receive the policy whole.
+
+export function toTemplateRef(spec: LaunchTemplateSpecification | undefined): LaunchTemplateRef | undefined {
+  if (!spec || (!spec.LaunchTemplateId && !spec.LaunchTemplateName)) return undefined;
+  return { id: spec.LaunchTemplateId, name: spec.LaunchTemplateName, version: spec.Version };
+}
+
+export function fromTemplateRef(ref: LaunchTemplateRef): LaunchTemplateSpecification {
+  // The API takes an id or a name, not both.
+  return ref.id
+    ? { LaunchTemplateId: ref.id, Version: ref.version }
+    : { LaunchTemplateName: ref.name, Version: ref.version };
+}
+
+export function toMixedPolicy(p: SdkMixedInstancesPolicy | undefined): MixedInstancesPolicy | undefined {
+  const lt = p?.LaunchTemplate;
+  const spec = toTemplateRef(lt?.LaunchTemplateSpecification);
+  if (!p || !spec) return undefined;
+  const d = p.InstancesDistribution ?? {};
+  return {
+    launchTemplate: spec,
+    overrides: (lt?.Overrides ?? []).map((o) => ({
+      instanceType: o.InstanceType,
+      weightedCapacity: o.WeightedCapacity,
+      launchTemplate: toTemplateRef(o.LaunchTemplateSpecification),
+    })),
+    instancesDistribution: {
+      onDemandAllocationStrategy: d.OnDemandAllocationStrategy,
+      onDemandBaseCapacity: d.OnDemandBaseCapacity,
+      onDemandPercentageAboveBaseCapacity: d.OnDemandPercentageAboveBaseCapacity,
+      spotAllocationStrategy: d.SpotAllocationStrategy,
+      spotInstancePools: d.SpotInstancePools,
+      spotMaxPrice: d.SpotMaxPrice,
+    },
+  };
+}
+
+export function fromMixedPolicy(p: MixedInstancesPolicy): SdkMixedInstancesPolicy {
+  const d = p.instancesDistribution;
+  return {
+    LaunchTemplate: {
+      LaunchTemplateSpecification: fromTemplateRef(p.launchTemplate),
+      Overrides: p.overrides.map((o) => ({
+        InstanceType: o.instanceType,
+        WeightedCapacity: o.weightedCapacity,
+        LaunchTemplateSpecification: o.launchTemplate ? fromTemplateRef(o.launchTemplate) : undefined,
+      })),
+    },
+    InstancesDistribution: {
+      OnDemandAllocationStrategy: d.onDemandAllocationStrategy,
+      OnDemandBaseCapacity: d.onDemandBaseCapacity,
+      OnDemandPercentageAboveBaseCapacity: d.onDemandPercentageAboveBaseCapacity,
+      SpotAllocationStrategy: d.spotAllocationStrategy,
+      SpotInstancePools: d.spotInstancePools,
+      SpotMaxPrice: d.spotMaxPrice,
+    },
+  };
+}
+
+export function toGroup(g: AutoScalingGroup): Group {
+  return {
+    name: g.AutoScalingGroupName ?? '',
+    arn: g.AutoScalingGroupARN,
+    desired: g.DesiredCapacity ?? 0,
+    min: g.MinSize ?? 0,
+    max: g.MaxSize ?? 0,
+    launchTemplate: toTemplateRef(g.LaunchTemplate),
+    launchConfigurationName: g.LaunchConfigurationName,
+    mixedInstancesPolicy: toMixedPolicy(g.MixedInstancesPolicy),
+    availabilityZones: g.AvailabilityZones ?? [],
+    subnetIds: (g.VPCZoneIdentifier ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    tags: (g.Tags ?? []).map((t) => ({
+      key: t.Key ?? '',
+      value: t.Value ?? '',
+      propagateAtLaunch: t.PropagateAtLaunch ?? false,
+    })),
+    members: (g.Instances ?? []).map((i) => ({
+      instanceId: i.InstanceId ?? '',
+      availabilityZone: i.AvailabilityZone ?? '',
+      lifecycleState: i.LifecycleState ?? 'Unknown',
+      healthStatus: i.HealthStatus ?? 'Unknown',
+      instanceType: i.InstanceType,
+      launchTemplate: toTemplateRef(i.LaunchTemplate),
+      protectedFromScaleIn: i.ProtectedFromScaleIn,
+    })),
+    createdTime: g.CreatedTime,
+  };
+}
+
+export function toActivity(a: Activity): ScalingActivity {
+  return {
+    activityId: a.ActivityId ?? '',
+    groupName: a.AutoScalingGroupName ?? '',
+    statusCode: a.StatusCode ?? 'Unknown',
+    statusMessage: a.StatusMessage,
+    description: a.Description,
+    startTime: a.StartTime ?? new Date(0),
+    endTime: a.EndTime,
+  };
+}

@@ -1,0 +1,47 @@
+import { CloudError, errorCode, isAccessDenied, isThrottled } from '../domain/errors.js';
+import { type AwsService, IAM_POLICY_FILE, iamPermission } from './permissions.js';
+
+// The one place where SDK errors become CloudErrors. The SDK has already retried throttling and 5xx
+// with its standard backoff by the time an error reaches here; `retryable` tells callers whether a
+// later attempt (next reconcile pass, message redelivery) may succeed.
+
+const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|TimeoutError|RequestTimeout/i;
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+export function isRetryableAwsError(err: unknown): boolean {
+  if (isThrottled(err)) return true;
+  const status = httpStatus(err);
+  if (status !== undefined && status >= 500) return true;
+  if ((err as { $retryable?: unknown } | undefined)?.$retryable) return true;
+  const text = `${errorCode(err)} ${err instanceof Error ? err.message : String(err)}`;
+  return NETWORK.test(text);
+}
+
+/** Wraps an error of `service`'s `action` in a CloudError that says what spotmax was doing. */
+export function toCloudError(service: AwsService, action: string, context: string, err: unknown): CloudError {
+  if (err instanceof CloudError) return err;
+  const code = errorCode(err);
+  const wrapped = new CloudError(action, context, code, isRetryableAwsError(err), err);
+  if (isAccessDenied(err)) {
+    const permission = iamPermission(service, action);
+    wrapped.message += ` — spotmax lacks the IAM permission ${permission}; grant it to spotmax's role (see ${IAM_POLICY_FILE})`;
+  }
+  return wrapped;
+}
+
+/** Runs one SDK call; any failure comes out as a CloudError naming the action and the context. */
+export async function awsCall<T>(
+  service: AwsService,
+  action: string,
+  context: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toCloudError(service, action, context, err);
+  }
+}

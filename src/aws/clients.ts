@@ -1,0 +1,78 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { AwsService } from './permissions.js';
+
+export interface AwsClientOptions {
+  region: string;
+  /** One endpoint for every service: a local emulator (moto) or a proxy in tests. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Attempts per call including the first (SDK standard retry mode); default 3. */
+  maxAttempts?: number;
+  /** Called once per command sent (not per retry attempt). */
+  onCall?: (service: string, command: string) => void;
+}
+
+export interface AwsClients {
+  autoscaling: AutoScalingClient;
+  ec2: EC2Client;
+  tagging: ResourceGroupsTaggingAPIClient;
+  sqs: SQSClient;
+  cloudwatch: CloudWatchClient;
+}
+
+interface MiddlewareHost {
+  middlewareStack: {
+    add(
+      mw: (
+        next: (args: unknown) => Promise<unknown>,
+        context: { commandName?: string },
+      ) => (args: unknown) => Promise<unknown>,
+      options: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/** Reports each command once, in the initialize step, before retries multiply it. */
+function countCalls(
+  client: MiddlewareHost,
+  service: AwsService,
+  onCall: (service: string, command: string) => void,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      onCall(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'initialize', name: 'spotmaxCountCalls' },
+  );
+}
+
+export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  // Standard retry mode: throttling and 5xx are retried with exponential backoff and jitter, bounded
+  // by a retry quota so a failing region does not get hammered.
+  const base = {
+    region: opts.region,
+    retryMode: 'standard',
+    maxAttempts: opts.maxAttempts ?? 3,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+  };
+  const clients: AwsClients = {
+    autoscaling: new AutoScalingClient(base),
+    ec2: new EC2Client(base),
+    tagging: new ResourceGroupsTaggingAPIClient(base),
+    sqs: new SQSClient(base),
+    // moto rejects gzipped bodies, and PutMetricData batches are small enough to send plain.
+    cloudwatch: new CloudWatchClient({ ...base, disableRequestCompression: true }),
+  };
+  if (opts.onCall) {
+    for (const [service, client] of Object.entries(clients)) {
+      countCalls(client as unknown as MiddlewareHost, service as AwsService, opts.onCall);
+    }
+  }
+  return clients;
+}

@@ -1,0 +1,166 @@
+import {
+  type _InstanceType,
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  RunInstancesCommand,
+  StartInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../domain/types.js';
+import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
+import { fromTemplateRef } from './asg-shapes.js';
+import { chunks } from './batch.js';
+import { awsCall } from './call.js';
+import { describeByIds } from './describe-by-ids.js';
+import { describeLaunchTemplateVersion } from './ec2-launch-templates.js';
+import { fromTags, tagSpec, toInstance } from './ec2-shapes.js';
+import * as volumes from './ec2-volumes.js';
+
+/** Ids per DescribeInstances call: 2,000 instances take two calls. */
+export const INSTANCES_PER_DESCRIBE = 1000;
+/** Ids per CreateTags/DeleteTags/Start/Stop/Terminate call. */
+const IDS_PER_MUTATION = 1000;
+
+function list(ids: string[]): string {
+  return ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more`;
+}
+
+export class AwsEc2 implements Ec2Port {
+  constructor(private readonly client: EC2Client) {}
+
+  async describeInstances(instanceIds: string[]): Promise<Instance[]> {
+    return describeByIds({
+      ids: instanceIds,
+      batchSize: INSTANCES_PER_DESCRIBE,
+      idPattern: /\bi-[0-9a-f]+\b/g,
+      fetch: async (ids) => {
+        const out: Instance[] = [];
+        let token: string | undefined;
+        // Always follow NextToken: some implementations page by reservation even when ids are given.
+        do {
+          const page = await awsCall('ec2', 'DescribeInstances', `describing ${ids.length} instances`, () =>
+            this.client.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token })),
+          );
+          for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toInstance(i));
+          token = page.NextToken;
+        } while (token);
+        return out;
+      },
+    });
+  }
+
+  async createTags(resourceIds: string[], tags: Tags): Promise<void> {
+    if (resourceIds.length === 0 || Object.keys(tags).length === 0) return;
+    for (const batch of chunks(resourceIds, IDS_PER_MUTATION)) {
+      await awsCall('ec2', 'CreateTags', `tagging ${list(batch)} with ${Object.keys(tags).join(', ')}`, () =>
+        this.client.send(new CreateTagsCommand({ Resources: batch, Tags: fromTags(tags) })),
+      );
+    }
+  }
+
+  async deleteTags(resourceIds: string[], keys: string[]): Promise<void> {
+    if (resourceIds.length === 0 || keys.length === 0) return;
+    for (const batch of chunks(resourceIds, IDS_PER_MUTATION)) {
+      await awsCall('ec2', 'DeleteTags', `removing tags ${keys.join(', ')} from ${list(batch)}`, () =>
+        this.client.send(new DeleteTagsCommand({ Resources: batch, Tags: keys.map((Key) => ({ Key })) })),
+      );
+    }
+  }
+
+  async runInstances(req: RunFromTemplateRequest): Promise<Instance[]> {
+    const count = req.count ?? 1;
+    const template = req.launchTemplate.name ?? req.launchTemplate.id;
+    const context = `launching ${count} ${req.market} instance(s) from ${template}${req.instanceType ? ` as ${req.instanceType}` : ''}`;
+    const out = await awsCall('ec2', 'RunInstances', context, () =>
+      this.client.send(
+        new RunInstancesCommand({
+          MinCount: count,
+          MaxCount: count,
+          LaunchTemplate: fromTemplateRef(req.launchTemplate),
+          InstanceType: req.instanceType as _InstanceType | undefined,
+          SubnetId: req.subnetId,
+          Placement:
+            !req.subnetId && req.availabilityZone ? { AvailabilityZone: req.availabilityZone } : undefined,
+          InstanceMarketOptions:
+            req.market === 'spot'
+              ? {
+                  MarketType: 'spot',
+                  SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
+                }
+              : undefined,
+          HibernationOptions: req.hibernate ? { Configured: true } : undefined,
+          // Only the instance: tagging root volumes with spotmax:group would make them look persistent.
+          TagSpecifications: tagSpec('instance', req.tags),
+          ClientToken: req.clientToken,
+        }),
+      ),
+    );
+    return (out.Instances ?? []).map(toInstance);
+  }
+
+  async startInstances(instanceIds: string[]): Promise<void> {
+    for (const batch of chunks(instanceIds, IDS_PER_MUTATION)) {
+      await awsCall('ec2', 'StartInstances', `starting ${list(batch)}`, () =>
+        this.client.send(new StartInstancesCommand({ InstanceIds: batch })),
+      );
+    }
+  }
+
+  async stopInstances(instanceIds: string[], hibernate: boolean): Promise<void> {
+    for (const batch of chunks(instanceIds, IDS_PER_MUTATION)) {
+      await awsCall('ec2', 'StopInstances', `${hibernate ? 'hibernating' : 'stopping'} ${list(batch)}`, () =>
+        this.client.send(new StopInstancesCommand({ InstanceIds: batch, Hibernate: hibernate || undefined })),
+      );
+    }
+  }
+
+  async terminateInstances(instanceIds: string[]): Promise<void> {
+    for (const batch of chunks(instanceIds, IDS_PER_MUTATION)) {
+      await awsCall('ec2', 'TerminateInstances', `terminating ${list(batch)}`, () =>
+        this.client.send(new TerminateInstancesCommand({ InstanceIds: batch })),
+      );
+    }
+  }
+
+  describeVolumes(volumeIds: string[]): Promise<Volume[]> {
+    return volumes.describeVolumes(this.client, volumeIds);
+  }
+
+  attachVolume(volumeId: string, instanceId: string, device: string): Promise<void> {
+    const one = async (id: string) => (await this.describeInstances([id]))[0];
+    return volumes.attachVolume(this.client, one, volumeId, instanceId, device);
+  }
+
+  detachVolume(volumeId: string, instanceId: string): Promise<void> {
+    return volumes.detachVolume(this.client, volumeId, instanceId);
+  }
+
+  createVolume(req: {
+    availabilityZone: string;
+    snapshotId?: string;
+    sizeGiB?: number;
+    volumeType?: string;
+    tags: Tags;
+  }): Promise<Volume> {
+    return volumes.createVolume(this.client, req);
+  }
+
+  createSnapshot(volumeId: string, tags: Tags): Promise<Snapshot> {
+    return volumes.createSnapshot(this.client, volumeId, tags);
+  }
+
+  describeSnapshots(filterTags: Tags): Promise<Snapshot[]> {
+    return volumes.describeSnapshots(this.client, filterTags);
+  }
+
+  deleteSnapshot(snapshotId: string): Promise<void> {
+    return volumes.deleteSnapshot(this.client, snapshotId);
+  }
+
+  describeLaunchTemplateVersion(ref: LaunchTemplateRef): Promise<LaunchTemplateVersionInfo> {
+    return describeLaunchTemplateVersion(this.client, ref);
+  }
+}

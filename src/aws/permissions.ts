@@ -1,0 +1,56 @@
+// The IAM permission behind every AWS action the adapters call. An access-denied error names the
+// permission from here, and a test compares this list with deploy/iam/spotmax-policy.json, so the
+// policy and the code cannot drift apart.
+
+export type AwsService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch';
+
+/** IAM service prefixes (the Tagging API's is `tag`). */
+const IAM_PREFIX: Record<AwsService, string> = {
+  autoscaling: 'autoscaling',
+  ec2: 'ec2',
+  tagging: 'tag',
+  sqs: 'sqs',
+  cloudwatch: 'cloudwatch',
+};
+
+export const IAM_POLICY_FILE = 'deploy/iam/spotmax-policy.json';
+
+export function iamPermission(service: AwsService, action: string): string {
+  return `${IAM_PREFIX[service]}:${action}`;
+}
+
+/** Every action spotmax's adapters call, as IAM permissions. */
+export const REQUIRED_PERMISSIONS: readonly string[] = [
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DetachInstances',
+  'autoscaling:AttachInstances',
+  'autoscaling:UpdateAutoScalingGroup',
+  'autoscaling:CreateOrUpdateTags',
+  'autoscaling:DeleteTags',
+  'autoscaling:DescribeScalingActivities',
+  'autoscaling:CompleteLifecycleAction',
+  'autoscaling:RecordLifecycleActionHeartbeat',
+  'autoscaling:DescribeLifecycleHooks',
+  'ec2:DescribeInstances',
+  'ec2:CreateTags',
+  'ec2:DeleteTags',
+  'ec2:RunInstances',
+  'ec2:StartInstances',
+  'ec2:StopInstances',
+  'ec2:TerminateInstances',
+  'ec2:DescribeVolumes',
+  'ec2:AttachVolume',
+  'ec2:DetachVolume',
+  'ec2:CreateVolume',
+  'ec2:CreateSnapshot',
+  'ec2:DescribeSnapshots',
+  'ec2:DeleteSnapshot',
+  'ec2:DescribeLaunchTemplateVersions',
+  'tag:GetResources',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:SendMessage',
+  'sqs:GetQueueAttributes',
+  'cloudwatch:PutMetricData',
+];

@@ -1,0 +1,66 @@
+import { GROUP_TAG, STANDBY_FOR_TAG, TAG_PREFIX } from '../../domain/tags.js';
+import type { Group, Instance, Observation, Volume } from '../../domain/types.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+
+export interface ObserveOptions {
+  /** Only these groups (and their standbys and volumes); all groups of the region when unset. */
+  groupNames?: string[];
+}
+
+/** Groups spotmax may act on carry at least one spotmax:* tag; the others are listed, not described. */
+function hasSpotmaxTag(group: Group): boolean {
+  return group.tags.some((t) => t.key.startsWith(TAG_PREFIX));
+}
+
+/**
+ * One read of the region. Call count for N groups of M instances: ceil(N/100) DescribeAutoScalingGroups,
+ * ceil((N·M + standbys)/1000) DescribeInstances, two GetResources (one more per 100 tagged resources),
+ * and ceil(volumes/500) DescribeVolumes. Joins go through maps and sets, never nested scans.
+ */
+export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions = {}): Promise<Observation> {
+  const observedAt = clock.now();
+  const wanted = opts.groupNames ? new Set(opts.groupNames) : undefined;
+  // The tag lookups do not depend on the groups, so they run alongside DescribeAutoScalingGroups.
+  const [groups, standbyIds, volumeIds] = await Promise.all([
+    cloud.autoscaling.describeGroups(opts.groupNames),
+    cloud.tagging.findResourceIds('ec2:instance', STANDBY_FOR_TAG),
+    cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG),
+  ]);
+
+  const memberIds = new Set<string>();
+  const describedIds = new Set<string>(standbyIds);
+  for (const group of groups) {
+    for (const m of group.members) {
+      memberIds.add(m.instanceId);
+      if (hasSpotmaxTag(group)) describedIds.add(m.instanceId);
+    }
+  }
+
+  const [described, volumes] = await Promise.all([
+    describedIds.size ? cloud.ec2.describeInstances([...describedIds]) : Promise.resolve<Instance[]>([]),
+    volumeIds.length ? cloud.ec2.describeVolumes(volumeIds) : Promise.resolve<Volume[]>([]),
+  ]);
+
+  const instances = new Map<string, Instance>();
+  for (const i of described) instances.set(i.instanceId, i);
+
+  // A standby that was attached to its group is a member now, whatever its tags still say.
+  const standbys: Instance[] = [];
+  for (const id of new Set(standbyIds)) {
+    const i = instances.get(id);
+    if (!i || i.state === 'terminated' || memberIds.has(id)) continue;
+    const owner = i.tags[STANDBY_FOR_TAG];
+    if (wanted && (!owner || !wanted.has(owner))) continue;
+    standbys.push(i);
+  }
+
+  return {
+    region: cloud.region,
+    observedAt,
+    groups,
+    instances,
+    standbys,
+    volumes: volumes.filter((v) => v.state !== 'deleted' && (!wanted || wanted.has(v.tags[GROUP_TAG] ?? ''))),
+  };
+}

@@ -1,0 +1,211 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Clock } from '../../ports/clock.js';
+import type { Logger } from '../../ports/logger.js';
+import { boundedSignal, mapPool } from '../bounded.js';
+import { callOptions, describeKubeError, httpStatus } from './call.js';
+import type { KubeClient } from './clients.js';
+import type { DrainOptions } from './drain-options.js';
+
+// Evicting a node's pods through policy/v1 Eviction, so PodDisruptionBudgets hold. Evictions run
+// concurrently in a bounded pool; a 429 (budget exhausted) is retried with backoff until the time
+// limit; each pod gets its own grace period, capped by the time left. Then the node's pod list is
+// polled until the evicted pods are gone. At `endAt` the drain stops and reports what is left: a stuck
+// pod never holds the detach (and the capacity) hostage.
+
+export interface DrainTuning {
+  /** Evictions in flight at once. */
+  concurrency: number;
+  /** Between polls of the node's pods while waiting for them to go. */
+  pollMs: number;
+  /** Per-call cap inside the time limit. */
+  callTimeoutMs: number;
+  /** Backoff after a 429 or a failed call: doubles from initial up to max. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_DRAIN_TUNING: DrainTuning = {
+  concurrency: 20,
+  pollMs: 1000,
+  callTimeoutMs: 10_000,
+  backoffInitialMs: 250,
+  backoffMaxMs: 5000,
+};
+
+export interface DrainResult {
+  evicted: number;
+  /** Pods that were to go but are still on the node at the end (namespace/name). */
+  left: string[];
+  /** Pods kept on purpose because of the drain flags, with why. */
+  kept: string[];
+  /** DaemonSet, mirror and finished pods: not evicted, not waited for. */
+  skipped: number;
+  retries: number;
+  /** The last error per pod that never got an eviction accepted. */
+  errors: string[];
+}
+
+type Classified = { evict: V1Pod[]; kept: string[]; skipped: number };
+
+function podName(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? '?'}`;
+}
+
+/** Which pods an eviction round concerns, per the drain flags (see drain-options.ts). */
+export function classifyPods(pods: readonly V1Pod[], options: DrainOptions): Classified {
+  const out: Classified = { evict: [], kept: [], skipped: 0 };
+  for (const pod of pods) {
+    const owners = pod.metadata?.ownerReferences ?? [];
+    const controller = owners.find((o) => o.controller) ?? owners[0];
+    const finished = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+    if (
+      controller?.kind === 'DaemonSet' ||
+      pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined ||
+      finished
+    ) {
+      out.skipped++;
+    } else if (!controller && !options.force) {
+      out.kept.push(`${podName(pod)} (no controller; --force evicts it)`);
+    } else if ((pod.spec?.volumes ?? []).some((v) => v.emptyDir) && !options.deleteEmptyDirData) {
+      out.kept.push(`${podName(pod)} (emptyDir data; --delete-emptydir-data evicts it)`);
+    } else {
+      out.evict.push(pod);
+    }
+  }
+  return out;
+}
+
+export interface DrainContext {
+  client: KubeClient;
+  nodeName: string;
+  options: DrainOptions;
+  clock: Clock;
+  logger: Logger;
+  /** Epoch ms at which the drain stops, whatever is left. */
+  endAt: number;
+  signal: AbortSignal;
+  tuning: DrainTuning;
+}
+
+async function listPodsOnNode(ctx: DrainContext): Promise<V1Pod[]> {
+  const call = boundedSignal(
+    ctx.clock,
+    ctx.signal,
+    Math.min(ctx.tuning.callTimeoutMs, ctx.endAt - ctx.clock.now().getTime()),
+    'listing pods',
+  );
+  try {
+    const list = await ctx.client.core.listPodForAllNamespaces(
+      { fieldSelector: `spec.nodeName=${ctx.nodeName}` },
+      callOptions(call.signal),
+    );
+    return list.items;
+  } finally {
+    call.dispose();
+  }
+}
+
+/** Sleeps up to `ms`, never past endAt; false when there is no time left or the drain was aborted. */
+async function pause(ctx: DrainContext, ms: number): Promise<boolean> {
+  const left = ctx.endAt - ctx.clock.now().getTime();
+  if (left <= 0 || ctx.signal.aborted) return false;
+  try {
+    await ctx.clock.sleep(Math.min(ms, left), ctx.signal);
+  } catch {
+    return false;
+  }
+  return ctx.endAt - ctx.clock.now().getTime() > 0;
+}
+
+type EvictResult = { accepted: boolean; retries: number; error?: string };
+
+async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
+  const name = pod.metadata?.name ?? '';
+  const namespace = pod.metadata?.namespace ?? 'default';
+  let backoff = ctx.tuning.backoffInitialMs;
+  let retries = 0;
+  let error: string | undefined;
+  for (;;) {
+    const leftMs = ctx.endAt - ctx.clock.now().getTime();
+    if (leftMs <= 0 || ctx.signal.aborted)
+      return { accepted: false, retries, error: error ?? 'time limit reached' };
+    const own = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const wanted = ctx.options.gracePeriodSeconds ?? own;
+    // At least 1 s: 0 would ask for an immediate, unclean deletion.
+    const grace = Math.max(1, Math.min(wanted, Math.floor(leftMs / 1000)));
+    const call = boundedSignal(
+      ctx.clock,
+      ctx.signal,
+      Math.min(ctx.tuning.callTimeoutMs, leftMs),
+      `evicting ${namespace}/${name}`,
+    );
+    try {
+      await ctx.client.core.createNamespacedPodEviction(
+        {
+          name,
+          namespace,
+          body: {
+            apiVersion: 'policy/v1',
+            kind: 'Eviction',
+            metadata: { name, namespace },
+            deleteOptions: {
+              gracePeriodSeconds: grace,
+              // Only this pod, not a recreated namesake.
+              ...(pod.metadata?.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
+            },
+          },
+        },
+        callOptions(call.signal),
+      );
+      return { accepted: true, retries };
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status === 404 || status === 409) return { accepted: true, retries }; // already gone or replaced
+      error = status === 429 ? 'blocked by a PodDisruptionBudget' : describeKubeError(err);
+      if (ctx.signal.aborted) return { accepted: false, retries, error };
+    } finally {
+      call.dispose();
+    }
+    retries++;
+    ctx.logger.debug(
+      { pod: `${namespace}/${name}`, node: ctx.nodeName, error, retryInMs: backoff },
+      'eviction not accepted yet',
+    );
+    if (!(await pause(ctx, backoff))) return { accepted: false, retries, error };
+    backoff = Math.min(backoff * 2, ctx.tuning.backoffMaxMs);
+  }
+}
+
+export async function drainNode(ctx: DrainContext): Promise<DrainResult> {
+  const pods = await listPodsOnNode(ctx);
+  const { evict, kept, skipped } = classifyPods(pods, ctx.options);
+  const results = await mapPool(evict, ctx.tuning.concurrency, (pod) => evictOne(ctx, pod));
+  let retries = 0;
+  const errors: string[] = [];
+  results.forEach((r, i) => {
+    if (r instanceof Error) errors.push(`${podName(evict[i] as V1Pod)}: ${r.message}`);
+    else {
+      retries += r.retries;
+      if (!r.accepted) errors.push(`${podName(evict[i] as V1Pod)}: ${r.error ?? 'not evicted'}`);
+    }
+  });
+
+  // Wait for the pods to be gone. One list per poll covers every pod of the node.
+  const targets = new Map(evict.map((p) => [p.metadata?.uid ?? podName(p), podName(p)]));
+  let remaining = new Set(targets.keys());
+  while (remaining.size > 0) {
+    try {
+      const now = await listPodsOnNode(ctx);
+      const present = new Set(now.map((p) => p.metadata?.uid ?? podName(p)));
+      remaining = new Set([...remaining].filter((uid) => present.has(uid)));
+    } catch (err) {
+      ctx.logger.debug(
+        { node: ctx.nodeName, error: describeKubeError(err) },
+        'listing pods while waiting failed',
+      );
+    }
+    if (remaining.size === 0 || !(await pause(ctx, ctx.tuning.pollMs))) break;
+  }
+  const left = [...remaining].map((uid) => targets.get(uid) as string);
+  return { evicted: evict.length - left.length, left, kept, skipped, retries, errors };
+}
