@@ -1,4 +1,4 @@
-import type { Releaser, ReleaseOutcome, ReleaseRequest } from '../ports/releaser.js';
+import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../ports/releaser.js';
 
 /** For groups with no release steps configured: releasing is immediately done. */
 export class NoopReleaser implements Releaser {

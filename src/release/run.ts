@@ -1,6 +1,6 @@
 import { describeError } from '../domain/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { Releaser, ReleaseOutcome, ReleaseRequest } from '../ports/releaser.js';
+import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../ports/releaser.js';
 
 export interface RunReleasersOptions {
   clock: Clock;

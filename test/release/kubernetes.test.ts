@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -6,9 +6,10 @@ import { defaultSettings } from '../../src/config/schema.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { ReleaseRequest } from '../../src/ports/releaser.js';
-import { KubeClients } from '../../src/release/kubernetes/clients.js';
+import { checkKubeconfig, KubeClients } from '../../src/release/kubernetes/clients.js';
 import { KubernetesReleaser } from '../../src/release/kubernetes/releaser.js';
-import { type K8sServer, startK8sServer, writeKubeconfig } from '../helpers/k8s-server.js';
+import { runReleasers } from '../../src/release/run.js';
+import { startK8sServer, writeKubeconfig } from '../helpers/k8s-server.js';
 
 let dir: string;
 test.before(async () => {
@@ -121,4 +122,196 @@ test('drain: node found by DNS name; DaemonSet and mirror pods untouched, others
   t.true(server.pods.has('kube-system/kube-proxy-node'));
   t.true(server.pods.has('default/web-3'));
   t.is(server.evictions.find((e) => e.name === 'web-1')?.gracePeriodSeconds, 2);
+});
+
+test('a PDB-blocked pod is evicted once another replica is ready elsewhere', async (t) => {
+  const { server, releaser } = await setup(t, 'pdb');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.addNode('node-b', { instanceId: 'i-0b2' });
+  server.addPod('node-a', 'web-1', { labels: { app: 'web' }, graceSeconds: 1 });
+  server.addPod('node-b', 'web-2', { labels: { app: 'web' } });
+  server.addPdb({ name: 'web-pdb', matchLabels: { app: 'web' }, minAvailable: 2 });
+  let replicaAt = 0;
+  const replica = setTimeout(() => {
+    replicaAt = Date.now();
+    server.addPod('node-b', 'web-3', { labels: { app: 'web' } });
+  }, 400);
+  t.teardown(() => clearTimeout(replica));
+  const out = await releaser.release(request('i-0a1'));
+  t.is(out.status, 'done', out.detail);
+  t.is(out.counts?.podsEvicted, 1);
+  t.true((out.counts?.evictionRetries ?? 0) >= 1);
+  const tries = server.evictions.filter((e) => e.name === 'web-1');
+  t.is(tries[0]?.status, 429);
+  const accepted = tries.find((e) => e.status === 201);
+  t.truthy(accepted);
+  t.true((accepted?.at ?? 0) >= replicaAt && replicaAt > 0);
+  t.true(tries.slice(0, -1).every((e) => e.status === 429));
+  t.false(server.pods.has('default/web-1'));
+});
+
+test('a pod whose budget never frees is left at the time limit: partial, listed, within the deadline', async (t) => {
+  const { server, releaser } = await setup(t, 'pdb-stuck');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.addPod('node-a', 'db-0', { labels: { app: 'db' }, owner: 'StatefulSet' });
+  server.addPod('node-a', 'web-1', { graceSeconds: 1 });
+  server.addPdb({ name: 'db-pdb', matchLabels: { app: 'db' }, minAvailable: 1 });
+  const started = Date.now();
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 1500) }));
+  const took = Date.now() - started;
+  t.is(out.status, 'partial', out.detail);
+  t.regex(out.detail ?? '', /1 left at the time limit: default\/db-0/);
+  t.regex(out.detail ?? '', /PodDisruptionBudget/);
+  t.is(out.counts?.podsEvicted, 1);
+  t.is(out.counts?.podsLeft, 1);
+  t.true(took < 1500, `took ${took} ms`);
+  t.true(server.evictions.filter((e) => e.name === 'db-0').length >= 2, 'retried with backoff');
+});
+
+test('a long grace period is capped by the time left before the deadline', async (t) => {
+  const { server, releaser } = await setup(t, 'grace');
+  server.msPerGraceSecond = 1000; // real seconds: the pod goes exactly when its grace period ends
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.addPod('node-a', 'slow', { graceSeconds: 600 });
+  const started = Date.now();
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 3000) }));
+  const took = Date.now() - started;
+  const grace = server.evictions.find((e) => e.name === 'slow')?.gracePeriodSeconds ?? 999;
+  t.true(grace >= 1 && grace <= 3, `grace ${grace}`);
+  t.is(out.status, 'done', out.detail);
+  t.true(took < 3000, `took ${took} ms`);
+});
+
+test('--grace-period and --timeout from the seed drain option are honoured; unmanaged pods need --force', async (t) => {
+  const { server, releaser } = await setup(t, 'flags', {
+    drainOption: '--ignore-daemonsets --grace-period=1 --timeout=1s',
+  });
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.addPod('node-a', 'web-1', { graceSeconds: 50 });
+  server.addPod('node-a', 'bare', { owner: 'none' });
+  server.addPod('node-a', 'cache', { emptyDir: true });
+  server.addPod('node-a', 'held', { labels: { app: 'held' } });
+  server.addPdb({ name: 'held', matchLabels: { app: 'held' }, minAvailable: 1 });
+  const started = Date.now();
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 10_000) }));
+  t.true(Date.now() - started < 1500, '--timeout=1s bounds the drain');
+  t.is(out.status, 'partial', out.detail);
+  t.is(server.evictions.find((e) => e.name === 'web-1')?.gracePeriodSeconds, 1);
+  t.regex(out.detail ?? '', /default\/bare \(no controller; --force evicts it\)/);
+  t.regex(out.detail ?? '', /default\/cache \(emptyDir data/);
+  t.true(server.pods.has('default/bare'));
+  t.false(server.evictions.some((e) => e.name === 'bare' || e.name === 'cache'));
+
+  const forced = await setup(t, 'flags-force', { drainOption: '--force --delete-local-data' });
+  forced.server.addNode('node-a', { instanceId: 'i-0a1' });
+  forced.server.addPod('node-a', 'bare', { owner: 'none', graceSeconds: 1 });
+  forced.server.addPod('node-a', 'cache', { emptyDir: true, graceSeconds: 1 });
+  const out2 = await forced.releaser.release(request('i-0a1'));
+  t.is(out2.status, 'done', out2.detail);
+  t.is(out2.counts?.podsEvicted, 2);
+});
+
+test('an instance without a node is skipped and counted, not failed', async (t) => {
+  const { server, releaser } = await setup(t, 'not-found');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  const out = await releaser.release(request('i-0ff', { dns: 'ip-10-7-7-7.ec2.internal' }));
+  t.is(out.status, 'skipped');
+  t.is(out.counts?.nodeNotFound, 1);
+  t.regex(
+    out.detail ?? '',
+    /no Kubernetes node for i-0ff .*aws:\/\/\/us-east-1a\/i-0ff or ip-10-7-7-7\.ec2\.internal/,
+  );
+  t.falsy(server.nodes.get('node-a')?.spec.unschedulable);
+});
+
+test('an API server that hangs does not hold the release past the deadline', async (t) => {
+  const { server, releaser } = await setup(t, 'hang');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.hang = true;
+  const started = Date.now();
+  const [out] = await runReleasers(
+    [releaser],
+    { ...request('i-0a1'), deadline: new Date(started + 1200) },
+    { clock: systemClock },
+  );
+  const took = Date.now() - started;
+  t.true(took < 1400, `took ${took} ms`);
+  t.is(out?.status, 'failed', out?.detail);
+  t.regex(out?.detail ?? '', /time limit reached/);
+  t.true((server.calls.hung ?? 0) >= 1);
+});
+
+test('an API server that refuses connections fails the step at once', async (t) => {
+  const { server, releaser } = await setup(t, 'refuse');
+  await server.refuse();
+  const started = Date.now();
+  const [out] = await runReleasers([releaser], request('i-0a1'), { clock: systemClock });
+  t.true(Date.now() - started < 1000);
+  t.is(out?.status, 'failed');
+  t.regex(out?.detail ?? '', /ECONNREFUSED/);
+});
+
+test('a missing or broken kubeconfig is a failed outcome with a clear text, also from checkKubeconfig', async (t) => {
+  const missing = join(dir, 'nope', 'kubeconfig');
+  const releaser = new KubernetesReleaser({
+    settings: { ...defaultSettings().kubernetes, enabled: true, kubeconfig: missing },
+    clients: new KubeClients(systemClock),
+    clock: systemClock,
+    logger: silentLogger,
+  });
+  const out = await releaser.release(request('i-0a1'));
+  t.is(out.status, 'failed');
+  t.is(out.detail, `kubeconfig ${missing} does not exist`);
+  t.is(checkKubeconfig(missing), `kubeconfig ${missing} does not exist`);
+  t.regex(checkKubeconfig(undefined) ?? '', /no kubeconfig is set/);
+  const broken = join(dir, 'broken');
+  await writeFile(broken, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n');
+  t.regex(checkKubeconfig(broken) ?? '', /kubeconfig .*broken has no cluster/);
+  const server = await startK8sServer();
+  t.teardown(() => server.stop());
+  t.is(checkKubeconfig(await writeKubeconfig(dir, server.url, { name: 'good' })), undefined);
+});
+
+test('one client per kubeconfig path, rebuilt when the file changes', async (t) => {
+  const a = await startK8sServer();
+  const b = await startK8sServer();
+  t.teardown(() => Promise.all([a.stop(), b.stop()]).then(() => {}));
+  a.addNode('node-a', { instanceId: 'i-0a1' });
+  b.addNode('node-b', { instanceId: 'i-0a1' });
+  const path = await writeKubeconfig(dir, a.url, { name: 'rotating' });
+  const clients = new KubeClients(systemClock);
+  const first = await clients.get(path);
+  t.is(await clients.get(path), first);
+  await writeKubeconfig(dir, b.url, { name: 'rotating' });
+  await utimes(path, new Date(), new Date(Date.now() + 5000));
+  const second = await clients.get(path);
+  t.not(second, first);
+  t.is(second.server, b.url);
+  const releaser = new KubernetesReleaser({
+    settings: { ...defaultSettings().kubernetes, enabled: true, kubeconfig: path },
+    clients,
+    clock: systemClock,
+    logger: silentLogger,
+  });
+  const out = await releaser.release(request('i-0a1', { mode: 'cordon' }));
+  t.is(out.status, 'done', out.detail);
+  t.true(b.nodes.get('node-b')?.spec.unschedulable);
+  t.is(a.calls['PATCH node'] ?? 0, 0);
+});
+
+test('a storm: 50 simultaneous interruptions in one cluster are all cordoned within 10 s, with one node list', async (t) => {
+  const { server, releaser } = await setup(t, 'storm');
+  server.latencyMs = 20;
+  for (let i = 0; i < 50; i++) server.addNode(`node-${i}`, { instanceId: `i-${(1000 + i).toString(16)}` });
+  const started = Date.now();
+  const outs = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      releaser.release(request(`i-${(1000 + i).toString(16)}`, { mode: 'cordon' })),
+    ),
+  );
+  const took = Date.now() - started;
+  t.true(took < 10_000, `took ${took} ms`);
+  t.true(outs.every((o) => o.status === 'done'));
+  t.true([...server.nodes.values()].every((n) => n.spec.unschedulable === true));
+  t.is(server.calls['GET nodes'], 1);
 });

@@ -179,7 +179,30 @@ async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
 export async function drainNode(ctx: DrainContext): Promise<DrainResult> {
   const pods = await listPodsOnNode(ctx);
   const { evict, kept, skipped } = classifyPods(pods, ctx.options);
-  const results = await mapPool(evict, ctx.tuning.concurrency, (pod) => evictOne(ctx, pod));
+  if (evict.length === 0) return { evicted: 0, left: [], kept, skipped, retries: 0, errors: [] };
+  let settled = false;
+  const evictions = mapPool(evict, ctx.tuning.concurrency, (pod) => evictOne(ctx, pod)).finally(() => {
+    settled = true;
+  });
+
+  // Meanwhile, watch the pods go: one list per poll covers every pod of the node, and a pod evicted
+  // early is seen gone even while another is still held by its budget.
+  const targets = new Map(evict.map((p) => [p.metadata?.uid ?? podName(p), podName(p)]));
+  let remaining = new Set(targets.keys());
+  while (remaining.size > 0 || !settled) {
+    if (!(await pause(ctx, ctx.tuning.pollMs))) break;
+    try {
+      const present = new Set((await listPodsOnNode(ctx)).map((p) => p.metadata?.uid ?? podName(p)));
+      remaining = new Set([...remaining].filter((uid) => present.has(uid)));
+    } catch (err) {
+      ctx.logger.debug(
+        { node: ctx.nodeName, error: describeKubeError(err) },
+        'listing pods while waiting failed',
+      );
+    }
+  }
+  const results = await evictions;
+
   let retries = 0;
   const errors: string[] = [];
   results.forEach((r, i) => {
@@ -189,23 +212,6 @@ export async function drainNode(ctx: DrainContext): Promise<DrainResult> {
       if (!r.accepted) errors.push(`${podName(evict[i] as V1Pod)}: ${r.error ?? 'not evicted'}`);
     }
   });
-
-  // Wait for the pods to be gone. One list per poll covers every pod of the node.
-  const targets = new Map(evict.map((p) => [p.metadata?.uid ?? podName(p), podName(p)]));
-  let remaining = new Set(targets.keys());
-  while (remaining.size > 0) {
-    try {
-      const now = await listPodsOnNode(ctx);
-      const present = new Set(now.map((p) => p.metadata?.uid ?? podName(p)));
-      remaining = new Set([...remaining].filter((uid) => present.has(uid)));
-    } catch (err) {
-      ctx.logger.debug(
-        { node: ctx.nodeName, error: describeKubeError(err) },
-        'listing pods while waiting failed',
-      );
-    }
-    if (remaining.size === 0 || !(await pause(ctx, ctx.tuning.pollMs))) break;
-  }
   const left = [...remaining].map((uid) => targets.get(uid) as string);
   return { evicted: evict.length - left.length, left, kept, skipped, retries, errors };
 }
