@@ -1,0 +1,179 @@
+import type { GroupSettings } from '../../config/schema.js';
+import { describeError } from '../../domain/errors.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { Logger } from '../../ports/logger.js';
+import type { QueueMessage } from '../../ports/queue.js';
+import type { Releaser } from '../../ports/releaser.js';
+import { type MessageVerdict, QueueConsumer } from './consumer.js';
+import type { HandlerContext, LaunchPreparer } from './context.js';
+import { DedupeStore } from './dedupe-store.js';
+import { DetachCoalescer } from './detach-coalescer.js';
+import type { GroupDirectory } from './directory.js';
+import { parseMessageBody, truncateBody } from './envelope.js';
+import type { DiscardReason } from './events.js';
+import { handleEvent } from './handle-event.js';
+import { KeyedSerializer } from './keyed-serializer.js';
+import { METRIC } from './metric-names.js';
+import type { StandbyHook } from './standby-hook.js';
+import { emptyStats, type InterruptionStats } from './stats.js';
+
+export interface InterruptionDeps {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  queueUrls: string[];
+  /** Receive loops per queue. */
+  pollers: number;
+  /** Messages handled at once. */
+  concurrency: number;
+  dryRun: boolean;
+  directory: GroupDirectory;
+  releasersFor(groupName: string, settings: GroupSettings): Releaser[];
+  /** Called after the fast path changed a group, so the reconciler can look at it soon. */
+  onGroupTouched?(groupName: string): void;
+  standby?: StandbyHook;
+  /** Extension point for launch lifecycle hooks (volume attach); CONTINUE follows it. */
+  prepareLaunch?: LaunchPreparer;
+  /** Tunables; defaults suit production. */
+  options?: {
+    coalesceWindowMs?: number;
+    dedupeTtlMs?: number;
+    releaseMarginMs?: number;
+    metricsFlushMs?: number;
+    visibilityTimeoutSeconds?: number;
+    waitSeconds?: number;
+  };
+}
+
+export interface InterruptionController {
+  start(): void;
+  /** Stops receiving; in-flight work gets `graceMs`; unfinished messages stay on the queue. */
+  stop(graceMs: number): Promise<void>;
+  stats(): InterruptionStats;
+  /** Handles one message body as if received (used by tests and the benchmark). */
+  handleMessage(message: QueueMessage, queueUrl: string, signal?: AbortSignal): Promise<MessageVerdict>;
+}
+
+export function createInterruptionController(deps: InterruptionDeps): InterruptionController {
+  const o = deps.options ?? {};
+  const stats = emptyStats();
+  const coalescer = new DetachCoalescer({
+    autoscaling: deps.cloud.autoscaling,
+    clock: deps.clock,
+    logger: deps.logger,
+    dryRun: deps.dryRun,
+    windowMs: o.coalesceWindowMs ?? 100,
+  });
+  const ctx: HandlerContext = {
+    cloud: deps.cloud,
+    clock: deps.clock,
+    logger: deps.logger,
+    dryRun: deps.dryRun,
+    directory: deps.directory,
+    releasersFor: deps.releasersFor,
+    onGroupTouched: deps.onGroupTouched,
+    standby: deps.standby,
+    prepareLaunch: deps.prepareLaunch,
+    coalescer,
+    // Duplicates arrive within minutes (warning, state-change, lifecycle); the instance tag covers the rest.
+    done: new DedupeStore<string>(deps.clock, o.dedupeTtlMs ?? 15 * 60_000),
+    stats,
+    releaseMarginMs: o.releaseMarginMs ?? 5_000,
+  };
+  const serializer = new KeyedSerializer();
+
+  const discardMessage = (message: QueueMessage, reason: DiscardReason, detail: string) => {
+    stats.discarded[reason] = (stats.discarded[reason] ?? 0) + 1;
+    deps.cloud.metrics.record({
+      name: METRIC.discarded,
+      value: 1,
+      unit: 'Count',
+      dimensions: { Reason: reason },
+    });
+    deps.logger.warn(
+      { messageId: message.messageId, reason, detail, body: truncateBody(message.body) },
+      `discarding message: ${reason}`,
+    );
+  };
+
+  const handleMessage = async (
+    message: QueueMessage,
+    _queueUrl: string,
+    signal = new AbortController().signal,
+  ): Promise<MessageVerdict> => {
+    stats.received++;
+    stats.inFlight++;
+    try {
+      const parsed = parseMessageBody(message.body, message.messageId);
+      if (!parsed.ok) {
+        discardMessage(message, parsed.reason, parsed.detail);
+        return deps.dryRun ? 'keep' : 'delete';
+      }
+      const outcomes = await Promise.all(parsed.events.map((ev) => handleEvent(ev, ctx, serializer, signal)));
+      for (const out of outcomes)
+        if (out.status === 'discard') discardMessage(message, out.reason, out.detail);
+      return deps.dryRun ? 'keep' : 'delete';
+    } finally {
+      stats.inFlight--;
+    }
+  };
+
+  const consumer = new QueueConsumer({
+    queue: deps.cloud.queue,
+    clock: deps.clock,
+    logger: deps.logger,
+    queueUrls: deps.queueUrls,
+    pollers: deps.pollers,
+    concurrency: deps.concurrency,
+    handle: handleMessage,
+    visibilityTimeoutSeconds: o.visibilityTimeoutSeconds,
+    waitSeconds: o.waitSeconds,
+    onDeleted: () => {
+      stats.deleted++;
+    },
+    onFailed: () => {
+      stats.failed++;
+    },
+    onReceiveError: () => {
+      stats.receiveErrors++;
+    },
+  });
+
+  const flushing = new AbortController();
+  let flusher: Promise<void> | undefined;
+  const flushMetrics = () =>
+    deps.cloud.metrics
+      .flush()
+      .catch((err) => deps.logger.warn({ err: describeError(err) }, 'publishing metrics failed'));
+
+  return {
+    start() {
+      consumer.start();
+      flusher = (async () => {
+        for (;;) {
+          try {
+            await deps.clock.sleep(o.metricsFlushMs ?? 10_000, flushing.signal);
+          } catch {
+            return;
+          }
+          await flushMetrics();
+        }
+      })();
+      deps.logger.info(
+        { queues: deps.queueUrls, pollers: deps.pollers, concurrency: deps.concurrency, dryRun: deps.dryRun },
+        'interruption event loop started',
+      );
+    },
+    async stop(graceMs) {
+      await consumer.stop(graceMs);
+      await coalescer.drain();
+      flushing.abort();
+      await flusher;
+      await flushMetrics();
+      deps.logger.info({ stats }, 'interruption event loop stopped');
+    },
+    stats: () => structuredClone(stats),
+    handleMessage,
+  };
+}

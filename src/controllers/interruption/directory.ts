@@ -1,0 +1,87 @@
+import type { ResolvedGroup } from '../../config/resolved.js';
+import type { Group, Instance } from '../../domain/types.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+
+export interface DirectoryEntry {
+  resolved: ResolvedGroup;
+  instance?: Instance;
+}
+
+/** Which managed group an instance belongs to, for the fast path. */
+export interface GroupDirectory {
+  /** The managed group holding the instance, or undefined when it is foreign or unmanaged. */
+  lookup(instanceId: string): Promise<DirectoryEntry | undefined>;
+  /** The managed group by name (lifecycle events name their group). */
+  lookupGroup(groupName: string): Promise<ResolvedGroup | undefined>;
+  /** Replaces the index with a fresh observation (the run command feeds it from the reconciler). */
+  update(resolved: ResolvedGroup[], instances?: Map<string, Instance>): void;
+}
+
+export interface DirectoryOptions {
+  cloud: Pick<Cloud, 'autoscaling'>;
+  resolve: (groups: Group[]) => ResolvedGroup[];
+  clock: Clock;
+  /** A miss triggers at most one describe of all groups per this many ms (a storm of foreign ids costs one call). */
+  ttlMs: number;
+}
+
+/**
+ * Membership index from the latest observation, with a bounded fallback: on a miss, all groups are
+ * described again (shared by concurrent misses, at most once per ttl) so a freshly launched instance is
+ * found without waiting for the next reconcile.
+ */
+export function createDirectory(opts: DirectoryOptions): GroupDirectory {
+  let groups = new Map<string, ResolvedGroup>();
+  let byInstance = new Map<string, string>();
+  let instances = new Map<string, Instance>();
+  let refreshedAt = Number.NEGATIVE_INFINITY;
+  let refreshing: Promise<void> | undefined;
+
+  const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>) => {
+    const g = new Map<string, ResolvedGroup>();
+    const idx = new Map<string, string>();
+    for (const r of resolved) {
+      if (!r.managed || !r.settings) continue;
+      g.set(r.group.name, r);
+      for (const m of r.group.members) idx.set(m.instanceId, r.group.name);
+    }
+    groups = g;
+    byInstance = idx;
+    if (known) instances = known;
+    refreshedAt = opts.clock.now().getTime();
+  };
+
+  const refresh = async (): Promise<void> => {
+    if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
+    refreshing ??= opts.cloud.autoscaling
+      .describeGroups()
+      .then((all) => update(opts.resolve(all), instances))
+      .finally(() => {
+        refreshing = undefined;
+      });
+    await refreshing;
+  };
+
+  const entryFor = (instanceId: string): DirectoryEntry | undefined => {
+    const name = byInstance.get(instanceId);
+    const resolved = name ? groups.get(name) : undefined;
+    return resolved ? { resolved, instance: instances.get(instanceId) } : undefined;
+  };
+
+  return {
+    update,
+    async lookup(instanceId) {
+      const hit = entryFor(instanceId);
+      if (hit) return hit;
+      await refresh();
+      return entryFor(instanceId);
+    },
+    async lookupGroup(groupName) {
+      const hit = groups.get(groupName);
+      if (hit) return hit;
+      await refresh();
+      return groups.get(groupName);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { HandlerContext } from './context.js';
+import { WARNING_MS } from './context.js';
+import type { DirectoryEntry } from './directory.js';
+import type { InterruptionEvent } from './events.js';
+import { handleInterruption, LEAVING_STATES, releaseKey } from './handle-interruption.js';
+import { handleLifecycle } from './handle-lifecycle.js';
+import { handleRebalance, rebalanceKey } from './handle-rebalance.js';
+import { discard, done, type EventOutcome } from './outcome.js';
+
+/** Per-instance serializer shared by all events (so a warning and a state-change never act at once). */
+export interface Serializer {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * One event: serialized per instance, deduplicated by a deterministic key, routed to its handler.
+ * Throws when the work failed and should be retried through redelivery.
+ */
+export function handleEvent(
+  ev: InterruptionEvent,
+  ctx: HandlerContext,
+  serializer: Serializer,
+  signal: AbortSignal,
+): Promise<EventOutcome> {
+  return serializer.run(ev.instanceId, () => route(ev, ctx, signal));
+}
+
+async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSignal): Promise<EventOutcome> {
+  switch (ev.kind) {
+    case 'lifecycle-launch':
+    case 'lifecycle-terminate': {
+      const resolved = await ctx.directory.lookupGroup(ev.groupName);
+      if (!resolved)
+        return discard(
+          'unknown-instance',
+          `group ${ev.groupName} of ${ev.instanceId} is not managed by spotmax`,
+        );
+      return handleLifecycle(ev, resolved, ctx, signal);
+    }
+    case 'state-change':
+      if (!LEAVING_STATES.has(ev.state))
+        return discard('irrelevant', `${ev.instanceId} changed to ${ev.state}`);
+      return once(releaseKey(ev.instanceId), ev, ctx, (entry) => handleInterruption(ev, entry, ctx, signal));
+    case 'spot-interruption':
+      return once(releaseKey(ev.instanceId), ev, ctx, (entry) => handleInterruption(ev, entry, ctx, signal));
+    case 'rebalance':
+    case 'scheduled-change':
+      return once(rebalanceKey(ev.instanceId), ev, ctx, (entry) => handleRebalance(ev, entry, ctx, signal));
+  }
+}
+
+async function once(
+  key: string,
+  ev: InterruptionEvent,
+  ctx: HandlerContext,
+  act: (entry: DirectoryEntry) => Promise<EventOutcome>,
+): Promise<EventOutcome> {
+  if (ctx.done.has(key)) return done(`duplicate of work already done (${key})`);
+  const entry = await ctx.directory.lookup(ev.instanceId);
+  if (!entry) {
+    const pastDeadline = ctx.clock.now().getTime() > ev.time.getTime() + WARNING_MS;
+    return pastDeadline
+      ? discard('too-old', `${ev.instanceId} is in no managed group and its deadline has passed`)
+      : discard('unknown-instance', `${ev.instanceId} is not a member of a managed group`);
+  }
+  const outcome = await act(entry);
+  if (outcome.status === 'done') ctx.done.set(key, outcome.detail ?? 'done');
+  return outcome;
+}

@@ -1,0 +1,173 @@
+import type { GroupSettings } from '../../config/schema.js';
+import { describeError } from '../../domain/errors.js';
+import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
+import type { Instance } from '../../domain/types.js';
+import type { ReleaseReason } from '../../ports/releaser.js';
+import { runReleasers } from '../../release/run.js';
+import { type HandlerContext, WARNING_MS } from './context.js';
+import type { DirectoryEntry } from './directory.js';
+import type { SpotInterruptionEvent, StateChangeEvent } from './events.js';
+import { countForGroup, METRIC, secondsForGroup } from './metric-names.js';
+import { discard, done, type EventOutcome, freshInstance, isGone, tagInstance } from './outcome.js';
+
+/** State changes that mean the instance is going away: release it if nothing has yet. */
+export const LEAVING_STATES = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
+
+export const releaseKey = (instanceId: string) => `${instanceId}/release`;
+
+/**
+ * A Spot warning (or a state change to stopping/terminated): mark, release, detach.
+ *
+ * Timing rule: release steps start at once and are bounded by (deadline - margin), deadline being the
+ * event time + 120 s. The detach is sent at max(event time + detachDelaySeconds, end of the release
+ * steps): never before the configured delay, and never held back by a release step that fails or
+ * overruns. The marker `spotmax:interrupted-at=<event time>` is written before any effect; a run that
+ * finds it (another replica, a restart) does not release again but still makes sure the detach happens.
+ */
+export async function handleInterruption(
+  ev: SpotInterruptionEvent | StateChangeEvent,
+  entry: DirectoryEntry,
+  ctx: HandlerContext,
+  signal: AbortSignal,
+): Promise<EventOutcome> {
+  const groupName = entry.resolved.group.name;
+  const settings = entry.resolved.settings as GroupSettings;
+  const deadline = new Date(ev.time.getTime() + WARNING_MS);
+  const log = ctx.logger.child({
+    instance: ev.instanceId,
+    group: groupName,
+    event: ev.kind,
+    eventId: ev.eventId,
+  });
+  if (ev.kind === 'spot-interruption') {
+    ctx.stats.warnings++;
+    countForGroup(ctx.cloud.metrics, METRIC.warnings, groupName);
+  }
+
+  const instance = await freshInstance(ctx, ev.instanceId, deadline, signal);
+  if (isGone(instance)) {
+    if (ctx.clock.now() > deadline)
+      return discard(
+        'too-old',
+        `${ev.instanceId} is gone and its deadline ${deadline.toISOString()} has passed`,
+      );
+    return done(`${ev.instanceId} is already gone`);
+  }
+  const current = instance as Instance;
+  const marker = current.tags[INTERRUPTED_AT_TAG];
+  let detachNotBefore = ev.time.getTime() + settings.interruption.detachDelaySeconds * 1000;
+  let standby: Promise<{ instanceId: string } | undefined> = Promise.resolve(undefined);
+
+  if (marker) {
+    // Released by an earlier run: only make sure the detach it would have sent happens, on its schedule.
+    const markedAt = Date.parse(marker);
+    if (!Number.isNaN(markedAt)) detachNotBefore = markedAt + settings.interruption.detachDelaySeconds * 1000;
+    log.info({ marker }, `${ev.instanceId} already carries ${INTERRUPTED_AT_TAG}; not releasing again`);
+  } else if (ctx.dryRun) {
+    const steps = ctx.releasersFor(groupName, settings).map((r) => r.name);
+    log.info(
+      { dryRun: true, steps },
+      `would mark ${ev.instanceId}, release it (${steps.join(', ') || 'no steps'}) and detach it from ${groupName}`,
+    );
+  } else {
+    const stillThere = await tagInstance(
+      ctx,
+      ev.instanceId,
+      { [INTERRUPTED_AT_TAG]: ev.time.toISOString() },
+      deadline,
+      signal,
+    );
+    if (!stillThere) return done(`${ev.instanceId} disappeared before it could be marked`);
+    standby = takeStandby(ctx, groupName, settings, current, deadline, signal);
+    await release(
+      ctx,
+      groupName,
+      settings,
+      current,
+      ev.kind === 'spot-interruption' ? 'spot-interruption' : 'state-change',
+      deadline,
+      signal,
+    );
+  }
+
+  const wait = detachNotBefore - ctx.clock.now().getTime();
+  if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
+  const replacement = await within(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
+  const result = await ctx.coalescer.detach(groupName, ev.instanceId, replacement !== undefined, deadline);
+  if (result.status === 'detached') {
+    ctx.stats.detached++;
+    countForGroup(ctx.cloud.metrics, METRIC.detached, groupName);
+    const lag = ((result.sentAt ?? ctx.clock.now()).getTime() - ev.time.getTime()) / 1000;
+    secondsForGroup(ctx.cloud.metrics, METRIC.detachLag, groupName, lag);
+    log.info(
+      { lagSeconds: lag, standby: replacement?.instanceId },
+      `detached ${ev.instanceId} from ${groupName}`,
+    );
+  }
+  ctx.onGroupTouched?.(groupName);
+  return done(`detach: ${result.status}`);
+}
+
+/** Runs the group's release steps; never throws (a failed step is logged, the detach follows). */
+export async function release(
+  ctx: HandlerContext,
+  groupName: string,
+  settings: GroupSettings,
+  instance: Instance,
+  reason: ReleaseReason,
+  deadline: Date,
+  signal: AbortSignal,
+  mode: 'drain' | 'cordon' = 'drain',
+): Promise<void> {
+  const started = ctx.clock.now().getTime();
+  const bounded = new Date(Math.max(started, deadline.getTime() - ctx.releaseMarginMs));
+  const outcomes = await runReleasers(
+    ctx.releasersFor(groupName, settings),
+    { groupName, instance, mode, reason, deadline: bounded, signal },
+    { clock: ctx.clock },
+  );
+  const seconds = (ctx.clock.now().getTime() - started) / 1000;
+  ctx.stats.released++;
+  secondsForGroup(ctx.cloud.metrics, METRIC.release, groupName, seconds);
+  const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'partial');
+  const log = ctx.logger.child({ instance: instance.instanceId, group: groupName, mode });
+  if (failed.length > 0)
+    log.warn({ outcomes, seconds }, `release of ${instance.instanceId} incomplete; going on`);
+  else log.info({ outcomes, seconds }, `released ${instance.instanceId}`);
+}
+
+function takeStandby(
+  ctx: HandlerContext,
+  groupName: string,
+  settings: GroupSettings,
+  interrupted: Instance,
+  deadline: Date,
+  signal: AbortSignal,
+): Promise<{ instanceId: string } | undefined> {
+  if (!ctx.standby || settings.standby.size === 0) return Promise.resolve(undefined);
+  return ctx.standby.takeStandby({ groupName, settings, interrupted, deadline, signal }).catch((err) => {
+    ctx.logger.warn(
+      { group: groupName, instance: interrupted.instanceId, err: describeError(err) },
+      'no standby taken; the ASG replaces the instance',
+    );
+    return undefined;
+  });
+}
+
+/** The promise's value, or undefined once `untilMs` has passed (a slow standby never holds back the detach). */
+async function within<T>(
+  ctx: HandlerContext,
+  p: Promise<T | undefined>,
+  untilMs: number,
+): Promise<T | undefined> {
+  const timer = new AbortController();
+  const timeout = ctx.clock.sleep(Math.max(0, untilMs - ctx.clock.now().getTime()), timer.signal).then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    timer.abort();
+  }
+}

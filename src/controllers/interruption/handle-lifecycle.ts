@@ -1,0 +1,169 @@
+import type { ResolvedGroup } from '../../config/resolved.js';
+import type { GroupSettings } from '../../config/schema.js';
+import { describeError, SpotmaxError } from '../../domain/errors.js';
+import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
+import type { LifecycleActionRef } from '../../ports/autoscaling.js';
+import { type HandlerContext, WARNING_MS } from './context.js';
+import type { LifecycleEvent } from './events.js';
+import { release, releaseKey } from './handle-interruption.js';
+import { countForGroup, METRIC } from './metric-names.js';
+import { done, type EventOutcome, freshInstance, isGone, tagInstance } from './outcome.js';
+import { withRetry } from './retry.js';
+
+// The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.
+const NO_ACTIVE_ACTION = /No active Lifecycle Action|not found|does not exist/i;
+
+export const completionKey = (ev: LifecycleEvent) =>
+  `lifecycle/${ev.groupName}/${ev.hookName}/${ev.instanceId}/${ev.token ?? '-'}`;
+
+/**
+ * Lifecycle hooks. Terminate: release (once per instance, shared with warnings), heartbeat while the
+ * release runs longer than half the hook's heartbeat timeout, then CONTINUE. Launch: the launch preparer
+ * (extension point: volume attach), then CONTINUE. Each hook/instance/token is completed once.
+ */
+export async function handleLifecycle(
+  ev: LifecycleEvent,
+  resolved: ResolvedGroup,
+  ctx: HandlerContext,
+  signal: AbortSignal,
+): Promise<EventOutcome> {
+  const groupName = resolved.group.name;
+  const settings = resolved.settings as GroupSettings;
+  const key = completionKey(ev);
+  if (ctx.done.has(key)) return done('lifecycle action already completed');
+  const ref: LifecycleActionRef = {
+    groupName,
+    hookName: ev.hookName,
+    instanceId: ev.instanceId,
+    token: ev.token,
+  };
+  // Terminate hooks allow the drain to run long with heartbeats; launch hooks get the usual two minutes.
+  const deadline = new Date(
+    Math.max(ev.time.getTime(), ctx.clock.now().getTime()) +
+      Math.max(WARNING_MS, (settings.kubernetes.drainTimeoutSeconds + 30) * 1000),
+  );
+
+  const work =
+    ev.kind === 'lifecycle-terminate'
+      ? () => releaseOnce(ev, groupName, settings, ctx, deadline, signal)
+      : async () => {
+          if (ctx.dryRun) return;
+          await ctx.prepareLaunch?.({ groupName, settings, instanceId: ev.instanceId, deadline, signal });
+        };
+  await withHeartbeats(ctx, ref, work, deadline, signal);
+
+  if (ctx.dryRun) {
+    ctx.logger.info(
+      { dryRun: true, ...ref },
+      `would complete lifecycle action ${ev.hookName} for ${ev.instanceId} with CONTINUE`,
+    );
+    return done('dry-run');
+  }
+  try {
+    await withRetry(() => ctx.cloud.autoscaling.completeLifecycleAction(ref, 'CONTINUE'), {
+      clock: ctx.clock,
+      deadline,
+      signal,
+    });
+    ctx.stats.lifecycleCompleted++;
+    countForGroup(ctx.cloud.metrics, METRIC.lifecycleCompleted, groupName);
+    ctx.logger.info({ ...ref }, `completed lifecycle action ${ev.hookName} for ${ev.instanceId}: CONTINUE`);
+  } catch (err) {
+    if (!NO_ACTIVE_ACTION.test(describeError(err))) {
+      throw new SpotmaxError(
+        `completing lifecycle action ${ev.hookName} for ${ev.instanceId} in ${groupName}`,
+        { cause: err },
+      );
+    }
+    ctx.logger.info(
+      { ...ref, err: describeError(err) },
+      'lifecycle action no longer active; nothing to complete',
+    );
+  }
+  ctx.done.set(key, 'completed');
+  ctx.onGroupTouched?.(groupName);
+  return done('completed');
+}
+
+async function releaseOnce(
+  ev: LifecycleEvent,
+  groupName: string,
+  settings: GroupSettings,
+  ctx: HandlerContext,
+  deadline: Date,
+  signal: AbortSignal,
+): Promise<void> {
+  if (ctx.done.has(releaseKey(ev.instanceId))) return;
+  const instance = await freshInstance(ctx, ev.instanceId, deadline, signal);
+  if (isGone(instance) || !instance) return;
+  if (instance.tags[INTERRUPTED_AT_TAG]) return;
+  if (ctx.dryRun) {
+    ctx.logger.info(
+      { dryRun: true, instance: ev.instanceId, group: groupName },
+      `would mark and release ${ev.instanceId}`,
+    );
+    return;
+  }
+  if (
+    !(await tagInstance(
+      ctx,
+      ev.instanceId,
+      { [INTERRUPTED_AT_TAG]: ev.time.toISOString() },
+      deadline,
+      signal,
+    ))
+  )
+    return;
+  await release(ctx, groupName, settings, instance, 'lifecycle-terminate', deadline, signal);
+  ctx.done.set(releaseKey(ev.instanceId), 'released');
+}
+
+/** Runs `work`, recording a heartbeat every half heartbeat-timeout while it runs. */
+async function withHeartbeats(
+  ctx: HandlerContext,
+  ref: LifecycleActionRef,
+  work: () => Promise<void>,
+  deadline: Date,
+  signal: AbortSignal,
+): Promise<void> {
+  let timeoutSeconds: number | undefined;
+  try {
+    timeoutSeconds = await withRetry(
+      () => ctx.cloud.autoscaling.describeHookHeartbeatSeconds(ref.groupName, ref.hookName),
+      {
+        clock: ctx.clock,
+        deadline,
+        signal,
+      },
+    );
+  } catch (err) {
+    ctx.logger.warn(
+      { ...ref, err: describeError(err) },
+      'could not read the hook heartbeat timeout; no heartbeats',
+    );
+  }
+  if (!timeoutSeconds || ctx.dryRun) return work();
+  const stop = new AbortController();
+  const intervalMs = (timeoutSeconds * 1000) / 2;
+  const beats = (async () => {
+    for (;;) {
+      try {
+        await ctx.clock.sleep(intervalMs, stop.signal);
+      } catch {
+        return;
+      }
+      try {
+        await ctx.cloud.autoscaling.recordLifecycleActionHeartbeat(ref);
+        ctx.logger.debug({ ...ref }, 'lifecycle heartbeat');
+      } catch (err) {
+        ctx.logger.warn({ ...ref, err: describeError(err) }, 'lifecycle heartbeat failed');
+      }
+    }
+  })();
+  try {
+    await work();
+  } finally {
+    stop.abort();
+    await beats;
+  }
+}

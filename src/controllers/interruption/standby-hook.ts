@@ -1,0 +1,17 @@
+import type { GroupSettings } from '../../config/schema.js';
+import type { Instance } from '../../domain/types.js';
+
+/**
+ * Where the fast path asks the standby pool (the reconciler's) for capacity. When it returns the id of a
+ * standby it has attached to the group, the interrupted instance is detached WITH decrement (the standby
+ * took its place); otherwise it is detached without, so the ASG launches a replacement.
+ */
+export interface StandbyHook {
+  takeStandby(args: {
+    groupName: string;
+    settings: GroupSettings;
+    interrupted: Instance;
+    deadline: Date;
+    signal: AbortSignal;
+  }): Promise<{ instanceId: string } | undefined>;
+}
