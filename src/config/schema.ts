@@ -3,7 +3,18 @@ import { z } from 'zod';
 // The policy schema is the truth for every option: defaults live here, JSON Schema for editors is
 // generated from it (policies/schema.json), and `config` keys in `plan` are its dotted paths.
 
-const seconds = (max?: number) => (max === undefined ? z.number().int().min(0) : z.number().int().min(0).max(max));
+/** The kubectl drain flags spotmax honours; anything else would be silently ignored, so it is refused. */
+export const DRAIN_FLAGS = ['--ignore-daemonsets', '--delete-emptydir-data', '--force'] as const;
+
+export function unsupportedDrainFlags(flags: string): string[] {
+  return flags
+    .split(/\s+/)
+    .filter((f) => f !== '')
+    .filter((f) => !(DRAIN_FLAGS as readonly string[]).includes(f.replace(/=true$/, '')));
+}
+
+const seconds = (max?: number) =>
+  max === undefined ? z.number().int().min(0) : z.number().int().min(0).max(max);
 
 export const matchSchema = z
   .object({
@@ -49,7 +60,13 @@ export const specSchema = z
         enabled: z.boolean().default(false),
         kubeconfig: z.string().min(1).optional(),
         /** The seed's kubectl drain flags; `--ignore-daemonsets`, `--delete-emptydir-data`, `--force` are honoured. */
-        drainOption: z.string().optional(),
+        drainOption: z
+          .string()
+          .refine((flags) => unsupportedDrainFlags(flags).length === 0, {
+            error: (iss) =>
+              `unsupported drain flag ${unsupportedDrainFlags(String(iss.input)).join(', ')}; supported: ${DRAIN_FLAGS.join(', ')}`,
+          })
+          .optional(),
         drainTimeoutSeconds: seconds(3600).default(90),
         taintKey: z.string().min(1).default('spotmax.io/interruption'),
         /** Add node.kubernetes.io/out-of-service after termination so stateful pods fail over promptly. */
@@ -82,7 +99,11 @@ export const specSchema = z
     lifetime: z
       .object({
         /** No instance lives past this (seed: instance_duration_hours). */
-        durationHours: z.number().positive().max(24 * 365).optional(),
+        durationHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional(),
         /** Replacement starts once an instance is this old (seed: gurantee_living_mins). */
         guaranteeMinutes: z.number().int().min(1).optional(),
         /** With durationHours only: start replacing this long before the limit. */
@@ -114,7 +135,30 @@ export const specSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    // Rules across fields. They run on the merged result too (defaults < policy < tags), so a tag
+    // cannot produce a combination a policy file could not.
+    if (spec.kubernetes.enabled && !spec.kubernetes.kubeconfig) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kubernetes', 'kubeconfig'],
+        message: 'kubernetes.enabled needs kubernetes.kubeconfig (the kubeconfig spotmax drains nodes with)',
+      });
+    }
+    const { durationHours, guaranteeMinutes } = spec.lifetime;
+    if (
+      durationHours !== undefined &&
+      guaranteeMinutes !== undefined &&
+      guaranteeMinutes >= durationHours * 60
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lifetime', 'guaranteeMinutes'],
+        message: `lifetime.guaranteeMinutes (${guaranteeMinutes}) must be less than lifetime.durationHours × 60 (${durationHours * 60}), so replacement starts before the limit`,
+      });
+    }
+  });
 
 export const groupPolicySchema = z
   .object({
@@ -125,7 +169,10 @@ export const groupPolicySchema = z
         name: z
           .string()
           .min(1)
-          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit'),
+          .regex(
+            /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+            'must be letters, digits, ".", "_" and "-", starting with a letter or digit',
+          ),
         description: z.string().optional(),
       })
       .strict(),
