@@ -1,12 +1,12 @@
-import type { Tags } from './types.js';
+import type { LaunchTemplateRef, MixedInstancesPolicy, Tags } from './types.js';
 
 // Actions are plain data produced by pure planners and carried out by the executor. Every action says
-// why (`reason`), so `plan` explains itself. Later capabilities add kinds here.
+// why (`reason`), so `plan` explains itself.
 
 interface ActionBase {
   /** The group the action is for. */
   group: string;
-  /** What it acts on: an instance id, a volume id, the group name. */
+  /** What it acts on: an instance id, a volume id, a snapshot id, the group name. */
   target: string;
   reason: string;
 }
@@ -21,6 +21,142 @@ export interface TagGroupAction extends ActionBase {
   tags: { key: string; value: string; propagateAtLaunch: boolean }[];
 }
 
-export type Action = TagInstanceAction | TagGroupAction;
+/** Tags on any EC2 resource (volume, instance) that are not membership tags. */
+export interface TagResourceAction extends ActionBase {
+  kind: 'tag-resource';
+  tags: Tags;
+}
+
+export interface UntagResourceAction extends ActionBase {
+  kind: 'untag-resource';
+  keys: string[];
+}
+
+/** Why a voluntary replacement happens; also the releasers' reason. */
+export type ReplacementWhy = 'lifetime' | 'rebalance' | 'return-to-spot';
+
+/**
+ * Step 1 of launch-before-retire: desired + 1 (MaxSize + 1 when at MaxSize), recorded on the old
+ * instance before and after, so a resumed pass never adds capacity twice.
+ */
+export interface ReplacementAddCapacityAction extends ActionBase {
+  kind: 'replacement-add-capacity';
+  why: ReplacementWhy;
+  /** Set when resuming a step=adding record: the desired capacity seen before the first attempt. */
+  resumeDesiredBefore?: number;
+  resumeMaxBefore?: number;
+  /** The `since` of the record being resumed, kept so readiness still counts from the first attempt. */
+  resumeSince?: string;
+}
+
+export type RetireStep = 'releasing' | 'detaching' | 'restoring-max' | 'terminating';
+
+/** Steps 2–5: release the old instance, detach it with decrement, restore MaxSize, terminate it. */
+export interface ReplacementRetireAction extends ActionBase {
+  kind: 'replacement-retire';
+  why: ReplacementWhy;
+  /** Where to start (a resumed pass starts at the recorded step). */
+  fromStep: RetireStep;
+  /** The new member that made this retirement safe; absent when forced (past durationHours). */
+  newInstanceId?: string;
+  /** Retire even though no new member is InService (past durationHours). */
+  force: boolean;
+  /** The original record (since, desiredBefore, raisedMax, ...) carried through. */
+  record: string;
+  /** For the releasers. */
+  availabilityZone: string;
+  privateIp?: string;
+  privateDnsName?: string;
+}
+
+export interface LaunchStandbyAction extends ActionBase {
+  kind: 'launch-standby';
+  launchTemplate: LaunchTemplateRef;
+  /** The numeric template version the standby is built from (tagged, so stale ones are found). */
+  templateVersion: number;
+  instanceType?: string;
+  subnetId?: string;
+  availabilityZone?: string;
+  hibernate: boolean;
+}
+
+export interface StopStandbyAction extends ActionBase {
+  kind: 'stop-standby';
+  hibernate: boolean;
+}
+
+export interface TerminateStandbyAction extends ActionBase {
+  kind: 'terminate-standby';
+}
+
+/** Set the group's On-Demand share to 100 %, remembering the original distribution in a group tag. */
+export interface FallbackOnDemandAction extends ActionBase {
+  kind: 'fallback-on-demand';
+  /** The whole policy to send (UpdateAutoScalingGroup erases what is left out). */
+  policy: MixedInstancesPolicy;
+  /** Value of spotmax:fallback-original, written before the policy changes. */
+  record: string;
+}
+
+/** Put the original distribution back and try Spot again. */
+export interface RestoreSpotAction extends ActionBase {
+  kind: 'restore-spot';
+  policy: MixedInstancesPolicy;
+  record: string;
+}
+
+/** Fallback is over: Spot launches work and no On-Demand instance above the original base is left. */
+export interface FallbackClearAction extends ActionBase {
+  kind: 'fallback-clear';
+}
+
+export interface AttachVolumeAction extends ActionBase {
+  kind: 'attach-volume';
+  instanceId: string;
+  device: string;
+}
+
+export interface DetachVolumeAction extends ActionBase {
+  kind: 'detach-volume';
+  instanceId: string;
+}
+
+export interface SnapshotVolumeAction extends ActionBase {
+  kind: 'snapshot-volume';
+  tags: Tags;
+}
+
+export interface DeleteSnapshotAction extends ActionBase {
+  kind: 'delete-snapshot';
+}
+
+/** A copy of a stranded volume, from its latest snapshot, in an AZ that has members. Never deletes the old. */
+export interface RecreateVolumeAction extends ActionBase {
+  kind: 'recreate-volume';
+  snapshotId: string;
+  availabilityZone: string;
+  sizeGiB: number;
+  volumeType?: string;
+  tags: Tags;
+}
+
+export type Action =
+  | TagInstanceAction
+  | TagGroupAction
+  | TagResourceAction
+  | UntagResourceAction
+  | ReplacementAddCapacityAction
+  | ReplacementRetireAction
+  | LaunchStandbyAction
+  | StopStandbyAction
+  | TerminateStandbyAction
+  | FallbackOnDemandAction
+  | RestoreSpotAction
+  | FallbackClearAction
+  | AttachVolumeAction
+  | DetachVolumeAction
+  | SnapshotVolumeAction
+  | DeleteSnapshotAction
+  | RecreateVolumeAction;
 export type ActionKind = Action['kind'];
 export type ActionOf<K extends ActionKind> = Extract<Action, { kind: K }>;

@@ -17,3 +17,15 @@ export const FALLBACK_ORIGINAL_TAG = 'spotmax:fallback-original';
 export const VOLUME_TAG = 'spotmax:volume';
 export const ENABLED_TAG = 'spotmax:enabled';
 export const POLICY_TAG = 'spotmax:policy';
+/** On a standby: the numeric launch template version it was built from; older ones are replaced. */
+export const STANDBY_TEMPLATE_VERSION_TAG = 'spotmax:standby-template-version';
+/** On a standby the fast path is starting for an interruption: `<interrupted id>@<iso time>`. */
+export const STANDBY_CLAIMED_TAG = 'spotmax:standby-claimed';
+/** On a snapshot spotmax took: the volume it is of. */
+export const SNAPSHOT_OF_TAG = 'spotmax:snapshot-of';
+/** On a volume no member in its AZ could take: since when (ISO time), for the cross-AZ move. */
+export const VOLUME_UNPLACED_SINCE_TAG = 'spotmax:unplaced-since';
+/** On a volume recreated in another AZ: the volume it replaces. */
+export const RECREATED_FROM_TAG = 'spotmax:recreated-from';
+/** On a stranded volume that was recreated elsewhere: the new volume. Kept, never deleted. */
+export const SUPERSEDED_BY_TAG = 'spotmax:superseded-by';

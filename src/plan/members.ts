@@ -1,0 +1,50 @@
+import { INTERRUPTED_AT_TAG, REPLACEMENT_TAG, RETIRE_REQUESTED_TAG } from '../domain/tags.js';
+import type { AsgMember, Instance } from '../domain/types.js';
+import type { ManagedInput } from './input.js';
+
+// Shared views of a group's members for the planners.
+
+export interface MemberView {
+  member: AsgMember;
+  instance: Instance;
+}
+
+/** Members the observation could describe, with their instance. */
+export function membersWithInstances(input: ManagedInput): MemberView[] {
+  const out: MemberView[] = [];
+  for (const member of input.group.members) {
+    const instance = input.observation.instances.get(member.instanceId);
+    if (instance) out.push({ member, instance });
+  }
+  return out;
+}
+
+export function isInService(v: MemberView): boolean {
+  return v.member.lifecycleState === 'InService' && v.instance.state === 'running';
+}
+
+/** InService, running, and not on its way out (interrupted, being replaced, asked to retire). */
+export function isSettled(v: MemberView): boolean {
+  const t = v.instance.tags;
+  return isInService(v) && !t[INTERRUPTED_AT_TAG] && !t[REPLACEMENT_TAG] && !t[RETIRE_REQUESTED_TAG];
+}
+
+export function inServiceCount(input: ManagedInput): number {
+  return membersWithInstances(input).filter(isInService).length;
+}
+
+/** Any instance of the group by id: members, standbys, outsiders. */
+export function findInstance(input: ManagedInput, id: string): Instance | undefined {
+  return input.observation.instances.get(id) ?? input.outsiders?.find((i) => i.instanceId === id);
+}
+
+export function minutesBetween(from: Date, to: Date): number {
+  return (to.getTime() - from.getTime()) / 60_000;
+}
+
+/** `52m`, `3h05m`: ages in reasons, rounded down to the minute. */
+export function formatMinutes(minutes: number): string {
+  const m = Math.floor(minutes);
+  if (m < 120) return `${m}m`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

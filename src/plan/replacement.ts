@@ -1,0 +1,219 @@
+import type { Action, ReplacementWhy, RetireStep } from '../domain/actions.js';
+import { GROUP_TAG, INTERRUPTED_AT_TAG, REPLACEMENT_TAG } from '../domain/tags.js';
+import type { Instance } from '../domain/types.js';
+import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
+import { formatMinutes, isInService, membersWithInstances, minutesBetween } from './members.js';
+import { isRecordError, parseReplacementRecord, type ReplacementRecord } from './replacement-record.js';
+
+// Launch-before-retire, shared by lifetime, rebalance `replace` and return-to-Spot: add capacity,
+// wait (by requeue) for a new member to be InService, then release, detach with decrement, restore
+// MaxSize and terminate the old instance. The planner reads each replacement's recorded step and emits
+// the next action; the handlers write the step before each effect.
+
+/** How soon to look again while a replacement waits for its new member. */
+export const WAIT_REQUEUE_SECONDS = 20;
+
+export interface ReplacementCandidate {
+  instanceId: string;
+  why: ReplacementWhy;
+  reason: string;
+  /** Past a hard limit (durationHours): begins whatever the budget. */
+  urgent?: boolean;
+}
+
+export interface InFlight {
+  instance: Instance;
+  /** Undefined when the tag could not be read; such an instance still counts against the budget. */
+  record?: ReplacementRecord;
+  member: boolean;
+}
+
+/** Replacements in progress: members and detached outsiders carrying a record, not yet gone. */
+export function inFlightReplacements(input: ManagedInput, problems?: string[]): InFlight[] {
+  const memberIds = new Set(input.group.members.map((m) => m.instanceId));
+  const seen = new Set<string>();
+  const out: InFlight[] = [];
+  const consider = (instance: Instance, member: boolean) => {
+    if (seen.has(instance.instanceId)) return;
+    const value = instance.tags[REPLACEMENT_TAG];
+    if (value === undefined || instance.state === 'terminated') return;
+    seen.add(instance.instanceId);
+    const parsed = parseReplacementRecord(value);
+    if (isRecordError(parsed)) {
+      problems?.push(
+        `${instance.instanceId}: unreadable ${REPLACEMENT_TAG} "${value}" (${parsed.error}); not replacing it`,
+      );
+      out.push({ instance, member });
+      return;
+    }
+    // A terminating instance whose record is at the last step is done.
+    if (instance.state === 'shutting-down' && parsed.step === 'terminating') return;
+    out.push({ instance, record: parsed, member });
+  };
+  for (const id of memberIds) {
+    const instance = input.observation.instances.get(id);
+    if (instance) consider(instance, true);
+  }
+  for (const instance of input.outsiders ?? []) {
+    if (instance.tags[GROUP_TAG] === input.group.name && !memberIds.has(instance.instanceId))
+      consider(instance, false);
+  }
+  return out;
+}
+
+function retireAction(
+  input: ManagedInput,
+  flight: InFlight & { record: ReplacementRecord },
+  fromStep: RetireStep,
+  reason: string,
+  extra: { newInstanceId?: string; force?: boolean },
+): Action {
+  const i = flight.instance;
+  const action: Action = {
+    kind: 'replacement-retire',
+    group: input.group.name,
+    target: i.instanceId,
+    why: flight.record.why,
+    fromStep,
+    force: extra.force ?? false,
+    record: (i.tags[REPLACEMENT_TAG] as string) ?? '',
+    availabilityZone: i.availabilityZone,
+    reason,
+  };
+  const newId = extra.newInstanceId ?? flight.record.newInstanceId;
+  if (newId) action.newInstanceId = newId;
+  if (i.privateIp) action.privateIp = i.privateIp;
+  if (i.privateDnsName) action.privateDnsName = i.privateDnsName;
+  return action;
+}
+
+/**
+ * Advances in-flight replacements and begins new ones for `candidates` (in priority order) within
+ * `replacement.maxConcurrent`. `overdue` holds instances past a hard limit: a waiting replacement of
+ * one of them retires the old instance without waiting for the new one.
+ */
+export function planReplacements(
+  input: ManagedInput,
+  candidates: readonly ReplacementCandidate[],
+  overdue: ReadonlySet<string> = new Set(),
+): PlanPart {
+  const part = emptyPart();
+  const { group, settings, now } = input;
+  const flights = inFlightReplacements(input, part.problems);
+
+  // New members already promised to a replacement are not counted twice.
+  const claimed = new Set(flights.map((f) => f.record?.newInstanceId).filter((x): x is string => !!x));
+  const fresh = membersWithInstances(input)
+    .filter((v) => isInService(v) && v.member.healthStatus !== 'Unhealthy')
+    .filter((v) => !v.instance.tags[REPLACEMENT_TAG] && !v.instance.tags[INTERRUPTED_AT_TAG])
+    .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime());
+
+  const ordered = [...flights].sort(
+    (a, b) => (a.record?.since.getTime() ?? 0) - (b.record?.since.getTime() ?? 0),
+  );
+  for (const flight of ordered) {
+    const { record, instance } = flight;
+    if (!record) continue;
+    const f = { ...flight, record };
+    const id = instance.instanceId;
+    switch (record.step) {
+      case 'adding': {
+        const action: Action = {
+          kind: 'replacement-add-capacity',
+          group: group.name,
+          target: id,
+          why: record.why,
+          resumeSince: record.since.toISOString(),
+          reason: `resume replace ${id}: the capacity step did not finish (${record.why})`,
+        };
+        if (record.desiredBefore !== undefined) action.resumeDesiredBefore = record.desiredBefore;
+        if (record.maxBefore !== undefined) action.resumeMaxBefore = record.maxBefore;
+        part.actions.push(action);
+        part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
+        break;
+      }
+      case 'waiting': {
+        const ready = fresh.find(
+          (v) =>
+            v.instance.launchTime.getTime() >= record.since.getTime() && !claimed.has(v.member.instanceId),
+        );
+        if (ready) {
+          claimed.add(ready.member.instanceId);
+          part.actions.push(
+            retireAction(
+              input,
+              f,
+              'releasing',
+              `retire ${id}: replacement ${ready.member.instanceId} is InService (${record.why})`,
+              {
+                newInstanceId: ready.member.instanceId,
+              },
+            ),
+          );
+          break;
+        }
+        const waited = minutesBetween(record.since, now);
+        if (overdue.has(id)) {
+          part.actions.push(
+            retireAction(
+              input,
+              f,
+              'releasing',
+              `retire ${id}: past durationHours ${settings.lifetime.durationHours}, replacement not InService after ${formatMinutes(waited)}`,
+              { force: true },
+            ),
+          );
+          break;
+        }
+        if (waited >= settings.replacement.readyTimeoutMinutes) {
+          part.problems.push(
+            `replacement of ${id} (${record.why}) has waited ${formatMinutes(waited)} for a new InService member (readyTimeoutMinutes ${settings.replacement.readyTimeoutMinutes}); ${id} stays until one is ready`,
+          );
+        }
+        part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
+        break;
+      }
+      default:
+        part.actions.push(
+          retireAction(input, f, record.step, `resume retire ${id} at step ${record.step} (${record.why})`, {
+            force: record.forced ?? false,
+          }),
+        );
+    }
+  }
+
+  // New replacements: urgent ones always, the rest within the budget.
+  let budget = settings.replacement.maxConcurrent - flights.length;
+  const busy = new Set(flights.map((f) => f.instance.instanceId));
+  const eligible = new Map(
+    membersWithInstances(input)
+      .filter(
+        (v) => isInService(v) && !v.instance.tags[INTERRUPTED_AT_TAG] && !v.instance.tags[REPLACEMENT_TAG],
+      )
+      .map((v) => [v.member.instanceId, v] as const),
+  );
+  const held: string[] = [];
+  for (const c of candidates) {
+    if (busy.has(c.instanceId) || !eligible.has(c.instanceId)) continue;
+    busy.add(c.instanceId);
+    if (!c.urgent && budget <= 0) {
+      held.push(c.instanceId);
+      continue;
+    }
+    budget--;
+    part.actions.push({
+      kind: 'replacement-add-capacity',
+      group: group.name,
+      target: c.instanceId,
+      why: c.why,
+      reason: c.reason,
+    });
+    part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
+  }
+  if (held.length > 0) {
+    part.problems.push(
+      `${held.length} replacement(s) held back by replacement.maxConcurrent ${settings.replacement.maxConcurrent} (${held.join(', ')}): next when one in flight finishes`,
+    );
+  }
+  return part;
+}

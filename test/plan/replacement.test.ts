@@ -1,0 +1,148 @@
+import test from 'ava';
+import type { ActionOf } from '../../src/domain/actions.js';
+import { GROUP_TAG, REPLACEMENT_TAG } from '../../src/domain/tags.js';
+import { planGroupDetailed } from '../../src/plan/group.js';
+import {
+  formatReplacementRecord,
+  parseReplacementRecord,
+  type ReplacementRecord,
+} from '../../src/plan/replacement-record.js';
+import { GROUP, instance, minutesAgo, planInput, settings } from './factories.js';
+
+const rec = (r: Partial<ReplacementRecord>) =>
+  formatReplacementRecord({ step: 'waiting', since: minutesAgo(5), why: 'lifetime', ...r });
+const tagged = (r: Partial<ReplacementRecord>, age = 60) =>
+  instance({ ageMinutes: age, tags: { [GROUP_TAG]: GROUP, [REPLACEMENT_TAG]: rec(r) } });
+const s = settings({
+  lifetime: { guaranteeMinutes: 50 },
+  replacement: { maxConcurrent: 2, readyTimeoutMinutes: 15 },
+});
+
+test('record round-trips and refuses what spotmax did not write', (t) => {
+  const r: ReplacementRecord = {
+    step: 'restoring-max',
+    since: minutesAgo(3),
+    why: 'return-to-spot',
+    desiredBefore: 6,
+    maxBefore: 6,
+    addedCapacity: true,
+    raisedMax: true,
+    newInstanceId: 'i-new',
+    maxExpected: 7,
+  };
+  t.deepEqual(parseReplacementRecord(formatReplacementRecord(r)), r);
+  t.deepEqual(parseReplacementRecord('step=flying;since=2026-01-01T00:00:00Z'), {
+    error: 'unknown step "flying"',
+  });
+  t.true('error' in parseReplacementRecord('step=waiting;since=yesterday'));
+});
+
+test('waiting: retires the old one once a member launched after `since` is InService', (t) => {
+  const old = tagged({ since: minutesAgo(5) });
+  const before = instance({ ageMinutes: 6 });
+  const fresh = instance({ ageMinutes: 3 });
+  const plan = planGroupDetailed(planInput({ members: [old, before, fresh], settings: s }));
+  const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
+  t.is(retire.target, old.instanceId);
+  t.is(retire.newInstanceId, fresh.instanceId);
+  t.is(retire.fromStep, 'releasing');
+  t.false(retire.force);
+  t.is(retire.reason, `retire ${old.instanceId}: replacement ${fresh.instanceId} is InService (lifetime)`);
+});
+
+test('waiting: a Pending new member is not enough; requeue soon, no retire', (t) => {
+  const old = tagged({ since: minutesAgo(2) });
+  const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
+  const plan = planGroupDetailed(planInput({ members: [old, pending], settings: s }));
+  t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
+  t.false(
+    plan.actions.some((a) => a.kind === 'replacement-add-capacity'),
+    'never adds capacity twice',
+  );
+  t.is(plan.requeueAfterSeconds, 20);
+  t.deepEqual(plan.problems, []);
+});
+
+test('two waiting replacements never claim the same new member', (t) => {
+  const a = tagged({ since: minutesAgo(6) });
+  const b = tagged({ since: minutesAgo(5) });
+  const fresh = instance({ ageMinutes: 2 });
+  const plan = planGroupDetailed(planInput({ members: [a, b, fresh], settings: s }));
+  const retires = plan.actions.filter(
+    (x) => x.kind === 'replacement-retire',
+  ) as ActionOf<'replacement-retire'>[];
+  t.is(retires.length, 1);
+  t.is(retires[0]?.target, a.instanceId);
+});
+
+test('a new member already named by another record is not claimed again', (t) => {
+  const fresh = instance({ ageMinutes: 2 });
+  const a = tagged({ step: 'detaching', since: minutesAgo(6), newInstanceId: fresh.instanceId });
+  const b = tagged({ since: minutesAgo(5) });
+  const plan = planGroupDetailed(planInput({ members: [a, b, fresh], settings: s }));
+  const retires = plan.actions.filter(
+    (x) => x.kind === 'replacement-retire',
+  ) as ActionOf<'replacement-retire'>[];
+  t.deepEqual(
+    retires.map((r) => [r.target, r.fromStep]),
+    [[a.instanceId, 'detaching']],
+  );
+});
+
+test('waiting past readyTimeoutMinutes is a problem, and the old instance stays', (t) => {
+  const old = tagged({ since: minutesAgo(15) }, 70);
+  const plan = planGroupDetailed(planInput({ members: [old], settings: s }));
+  t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
+  t.true(plan.problems.some((p) => p.includes(old.instanceId) && p.includes('readyTimeoutMinutes 15')));
+});
+
+test('budget: in-flight replacements count, so only maxConcurrent minus in-flight begin', (t) => {
+  const inflight = tagged({ since: minutesAgo(1) });
+  const aged = [instance({ ageMinutes: 70 }), instance({ ageMinutes: 65 }), instance({ ageMinutes: 60 })];
+  const plan = planGroupDetailed(planInput({ members: [inflight, ...aged], settings: s }));
+  const begins = plan.actions.filter((a) => a.kind === 'replacement-add-capacity').map((a) => a.target);
+  t.deepEqual(begins, [aged[0]!.instanceId], 'oldest first, one slot left');
+});
+
+test('resume: a record left at step=adding resumes the capacity step with what it saw', (t) => {
+  const old = tagged({ step: 'adding', since: minutesAgo(1), desiredBefore: 3, maxBefore: 3 });
+  const plan = planGroupDetailed(planInput({ members: [old, instance({ ageMinutes: 2 })], settings: s }));
+  const add = plan.actions.filter(
+    (a) => a.kind === 'replacement-add-capacity',
+  ) as ActionOf<'replacement-add-capacity'>[];
+  t.is(add.length, 1);
+  t.is(add[0]?.target, old.instanceId);
+  t.is(add[0]?.resumeDesiredBefore, 3);
+  t.is(add[0]?.resumeMaxBefore, 3);
+});
+
+test('resume: a detached instance (outside the group) with a record is retired from its step', (t) => {
+  const gone = tagged({ step: 'restoring-max', raisedMax: true, maxExpected: 4 });
+  const plan = planGroupDetailed(planInput({ members: [instance()], outsiders: [gone], settings: s }));
+  const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
+  t.is(retire.target, gone.instanceId);
+  t.is(retire.fromStep, 'restoring-max');
+});
+
+test('a terminated or shutting-down last step is finished: nothing to do, no budget used', (t) => {
+  const done = { ...tagged({ step: 'terminating' }), state: 'shutting-down' as const };
+  const aged = instance({ ageMinutes: 70 });
+  const plan = planGroupDetailed(
+    planInput({
+      members: [aged],
+      outsiders: [done],
+      settings: settings({ lifetime: { guaranteeMinutes: 50 }, replacement: { maxConcurrent: 1 } }),
+    }),
+  );
+  t.deepEqual(
+    plan.actions.filter((a) => a.kind.startsWith('replacement')).map((a) => [a.kind, a.target]),
+    [['replacement-add-capacity', aged.instanceId]],
+  );
+});
+
+test('an unreadable record is a problem and blocks a second replacement of that instance', (t) => {
+  const odd = instance({ ageMinutes: 70, tags: { [GROUP_TAG]: GROUP, [REPLACEMENT_TAG]: 'hello' } });
+  const plan = planGroupDetailed(planInput({ members: [odd], settings: s }));
+  t.false(plan.actions.some((a) => a.kind.startsWith('replacement')));
+  t.true(plan.problems.some((p) => p.includes(odd.instanceId) && p.includes('unreadable')));
+});
