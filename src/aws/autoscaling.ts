@@ -1,7 +1,6 @@
 import {
   AttachInstancesCommand,
   type AutoScalingClient,
-  type AutoScalingGroup,
   CompleteLifecycleActionCommand,
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
@@ -12,11 +11,11 @@ import {
   RecordLifecycleActionHeartbeatCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { SpotmaxError } from '../domain/errors.js';
+import { CloudError, SpotmaxError } from '../domain/errors.js';
 import type { Group, ScalingActivity } from '../domain/types.js';
 import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
 import { fromMixedPolicy, toActivity, toGroup } from './asg-shapes.js';
-import { chunks } from './batch.js';
+import { allPages, chunks, mapLimit } from './batch.js';
 import { awsCall } from './call.js';
 
 /** DescribeAutoScalingGroups returns at most 100 groups a page. */
@@ -37,17 +36,12 @@ export class AwsAutoScaling implements AutoScalingPort {
 
   async describeGroups(names?: string[]): Promise<Group[]> {
     if (names && names.length === 0) return [];
-    const out: Group[] = [];
     // Named lookups are split so one request never lists more names than a page can return.
     const nameBatches: (string[] | undefined)[] = names ? chunks(names, GROUPS_PER_PAGE) : [undefined];
-    for (const batch of nameBatches) {
-      let token: string | undefined;
-      do {
-        const page = await awsCall(
-          'autoscaling',
-          'DescribeAutoScalingGroups',
-          'listing Auto Scaling groups',
-          () =>
+    const pages = await mapLimit(nameBatches, 1, (batch) =>
+      allPages(
+        (token) =>
+          awsCall('autoscaling', 'DescribeAutoScalingGroups', 'listing Auto Scaling groups', () =>
             this.client.send(
               new DescribeAutoScalingGroupsCommand({
                 AutoScalingGroupNames: batch,
@@ -55,12 +49,12 @@ export class AwsAutoScaling implements AutoScalingPort {
                 NextToken: token,
               }),
             ),
-        );
-        for (const g of page.AutoScalingGroups ?? ([] as AutoScalingGroup[])) out.push(toGroup(g));
-        token = page.NextToken;
-      } while (token);
-    }
-    return out;
+          ),
+        (page) => (page.AutoScalingGroups ?? []).map(toGroup),
+        (page) => page.NextToken,
+      ),
+    );
+    return pages.flat();
   }
 
   async detachInstances(groupName: string, instanceIds: string[], decrementDesired: boolean): Promise<void> {
@@ -97,16 +91,31 @@ export class AwsAutoScaling implements AutoScalingPort {
 
   async updateGroup(groupName: string, update: GroupUpdate): Promise<void> {
     const fields = Object.keys(update).join(', ');
-    await awsCall('autoscaling', 'UpdateAutoScalingGroup', `updating ${fields} of ${groupName}`, () =>
+    const context = `updating ${fields} of ${groupName}`;
+    // Some implementations (moto) drop a MixedInstancesPolicy that an update leaves out, so the current
+    // one is read and sent back whole. On AWS the extra read is harmless; updates are rare.
+    let policy = update.mixedInstancesPolicy;
+    if (!policy) {
+      const [current] = await this.describeGroups([groupName]);
+      if (!current) {
+        throw new CloudError(
+          'UpdateAutoScalingGroup',
+          context,
+          'ValidationError',
+          false,
+          new Error(`group ${groupName} not found`),
+        );
+      }
+      policy = current.mixedInstancesPolicy;
+    }
+    await awsCall('autoscaling', 'UpdateAutoScalingGroup', context, () =>
       this.client.send(
         new UpdateAutoScalingGroupCommand({
           AutoScalingGroupName: groupName,
           DesiredCapacity: update.desired,
           MinSize: update.min,
           MaxSize: update.max,
-          MixedInstancesPolicy: update.mixedInstancesPolicy
-            ? fromMixedPolicy(update.mixedInstancesPolicy)
-            : undefined,
+          MixedInstancesPolicy: policy ? fromMixedPolicy(policy) : undefined,
         }),
       ),
     );

@@ -22,3 +22,22 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * Fetches every page: `fetch(token)` returns a page, `items` and `nextToken` read it. An empty-string
+ * token ends pagination too (the Tagging API ends that way).
+ */
+export async function allPages<P, T>(
+  fetch: (token: string | undefined) => Promise<P>,
+  items: (page: P) => T[],
+  nextToken: (page: P) => string | undefined,
+): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await fetch(token);
+    for (const item of items(page)) out.push(item);
+    token = nextToken(page) || undefined;
+  } while (token);
+  return out;
+}

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CloudError } from '../domain/errors.js';
 import type { Instance, Snapshot, Tags, Volume } from '../domain/types.js';
+import { allPages } from './batch.js';
 import { awsCall } from './call.js';
 import { describeByIds } from './describe-by-ids.js';
 import { tagSpec, toSnapshot, toVolume } from './ec2-shapes.js';
@@ -24,18 +25,15 @@ export async function describeVolumes(client: EC2Client, volumeIds: string[]): P
     ids: volumeIds,
     batchSize: VOLUMES_PER_CALL,
     idPattern: /\bvol-[0-9a-f]+\b/g,
-    fetch: async (ids) => {
-      const out: Volume[] = [];
-      let token: string | undefined;
-      do {
-        const page = await awsCall('ec2', 'DescribeVolumes', `describing ${ids.length} volumes`, () =>
-          client.send(new DescribeVolumesCommand({ VolumeIds: ids, NextToken: token })),
-        );
-        for (const v of page.Volumes ?? []) out.push(toVolume(v));
-        token = page.NextToken;
-      } while (token);
-      return out;
-    },
+    fetch: (ids) =>
+      allPages(
+        (token) =>
+          awsCall('ec2', 'DescribeVolumes', `describing ${ids.length} volumes`, () =>
+            client.send(new DescribeVolumesCommand({ VolumeIds: ids, NextToken: token })),
+          ),
+        (page) => (page.Volumes ?? []).map(toVolume),
+        (page) => page.NextToken,
+      ),
   });
 }
 
@@ -156,16 +154,14 @@ export async function describeSnapshots(client: EC2Client, filterTags: Tags): Pr
   const what = Object.entries(filterTags)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
-  const out: Snapshot[] = [];
-  let token: string | undefined;
-  do {
-    const page = await awsCall('ec2', 'DescribeSnapshots', `listing snapshots tagged ${what}`, () =>
-      client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: filters, NextToken: token })),
-    );
-    for (const s of page.Snapshots ?? []) out.push(toSnapshot(s));
-    token = page.NextToken;
-  } while (token);
-  return out;
+  return allPages(
+    (token) =>
+      awsCall('ec2', 'DescribeSnapshots', `listing snapshots tagged ${what}`, () =>
+        client.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: filters, NextToken: token })),
+      ),
+    (page) => (page.Snapshots ?? []).map(toSnapshot),
+    (page) => page.NextToken,
+  );
 }
 
 export async function deleteSnapshot(client: EC2Client, snapshotId: string): Promise<void> {

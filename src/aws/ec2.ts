@@ -12,7 +12,7 @@ import {
 import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../domain/types.js';
 import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
 import { fromTemplateRef } from './asg-shapes.js';
-import { chunks } from './batch.js';
+import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
 import { describeByIds } from './describe-by-ids.js';
 import { describeLaunchTemplateVersion } from './ec2-launch-templates.js';
@@ -36,19 +36,16 @@ export class AwsEc2 implements Ec2Port {
       ids: instanceIds,
       batchSize: INSTANCES_PER_DESCRIBE,
       idPattern: /\bi-[0-9a-f]+\b/g,
-      fetch: async (ids) => {
-        const out: Instance[] = [];
-        let token: string | undefined;
-        // Always follow NextToken: some implementations page by reservation even when ids are given.
-        do {
-          const page = await awsCall('ec2', 'DescribeInstances', `describing ${ids.length} instances`, () =>
-            this.client.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token })),
-          );
-          for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toInstance(i));
-          token = page.NextToken;
-        } while (token);
-        return out;
-      },
+      // Always follow NextToken: some implementations page by reservation even when ids are given.
+      fetch: (ids) =>
+        allPages(
+          (token) =>
+            awsCall('ec2', 'DescribeInstances', `describing ${ids.length} instances`, () =>
+              this.client.send(new DescribeInstancesCommand({ InstanceIds: ids, NextToken: token })),
+            ),
+          (page) => (page.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map(toInstance)),
+          (page) => page.NextToken,
+        ),
     });
   }
 

@@ -3,6 +3,7 @@ import {
   type ResourceGroupsTaggingAPIClient,
 } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { TaggingPort } from '../ports/tagging.js';
+import { allPages } from './batch.js';
 import { awsCall } from './call.js';
 
 const RESOURCES_PER_PAGE = 100;
@@ -17,14 +18,9 @@ export class AwsTagging implements TaggingPort {
   constructor(private readonly client: ResourceGroupsTaggingAPIClient) {}
 
   async findResourceIds(resourceType: 'ec2:instance' | 'ec2:volume', tagKey: string): Promise<string[]> {
-    const ids: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await awsCall(
-        'tagging',
-        'GetResources',
-        `finding ${resourceType} resources tagged ${tagKey}`,
-        () =>
+    return allPages(
+      (token) =>
+        awsCall('tagging', 'GetResources', `finding ${resourceType} resources tagged ${tagKey}`, () =>
           this.client.send(
             new GetResourcesCommand({
               ResourceTypeFilters: [resourceType],
@@ -33,12 +29,11 @@ export class AwsTagging implements TaggingPort {
               PaginationToken: token,
             }),
           ),
-      );
-      for (const r of page.ResourceTagMappingList ?? [])
-        if (r.ResourceARN) ids.push(idFromArn(r.ResourceARN));
-      // The API ends pagination with an empty string, not a missing token.
-      token = page.PaginationToken || undefined;
-    } while (token);
-    return ids;
+        ),
+      (page) =>
+        (page.ResourceTagMappingList ?? []).flatMap((r) => (r.ResourceARN ? [idFromArn(r.ResourceARN)] : [])),
+      // The API ends pagination with an empty string rather than no token; allPages treats both alike.
+      (page) => page.PaginationToken,
+    );
   }
 }

@@ -1,0 +1,232 @@
+import {
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  PutLifecycleHookCommand,
+} from '@aws-sdk/client-auto-scaling';
+import test from 'ava';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { iamPermission, REQUIRED_PERMISSIONS } from '../../src/aws/permissions.js';
+import type { Cloud } from '../../src/ports/cloud.js';
+import {
+  addSpotMembers,
+  callCounter,
+  MIXED_INSTANCE_TYPES,
+  seedGroup,
+  testClients,
+  testCloud,
+} from '../helpers/aws-fixtures.js';
+import { type Moto, startMoto } from '../helpers/moto.js';
+
+let moto: Moto;
+let raw: AwsClients;
+let cloud: Cloud;
+const calls = callCounter();
+
+test.before(async () => {
+  moto = await startMoto();
+  raw = testClients(moto.endpoint);
+  cloud = testCloud(moto.endpoint, calls.onCall);
+});
+test.after.always(async () => {
+  await moto?.stop();
+});
+
+async function rawGroup(name: string) {
+  const out = await raw.autoscaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
+  );
+  return out.AutoScalingGroups?.[0];
+}
+
+test.serial(
+  'describeGroups translates templates, mixed policies, launch configurations, tags and subnets',
+  async (t) => {
+    await moto.reset();
+    await seedGroup(raw, {
+      name: 'web',
+      desired: 2,
+      tags: { 'spotmax:enabled': 'true' },
+      azs: ['us-east-1a', 'us-east-1b'],
+    });
+    await seedGroup(raw, {
+      name: 'mixed',
+      desired: 1,
+      mixed: true,
+      tags: [{ key: 'team', value: 'x', propagateAtLaunch: true }],
+    });
+    await seedGroup(raw, { name: 'legacy', desired: 0, launchConfiguration: 'legacy-lc' });
+
+    const groups = await cloud.autoscaling.describeGroups();
+    const byName = new Map(groups.map((g) => [g.name, g]));
+    t.deepEqual([...byName.keys()].sort(), ['legacy', 'mixed', 'web']);
+
+    const web = byName.get('web')!;
+    t.is(web.desired, 2);
+    t.is(web.members.length, 2);
+    t.is(web.launchTemplate?.name, 'web-lt');
+    t.regex(web.launchTemplate?.id ?? '', /^lt-/);
+    t.is(web.subnetIds.length, 2);
+    t.deepEqual(web.tags, [{ key: 'spotmax:enabled', value: 'true', propagateAtLaunch: false }]);
+    t.true(web.members.every((m) => m.lifecycleState === 'InService' && /^i-/.test(m.instanceId)));
+
+    const mixed = byName.get('mixed')!;
+    t.is(mixed.launchTemplate, undefined);
+    t.is(mixed.mixedInstancesPolicy?.launchTemplate.name, 'mixed-lt');
+    t.deepEqual(
+      mixed.mixedInstancesPolicy?.overrides.map((o) => o.instanceType),
+      MIXED_INSTANCE_TYPES,
+    );
+    t.is(mixed.mixedInstancesPolicy?.instancesDistribution.onDemandPercentageAboveBaseCapacity, 0);
+    t.deepEqual(mixed.tags, [{ key: 'team', value: 'x', propagateAtLaunch: true }]);
+
+    const legacy = byName.get('legacy')!;
+    t.is(legacy.launchConfigurationName, 'legacy-lc');
+    t.is(legacy.launchTemplate, undefined);
+
+    t.deepEqual(
+      (await cloud.autoscaling.describeGroups(['web', 'missing'])).map((g) => g.name),
+      ['web'],
+    );
+    t.deepEqual(await cloud.autoscaling.describeGroups([]), []);
+  },
+);
+
+test.serial('describeGroups follows NextToken across 100-group pages', async (t) => {
+  await moto.reset();
+  await seedGroup(raw, { name: 'g-000', desired: 0 });
+  for (let i = 1; i < 205; i++) {
+    await raw.autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: `g-${String(i).padStart(3, '0')}`,
+        MinSize: 0,
+        MaxSize: 1,
+        LaunchTemplate: { LaunchTemplateName: 'g-000-lt' },
+        AvailabilityZones: ['us-east-1a'],
+      }),
+    );
+  }
+  calls.reset();
+  const groups = await cloud.autoscaling.describeGroups();
+  t.is(groups.length, 205);
+  t.is(new Set(groups.map((g) => g.name)).size, 205);
+  t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), 3);
+
+  calls.reset();
+  const names = Array.from({ length: 150 }, (_, i) => `g-${String(i).padStart(3, '0')}`);
+  t.is((await cloud.autoscaling.describeGroups(names)).length, 150);
+  t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), 2);
+});
+
+test.serial(
+  'detach without decrement keeps desired (a replacement launches); with decrement lowers it',
+  async (t) => {
+    await moto.reset();
+    await seedGroup(raw, { name: 'web', desired: 1, max: 10 });
+    const spot = await addSpotMembers(raw.ec2, raw.autoscaling, 'web', 3);
+    t.is((await rawGroup('web'))?.DesiredCapacity, 4, 'AttachInstances raises desired');
+
+    await cloud.autoscaling.detachInstances('web', [spot[0]!], false);
+    let g = await rawGroup('web');
+    t.is(g?.DesiredCapacity, 4);
+    t.false(g?.Instances?.some((i) => i.InstanceId === spot[0]));
+    t.is(g?.Instances?.length, 4, 'the group replaced the detached instance');
+
+    await cloud.autoscaling.detachInstances('web', [spot[1]!, spot[2]!], true);
+    g = await rawGroup('web');
+    t.is(g?.DesiredCapacity, 2);
+    t.is(g?.Instances?.length, 2);
+
+    await cloud.autoscaling.attachInstances('web', [spot[1]!]);
+    g = await rawGroup('web');
+    t.is(g?.DesiredCapacity, 3);
+    t.true(g?.Instances?.some((i) => i.InstanceId === spot[1]));
+  },
+);
+
+test.serial('detachInstances and attachInstances refuse more than 20 ids and send nothing', async (t) => {
+  const ids = Array.from({ length: 21 }, (_, i) => `i-${String(i).padStart(17, '0')}`);
+  calls.reset();
+  await t.throwsAsync(cloud.autoscaling.detachInstances('web', ids, false), {
+    message: /21 instances.*at most 20/,
+  });
+  await t.throwsAsync(cloud.autoscaling.attachInstances('web', ids), { message: /at most 20/ });
+  t.is(calls.total(), 0);
+});
+
+test.serial('updateGroup changes sizes and always keeps the whole MixedInstancesPolicy', async (t) => {
+  await moto.reset();
+  await seedGroup(raw, { name: 'mixed', desired: 1, max: 5, mixed: true });
+  await cloud.autoscaling.updateGroup('mixed', { desired: 2, max: 6 });
+  let g = await rawGroup('mixed');
+  t.is(g?.DesiredCapacity, 2);
+  t.is(g?.MaxSize, 6);
+  t.deepEqual(
+    g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType),
+    MIXED_INSTANCE_TYPES,
+    'a size-only update must not erase the policy',
+  );
+
+  const [group] = await cloud.autoscaling.describeGroups(['mixed']);
+  const policy = group!.mixedInstancesPolicy!;
+  await cloud.autoscaling.updateGroup('mixed', {
+    mixedInstancesPolicy: {
+      ...policy,
+      instancesDistribution: { ...policy.instancesDistribution, onDemandPercentageAboveBaseCapacity: 100 },
+    },
+  });
+  g = await rawGroup('mixed');
+  t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity, 100);
+  t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.SpotAllocationStrategy, 'capacity-optimized');
+  t.is(g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.length, 3);
+  t.is(g?.DesiredCapacity, 2);
+
+  await t.throwsAsync(cloud.autoscaling.updateGroup('nope', { desired: 1 }), {
+    message: /updating desired of nope/,
+  });
+});
+
+test.serial('group tags: put with propagateAtLaunch, overwrite, delete', async (t) => {
+  await moto.reset();
+  await seedGroup(raw, { name: 'web', desired: 0, tags: { keep: 'me' } });
+  await cloud.autoscaling.putGroupTags('web', [
+    { key: 'spotmax:group', value: 'web', propagateAtLaunch: true },
+    { key: 'spotmax:standby_size', value: '2', propagateAtLaunch: false },
+  ]);
+  await cloud.autoscaling.putGroupTags('web', [
+    { key: 'spotmax:standby_size', value: '3', propagateAtLaunch: false },
+  ]);
+  let [g] = await cloud.autoscaling.describeGroups(['web']);
+  const tags = Object.fromEntries(g!.tags.map((x) => [x.key, x]));
+  t.deepEqual(tags['spotmax:group'], { key: 'spotmax:group', value: 'web', propagateAtLaunch: true });
+  t.is(tags['spotmax:standby_size']?.value, '3');
+  t.is(tags.keep?.value, 'me');
+
+  await cloud.autoscaling.deleteGroupTags('web', ['spotmax:standby_size']);
+  [g] = await cloud.autoscaling.describeGroups(['web']);
+  t.deepEqual(g!.tags.map((x) => x.key).sort(), ['keep', 'spotmax:group']);
+});
+
+test.serial('lifecycle hook heartbeat timeout and scaling activities are read', async (t) => {
+  await moto.reset();
+  await seedGroup(raw, { name: 'web', desired: 0 });
+  await raw.autoscaling.send(
+    new PutLifecycleHookCommand({
+      AutoScalingGroupName: 'web',
+      LifecycleHookName: 'drain',
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      HeartbeatTimeout: 240,
+    }),
+  );
+  t.is(await cloud.autoscaling.describeHookHeartbeatSeconds('web', 'drain'), 240);
+  t.is(await cloud.autoscaling.describeHookHeartbeatSeconds('web', 'other'), undefined);
+  t.true(Array.isArray(await cloud.autoscaling.describeScalingActivities('web', 10)));
+});
+
+test.serial('every Auto Scaling action called is in the IAM permission list', (t) => {
+  const missing = calls
+    .keys()
+    .map((k) => iamPermission(k.split(':')[0] as 'autoscaling', k.split(':')[1]!))
+    .filter((p) => !REQUIRED_PERMISSIONS.includes(p));
+  t.deepEqual(missing, []);
+  t.true(calls.keys().length > 0);
+});
