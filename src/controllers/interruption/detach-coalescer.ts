@@ -111,21 +111,29 @@ export class DetachCoalescer {
       log.info({}, `detached ${ids.length} instance(s) from ${groupName}`);
       settle((p) => p.resolve({ status: 'detached', sentAt }));
     } catch (err) {
+      const fail = (cause: unknown) => {
+        const wrapped = new SpotmaxError(`detaching ${ids.join(', ')} from ${groupName}`, { cause });
+        log.error({ err: describeError(cause) }, wrapped.message);
+        settle((p) => p.reject(wrapped));
+      };
       // A whole call fails when one id is no longer a member: find out which ids still need a detach.
+      let still: Set<string>;
       try {
-        const still = await this.stillMembers(groupName, ids);
-        const remaining = ids.filter((id) => still.has(id));
-        if (remaining.length === ids.length) throw err;
-        let sentAt: Date | undefined;
-        if (remaining.length > 0) sentAt = await this.call(groupName, remaining, decrement, deadline);
+        still = await this.stillMembers(groupName, ids);
+      } catch {
+        return fail(err);
+      }
+      const remaining = ids.filter((id) => still.has(id));
+      if (remaining.length === ids.length) return fail(err);
+      try {
+        const sentAt =
+          remaining.length > 0 ? await this.call(groupName, remaining, decrement, deadline) : undefined;
         log.info({ remaining }, `detached ${remaining.length}; the others had already left ${groupName}`);
         settle((p) =>
           p.resolve(still.has(p.instanceId) ? { status: 'detached', sentAt } : { status: 'already-gone' }),
         );
       } catch (final) {
-        const wrapped = new SpotmaxError(`detaching ${ids.join(', ')} from ${groupName}`, { cause: final });
-        log.error({ err: describeError(final) }, wrapped.message);
-        settle((p) => p.reject(wrapped));
+        fail(final);
       }
     }
   }

@@ -90,6 +90,8 @@ export async function handleInterruption(
     );
   }
 
+  // Shutting down: leave the detach to the replica that gets the message next (it finds the marker).
+  signal.throwIfAborted();
   const wait = detachNotBefore - ctx.clock.now().getTime();
   if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
   const replacement = await within(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);

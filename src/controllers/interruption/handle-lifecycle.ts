@@ -51,6 +51,7 @@ export async function handleLifecycle(
           await ctx.prepareLaunch?.({ groupName, settings, instanceId: ev.instanceId, deadline, signal });
         };
   await withHeartbeats(ctx, ref, work, deadline, signal);
+  signal.throwIfAborted();
 
   if (ctx.dryRun) {
     ctx.logger.info(

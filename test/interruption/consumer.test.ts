@@ -1,0 +1,196 @@
+import test from 'ava';
+import { QueueConsumer } from '../../src/controllers/interruption/consumer.js';
+import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import type { Releaser } from '../../src/ports/releaser.js';
+import { fastClock } from './helpers/clock.js';
+import { FakeCloud } from './helpers/fake-cloud.js';
+import { makeController } from './helpers/setup.js';
+
+const until = async (cond: () => boolean, ms = 5000) => {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('the loop receives, handles and deletes; garbage is deleted and the loop goes on', async (t) => {
+  const clock = fastClock(10);
+  const fake = new FakeCloud(clock);
+  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
+  const { controller } = makeController({ cloud: fake.cloud, clock });
+  controller.start();
+  await fake.queue.send('q1', 'garbage');
+  await fake.queue.send(
+    'q1',
+    JSON.stringify(
+      buildSampleEvent({
+        type: 'spot-interruption',
+        instanceId: victim,
+        region: 'us-east-1',
+        time: clock.now(),
+      }),
+    ),
+  );
+  await until(() => fake.deleted.length === 2);
+  await controller.stop(1000);
+  t.is(fake.queued('q1'), 0);
+  t.is(fake.detachCalls.length, 1);
+  t.like(controller.stats(), { received: 2, deleted: 2, discarded: { 'not-json': 1 }, detached: 1 });
+  t.true(fake.metricFlushes >= 1, 'metrics flushed on stop');
+});
+
+test('stop mid-work: in-flight work gets the grace period, then its message stays on the queue', async (t) => {
+  const clock = fastClock(1);
+  const fake = new FakeCloud(clock);
+  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
+  let started = false;
+  // A release step that runs for a long time (stops only when aborted).
+  const slow: Releaser = {
+    name: 'slow',
+    release: (r) =>
+      new Promise((resolve) => {
+        started = true;
+        r.signal.addEventListener('abort', () => resolve({ step: 'slow', status: 'partial', durationMs: 0 }));
+      }),
+  };
+  const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [slow] });
+  controller.start();
+  await fake.queue.send(
+    'q1',
+    JSON.stringify(
+      buildSampleEvent({
+        type: 'spot-interruption',
+        instanceId: victim,
+        region: 'us-east-1',
+        time: clock.now(),
+      }),
+    ),
+  );
+  await until(() => started);
+  const t0 = Date.now();
+  await controller.stop(200);
+  t.true(Date.now() - t0 >= 190, 'waited for the grace period');
+  t.true(Date.now() - t0 < 3000);
+  t.is(fake.queued('q1'), 1, 'the unfinished message is still on the queue');
+  t.is(fake.deleted.length, 0);
+  // It is visible again at once for another replica.
+  const again = await fake.queue.receive('q1', { maxMessages: 10, waitSeconds: 0 });
+  t.is(again.length, 1);
+  t.is(again[0]!.receiveCount, 2);
+});
+
+test('a handler that throws leaves the message for redelivery and the loop continues', async (t) => {
+  const clock = fastClock(1);
+  const fake = new FakeCloud(clock);
+  let calls = 0;
+  const consumer = new QueueConsumer({
+    queue: fake.queue,
+    clock,
+    logger: silentLogger,
+    queueUrls: ['q1'],
+    pollers: 1,
+    concurrency: 4,
+    visibilityTimeoutSeconds: 1,
+    handle: async (m) => {
+      calls++;
+      if (m.body === 'bad' && m.receiveCount === 1) throw new Error('transient');
+      return 'delete';
+    },
+  });
+  consumer.start();
+  await fake.queue.send('q1', 'bad');
+  await fake.queue.send('q1', 'good');
+  await until(() => fake.deleted.length === 2, 5000);
+  await consumer.stop(100);
+  t.is(calls, 3);
+  t.is(fake.queued('q1'), 0);
+});
+
+test('concurrency is bounded and pollers never pull messages they cannot start', async (t) => {
+  const clock = fastClock(1);
+  const fake = new FakeCloud(clock);
+  let running = 0;
+  let peak = 0;
+  const gates: (() => void)[] = [];
+  const consumer = new QueueConsumer({
+    queue: fake.queue,
+    clock,
+    logger: silentLogger,
+    queueUrls: ['q1'],
+    pollers: 3,
+    concurrency: 5,
+    handle: async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise<void>((r) => gates.push(r));
+      running--;
+      return 'delete';
+    },
+  });
+  for (let i = 0; i < 12; i++) await fake.queue.send('q1', `m${i}`);
+  consumer.start();
+  await until(() => running === 5);
+  await new Promise((r) => setTimeout(r, 50));
+  // Only the 5 being handled are invisible; the other 7 were never received.
+  const now = clock.now().getTime();
+  t.is((fake.messages.get('q1') ?? []).filter((m) => m.visibleAt > now).length, 5);
+  while (fake.deleted.length < 12) {
+    gates.splice(0).forEach((g) => g());
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await consumer.stop(100);
+  t.is(peak, 5);
+});
+
+test('visibility is extended while a message is being handled', async (t) => {
+  const clock = fastClock(100);
+  const fake = new FakeCloud(clock);
+  let release!: () => void;
+  const consumer = new QueueConsumer({
+    queue: fake.queue,
+    clock,
+    logger: silentLogger,
+    queueUrls: ['q1'],
+    pollers: 1,
+    concurrency: 2,
+    visibilityTimeoutSeconds: 10,
+    handle: () => new Promise((r) => (release = () => r('delete'))),
+  });
+  await fake.queue.send('q1', 'slow');
+  consumer.start();
+  await until(() => release !== undefined);
+  // 60 s of clock time: without extension the message would have reappeared after 10 s.
+  await clock.sleep(60_000);
+  const m = fake.messages.get('q1')![0]!;
+  t.true(m.visibleAt > clock.now().getTime(), 'still invisible');
+  t.is(m.receiveCount, 1);
+  release();
+  await until(() => fake.deleted.length === 1);
+  await consumer.stop(100);
+});
+
+test('receive errors are logged and retried with backoff; the loop survives', async (t) => {
+  const clock = fastClock(100);
+  const fake = new FakeCloud(clock);
+  fake.fail('receive', new Error('connect ECONNREFUSED'), 3);
+  let handled = 0;
+  let errors = 0;
+  const consumer = new QueueConsumer({
+    queue: fake.queue,
+    clock,
+    logger: silentLogger,
+    queueUrls: ['q1'],
+    pollers: 1,
+    concurrency: 2,
+    handle: async () => (handled++, 'delete'),
+    onReceiveError: () => void errors++,
+  });
+  consumer.start();
+  await fake.queue.send('q1', 'x');
+  await until(() => handled === 1);
+  await consumer.stop(100);
+  t.is(errors, 3);
+  t.is(fake.deleted.length, 1);
+});
