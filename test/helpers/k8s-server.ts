@@ -176,8 +176,34 @@ function jsonPatch(target: unknown, ops: { op: string; path: string; value?: unk
   return doc;
 }
 
-export async function startK8sServer(): Promise<K8sServer> {
+export interface Loopback {
+  port: number;
+  url: string;
+  /** Stop listening: new connections are refused; open ones (hung requests) are dropped. */
+  refuse(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A plain HTTP server on a free 127.0.0.1 port that can drop every connection (hung requests too). */
+export async function listenLoopback(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<Loopback> {
   const sockets = new Set<Socket>();
+  const server: Server = createServer(handler);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const close = async () => {
+    for (const s of sockets) s.destroy();
+    if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { port, url: `http://127.0.0.1:${port}`, refuse: close, stop: close };
+}
+
+export async function startK8sServer(): Promise<K8sServer> {
   const timers = new Set<NodeJS.Timeout>();
   let rv = 1;
   const nextRv = () => String(++rv);
@@ -373,18 +399,8 @@ export async function startK8sServer(): Promise<K8sServer> {
     }
   };
 
-  const server: Server = createServer((req, res) => void handle(req, res));
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-
-  const closeServer = async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
+  const loop = await listenLoopback((req, res) => void handle(req, res));
+  const port = loop.port;
 
   const api: K8sServer = {
     url: `http://127.0.0.1:${port}`,
@@ -477,14 +493,11 @@ export async function startK8sServer(): Promise<K8sServer> {
       if (!pod) throw new Error(`no pod ${namespace}/${name}`);
       pod.status.conditions = [{ type: 'Ready', status: ready ? 'True' : 'False' }];
     },
-    async refuse() {
-      await closeServer();
-    },
+    refuse: loop.refuse,
     async stop() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      if (server.listening) await closeServer();
-      else for (const s of sockets) s.destroy();
+      await loop.stop();
     },
   };
   return api;
