@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
 import { FALLBACK_ORIGINAL_TAG, GROUP_TAG, REPLACEMENT_TAG } from '../../src/domain/tags.js';
-import { formatFallbackRecord, parseFallbackRecord } from '../../src/plan/fallback-record.js';
 import { returnIntervalMinutes } from '../../src/plan/fallback.js';
+import { formatFallbackRecord, parseFallbackRecord } from '../../src/plan/fallback-record.js';
 import { planGroupDetailed } from '../../src/plan/group.js';
 import { formatReplacementRecord } from '../../src/plan/replacement-record.js';
 import { activity, GROUP, instance, minutesAgo, mixedPolicy, planInput, settings } from './factories.js';
