@@ -1,0 +1,186 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import test from 'ava';
+import { createInterruptionController } from '../../src/controllers/interruption/controller.js';
+import { createDirectory } from '../../src/controllers/interruption/directory.js';
+import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
+import { systemClock } from '../../src/ports/clock.js';
+import type { Cloud } from '../../src/ports/cloud.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import type { Releaser } from '../../src/ports/releaser.js';
+import { NoopReleaser } from '../../src/release/noop.js';
+import {
+  addSpotMembers,
+  callCounter,
+  createTestQueue,
+  seedGroup,
+  testClients,
+  testCloud,
+} from '../helpers/aws-fixtures.js';
+import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
+import { simpleResolve } from './helpers/setup.js';
+
+// End to end against moto: EventBridge rule on the default bus -> SQS -> spotmax -> ASG/EC2/CloudWatch.
+
+let moto: Moto;
+test.before(async () => {
+  moto = await startMoto();
+});
+test.after.always(async () => {
+  await moto?.stop();
+});
+
+const until = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+async function world(queueName: string) {
+  await moto.reset();
+  const clients = testClients(moto.endpoint);
+  const counter = callCounter();
+  const cloud = testCloud(moto.endpoint, counter.onCall);
+  await seedGroup(clients, { name: 'web', tags: { 'spotmax:managed': 'true' }, desired: 0 });
+  await seedGroup(clients, { name: 'theirs', desired: 0 });
+  const members = await addSpotMembers(clients.ec2, clients.autoscaling, 'web', 2);
+  const [foreign] = await addSpotMembers(clients.ec2, clients.autoscaling, 'theirs', 1);
+  const queueUrl = await createTestQueue(clients.sqs, queueName);
+  const arn = (
+    await clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn;
+  const events = new EventBridgeClient({
+    region: TEST_REGION,
+    endpoint: moto.endpoint,
+    credentials: TEST_CREDENTIALS,
+  });
+  await events.send(
+    new PutRuleCommand({
+      Name: 'spotmax-events',
+      EventPattern: JSON.stringify({ source: ['aws.ec2', 'aws.autoscaling', 'aws.health'] }),
+    }),
+  );
+  await events.send(new PutTargetsCommand({ Rule: 'spotmax-events', Targets: [{ Id: 'queue', Arn: arn }] }));
+  return { clients, counter, cloud, members, foreign: foreign!, queueUrl, events };
+}
+
+function controllerFor(cloud: Cloud, queueUrl: string, releasers: Releaser[] = [new NoopReleaser()]) {
+  const directory = createDirectory({ cloud, resolve: simpleResolve(), clock: systemClock, ttlMs: 500 });
+  return createInterruptionController({
+    cloud,
+    clock: systemClock,
+    logger: silentLogger,
+    queueUrls: [queueUrl],
+    pollers: 2,
+    concurrency: 8,
+    dryRun: false,
+    directory,
+    releasersFor: () => releasers,
+    options: { waitSeconds: 1, metricsFlushMs: 200 },
+  });
+}
+
+const spotWarning = (instanceId: string) => ({
+  Source: 'aws.ec2',
+  DetailType: 'EC2 Spot Instance Interruption Warning',
+  Time: new Date(),
+  Resources: [`arn:aws:ec2:${TEST_REGION}:123456789012:instance/${instanceId}`],
+  Detail: JSON.stringify({ 'instance-id': instanceId, 'instance-action': 'terminate' }),
+});
+
+test.serial(
+  'a Spot warning put on the bus: marker, detach, replacement, message deleted, metric put',
+  async (t) => {
+    const w = await world('e2e-warning');
+    const victim = w.members[0]!;
+    const controller = controllerFor(w.cloud, w.queueUrl);
+    controller.start();
+    const put = await w.events.send(
+      new PutEventsCommand({
+        Entries: [
+          spotWarning(victim),
+          spotWarning(w.foreign),
+          { Source: 'aws.ec2', DetailType: 'EC2 AMI State Change', Detail: '{"x":1}' },
+        ],
+      }),
+    );
+    t.is(put.FailedEntryCount ?? 0, 0);
+    await until('all three messages handled', async () => controller.stats().deleted === 3);
+
+    const group = async (name: string) =>
+      (
+        await w.clients.autoscaling.send(
+          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
+        )
+      ).AutoScalingGroups![0]!;
+    const web = await group('web');
+    const ids = (web.Instances ?? []).map((i) => i.InstanceId);
+    t.false(ids.includes(victim), 'detached');
+    t.is(web.DesiredCapacity, 2);
+    t.is(ids.length, 2, 'the group is back at its desired count');
+    t.true(
+      ids.some((id) => !w.members.includes(id!)),
+      'with a new instance',
+    );
+    t.is(w.counter.get('autoscaling:DetachInstances'), 1);
+
+    const described = await w.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [victim] }));
+    const tags = described.Reservations?.[0]?.Instances?.[0]?.Tags ?? [];
+    t.truthy(tags.find((tag) => tag.Key === INTERRUPTED_AT_TAG)?.Value, 'marker tag written');
+
+    // The foreign instance and the unknown event type were deleted without any change.
+    t.is((await group('theirs')).Instances?.length, 1);
+    t.like(controller.stats(), { discarded: { 'unknown-instance': 1, 'unknown-type': 1 }, detached: 1 });
+
+    await controller.stop(2000);
+    const left = await w.clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: w.queueUrl, WaitTimeSeconds: 0, MaxNumberOfMessages: 10 }),
+    );
+    t.is(left.Messages?.length ?? 0, 0, 'messages deleted');
+    const metrics = await w.clients.cloudwatch.send(
+      new ListMetricsCommand({ Namespace: 'SpotMax', MetricName: 'InstancesDetached' }),
+    );
+    t.true(
+      (metrics.Metrics ?? []).some((m) =>
+        m.Dimensions?.some((d) => d.Name === 'AutoScalingGroupName' && d.Value === 'web'),
+      ),
+      'InstancesDetached put for web',
+    );
+  },
+);
+
+test.serial('stop mid-work leaves the unfinished message on the queue', async (t) => {
+  const w = await world('e2e-stop');
+  let started = false;
+  const slow: Releaser = {
+    name: 'slow',
+    release: (r) =>
+      new Promise((resolve) => {
+        started = true;
+        r.signal.addEventListener('abort', () => resolve({ step: 'slow', status: 'partial', durationMs: 0 }));
+      }),
+  };
+  const controller = controllerFor(w.cloud, w.queueUrl, [slow]);
+  controller.start();
+  await w.events.send(new PutEventsCommand({ Entries: [spotWarning(w.members[1]!)] }));
+  await until('release started', async () => started);
+  await controller.stop(300);
+  t.is(w.counter.get('autoscaling:DetachInstances'), 0);
+  const left = await w.clients.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: w.queueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10 }),
+  );
+  t.is(left.Messages?.length, 1, 'the unfinished message is back on the queue');
+  t.regex(left.Messages?.[0]?.Body ?? '', /EC2 Spot Instance Interruption Warning/);
+});
