@@ -44,14 +44,17 @@ export async function runReleasers(
         () => undefined as never,
       );
       try {
-        const work = releaser.release({ ...req, signal: controller.signal }).catch(
-          (err): ReleaseOutcome => ({
-            step: releaser.name,
-            status: 'failed',
-            durationMs: clock.now().getTime() - started,
-            detail: describeError(err),
-          }),
-        );
+        // Through a then() so a releaser that throws synchronously is still an outcome, not a throw.
+        const work = Promise.resolve()
+          .then(() => releaser.release({ ...req, signal: controller.signal }))
+          .catch(
+            (err): ReleaseOutcome => ({
+              step: releaser.name,
+              status: 'failed',
+              durationMs: clock.now().getTime() - started,
+              detail: describeError(err),
+            }),
+          );
         return await Promise.race([work, timeout]);
       } finally {
         timer.abort();

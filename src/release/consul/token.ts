@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { GroupSettings } from '../../config/schema.js';
 
@@ -27,4 +28,23 @@ export async function readConsulToken(
     return { token };
   }
   return {};
+}
+
+/** Synchronous check for `plan`: the token source is configured but unusable. */
+export function checkConsulToken(
+  settings: Pick<GroupSettings['consul'], 'tokenFile' | 'tokenEnv'>,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (settings.tokenFile) {
+    try {
+      accessSync(settings.tokenFile, constants.R_OK);
+    } catch (err) {
+      return `Consul token file ${settings.tokenFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    return undefined;
+  }
+  if (settings.tokenEnv && !env[settings.tokenEnv]?.trim()) {
+    return `environment variable ${settings.tokenEnv} (consul.tokenEnv) is not set`;
+  }
+  return undefined;
 }
