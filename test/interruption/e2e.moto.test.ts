@@ -11,6 +11,8 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import test from 'ava';
 import { createInterruptionController } from '../../src/controllers/interruption/controller.js';
 import { createDirectory } from '../../src/controllers/interruption/directory.js';
+import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { Cloud } from '../../src/ports/cloud.js';
@@ -184,3 +186,70 @@ test.serial('stop mid-work leaves the unfinished message on the queue', async (t
   t.is(left.Messages?.length, 1, 'the unfinished message is back on the queue');
   t.regex(left.Messages?.[0]?.Body ?? '', /EC2 Spot Instance Interruption Warning/);
 });
+
+test.serial(
+  '60 warnings across 3 groups with throttling injected at the adapter: all detached, coalesced',
+  async (t) => {
+    await moto.reset();
+    const clients = testClients(moto.endpoint);
+    const base = testCloud(moto.endpoint);
+    const sizes = { a: 25, b: 20, c: 15 } as const;
+    const ids: Record<string, string[]> = {};
+    for (const [name, n] of Object.entries(sizes)) {
+      await seedGroup(clients, { name, tags: { 'spotmax:managed': 'true' }, desired: 0, max: 80 });
+      ids[name] = await addSpotMembers(clients.ec2, clients.autoscaling, name, n);
+    }
+    // The adapter answers the first two DetachInstances with throttling, as AWS does in a storm.
+    const calls: { group: string; n: number; at: number }[] = [];
+    let throttles = 2;
+    const cloud: Cloud = {
+      ...base,
+      // The adapter's other methods stay as they are (prototype chain); only DetachInstances is wrapped.
+      autoscaling: Object.assign(Object.create(base.autoscaling), {
+        detachInstances: async (group: string, list: string[], decrement: boolean) => {
+          if (throttles-- > 0)
+            throw new CloudError(
+              'DetachInstances',
+              `detaching from ${group}`,
+              'Throttling',
+              true,
+              new Error('Rate exceeded'),
+            );
+          calls.push({ group, n: list.length, at: performance.now() });
+          return base.autoscaling.detachInstances(group, list, decrement);
+        },
+      }),
+    };
+    const queueUrl = await createTestQueue(clients.sqs, 'e2e-storm');
+    const controller = controllerFor(cloud, queueUrl);
+    const all = Object.values(ids).flat();
+    for (const id of all)
+      await base.queue.send(
+        queueUrl,
+        JSON.stringify(buildSampleEvent({ type: 'spot-interruption', instanceId: id, region: TEST_REGION })),
+      );
+    controller.start();
+    await until('60 detaches', async () => controller.stats().detached === 60, 60_000);
+    await controller.stop(2000);
+
+    for (const [name, n] of Object.entries(sizes)) {
+      const mine = calls.filter((c) => c.group === name);
+      t.is(
+        mine.reduce((a, c) => a + c.n, 0),
+        n,
+        `${name}: every instance detached once`,
+      );
+      t.true(mine.every((c) => c.n <= 20));
+      // A call of fewer than 20 ids closes a coalescing window: the next one of that group comes a window later.
+      for (let i = 1; i < mine.length; i++) {
+        if (mine[i - 1]!.n < 20)
+          t.true(mine[i]!.at - mine[i - 1]!.at >= 90, `${name}: calls ${i - 1} and ${i} in one window`);
+      }
+    }
+    const group = (
+      await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['a'] }))
+    ).AutoScalingGroups![0]!;
+    t.is(group.Instances?.length, 25, 'replacements launched');
+    t.is(controller.stats().deleted, 60);
+  },
+);
