@@ -1,8 +1,66 @@
-import { SpotmaxError } from '../domain/errors.js';
+import { buildSampleEvent, type SampleEventType } from '../controllers/interruption/sample-events.js';
+import { describeError, UserError } from '../domain/errors.js';
 import type { CommandIO } from '../main.js';
+import type { Cloud } from '../ports/cloud.js';
+import { awsCloudFrom } from './cloud.js';
+import { awsSettings } from './runtime.js';
 
-// Placeholder until this command's capability lands; fails loudly rather than pretending.
-export async function eventsSendCommand(..._args: unknown[]): Promise<number> {
-  throw new SpotmaxError('spotmax events-send is not built yet');
+export interface EventsSendOptions {
+  type: string;
+  instance: string;
+  state?: string;
+  queueUrl?: string;
+  region?: string;
+}
+
+const TYPES: readonly string[] = ['spot-interruption', 'rebalance', 'state-change'];
+const STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
+
+/**
+ * `spotmax events send`: puts a correctly shaped EventBridge event on the queue, so an operator can check
+ * the wiring (queue, permissions, the running service) without waiting for a real interruption.
+ * `makeCloud` is for tests; the command builds the AWS ports from flags and the environment.
+ */
+export async function eventsSendCommand(
+  opts: EventsSendOptions,
+  io: CommandIO,
+  makeCloud: (region: string) => Cloud = (region) => awsCloudFrom({ region }, io.env),
+): Promise<number> {
+  try {
+    if (!TYPES.includes(opts.type))
+      throw new UserError(`--type must be one of ${TYPES.join(', ')}, got "${opts.type}"`);
+    if (!/^i-[0-9a-f]{8,17}$/.test(opts.instance))
+      throw new UserError(
+        `--instance must be an EC2 instance id like i-0123456789abcdef0, got "${opts.instance}"`,
+      );
+    if (opts.type === 'state-change' && opts.state && !STATES.includes(opts.state)) {
+      throw new UserError(`--state must be one of ${STATES.join(', ')}, got "${opts.state}"`);
+    }
+    const queueUrl = opts.queueUrl ?? io.env.SPOTMAX_QUEUE_URL?.split(',')[0]?.trim();
+    if (!queueUrl)
+      throw new UserError(
+        'no queue to send to: pass --queue-url https://sqs.<region>.amazonaws.com/<account>/<queue> or set SPOTMAX_QUEUE_URL',
+      );
+    const { region } = awsSettings({ region: opts.region }, io.env);
+    const event = buildSampleEvent({
+      type: opts.type as SampleEventType,
+      instanceId: opts.instance,
+      region,
+      state: opts.state,
+    });
+    const messageId = await makeCloud(region).queue.send(queueUrl, JSON.stringify(event));
+    io.stdout.write(
+      `sent ${event['detail-type']} for ${opts.instance} to ${queueUrl} (message ${messageId}, event ${event.id})\n`,
+    );
+    io.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof UserError) {
+      io.stderr.write(`spotmax events send: ${err.message}\n`);
+      return 1;
+    }
+    io.stderr.write(`spotmax events send: sending the event failed: ${describeError(err)}\n`);
+    return 2;
+  }
 }
 export type { CommandIO };
