@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../ports/clock.js';
 
 // Helpers that keep every release call inside its time limit. Timers go through the injected Clock so
@@ -17,6 +18,8 @@ export function boundedSignal(
   what: string,
 ): BoundedSignal {
   const controller = new AbortController();
+  // A drain's signal is the parent of every eviction call in flight (20 at once by default).
+  setMaxListeners(200, controller.signal);
   const timer = new AbortController();
   const onParent = () => controller.abort(parent?.reason);
   if (parent?.aborted) controller.abort(parent.reason);

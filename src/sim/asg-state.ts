@@ -1,0 +1,585 @@
+import type {
+  AsgMember,
+  Group,
+  LaunchTemplateRef,
+  Market,
+  MixedInstancesPolicy,
+  ScalingActivity,
+} from '../domain/types.js';
+import { awsError } from './api.js';
+import { chooseLaunch, countMarkets } from './asg-placement.js';
+import type { SimBus } from './bus.js';
+import type { TimerHandle, VirtualClock } from './clock.js';
+import type { Ec2State, SimInstance } from './ec2-state.js';
+import type { LifecycleEventFields } from './events.js';
+
+// Auto Scaling groups as the Auto Scaling documentation describes them: the group launches or
+// terminates to keep its desired capacity, balances AZs, follows its MixedInstancesPolicy, replaces a
+// member whose instance died (after a health check interval), detaches and attaches with or without a
+// change of desired capacity, and holds instances in Pending:Wait / Terminating:Wait for lifecycle hooks.
+
+export interface AsgTimings {
+  /** From an instance's death to the group noticing (EC2 status checks). */
+  healthCheckSeconds: number;
+  /** After a failed launch, the next attempt. */
+  launchRetrySeconds: number;
+  attachSeconds: number;
+  detachSeconds: number;
+}
+
+export const DEFAULT_ASG_TIMINGS: AsgTimings = {
+  healthCheckSeconds: 30,
+  launchRetrySeconds: 60,
+  attachSeconds: 3,
+  detachSeconds: 3,
+};
+
+export type HookTransition = LifecycleEventFields['transition'];
+
+export interface SimHook {
+  name: string;
+  transition: HookTransition;
+  heartbeatTimeoutSeconds: number;
+  defaultResult: 'CONTINUE' | 'ABANDON';
+}
+
+interface PendingAction {
+  hook: SimHook;
+  token: string;
+  timer: TimerHandle;
+}
+
+export interface SimMember {
+  instanceId: string;
+  az: string;
+  instanceType: string;
+  market: Market;
+  lifecycleState: string;
+  healthStatus: 'Healthy' | 'Unhealthy';
+  launchTemplate?: LaunchTemplateRef;
+  protectedFromScaleIn: boolean;
+  launchedAt: number;
+  action?: PendingAction;
+}
+
+export interface SimGroup {
+  name: string;
+  min: number;
+  max: number;
+  desired: number;
+  launchTemplate?: LaunchTemplateRef;
+  mixedInstancesPolicy?: MixedInstancesPolicy;
+  azs: string[];
+  tags: Map<string, { value: string; propagateAtLaunch: boolean }>;
+  members: Map<string, SimMember>;
+  activities: ScalingActivity[];
+  hooks: SimHook[];
+  createdTime: number;
+  inService: number;
+  checkScheduled: boolean;
+  retryAt?: number;
+}
+
+const LEAVING = new Set([
+  'Terminating',
+  'Terminating:Wait',
+  'Terminating:Proceed',
+  'Detaching',
+  'Terminated',
+  'Detached',
+]);
+const MAX_ACTIVITIES = 100;
+
+export interface AsgHooks {
+  lifecycleEvent(fields: LifecycleEventFields): void;
+}
+
+export class AsgState {
+  readonly groups = new Map<string, SimGroup>();
+  /** instance id → group name, for members only. */
+  readonly memberOf = new Map<string, string>();
+  private seq = 0;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly ec2: Ec2State,
+    private readonly bus: SimBus,
+    private readonly hooks: AsgHooks,
+    readonly timings: AsgTimings = DEFAULT_ASG_TIMINGS,
+  ) {
+    bus.on((e) => {
+      if (e.type === 'instance-state') this.instanceChanged(e.instanceId, e.to);
+    });
+  }
+
+  createGroup(spec: {
+    name: string;
+    min: number;
+    max: number;
+    desired: number;
+    launchTemplate?: LaunchTemplateRef;
+    mixedInstancesPolicy?: MixedInstancesPolicy;
+    azs: string[];
+    tags?: { key: string; value: string; propagateAtLaunch: boolean }[];
+    hooks?: SimHook[];
+  }): SimGroup {
+    const g: SimGroup = {
+      name: spec.name,
+      min: spec.min,
+      max: spec.max,
+      desired: spec.desired,
+      launchTemplate: spec.launchTemplate,
+      mixedInstancesPolicy: spec.mixedInstancesPolicy,
+      azs: [...spec.azs],
+      tags: new Map(
+        (spec.tags ?? []).map((t) => [t.key, { value: t.value, propagateAtLaunch: t.propagateAtLaunch }]),
+      ),
+      members: new Map(),
+      activities: [],
+      hooks: spec.hooks ?? [],
+      createdTime: this.clock.nowMs(),
+      inService: 0,
+      checkScheduled: false,
+    };
+    this.groups.set(g.name, g);
+    this.schedule(g, 0);
+    return g;
+  }
+
+  mustGet(name: string): SimGroup {
+    const g = this.groups.get(name);
+    if (!g)
+      throw awsError(
+        'ValidationError',
+        `AutoScalingGroup name not found - AutoScalingGroup ${name} not found`,
+      );
+    return g;
+  }
+
+  /** Members that count toward desired capacity (not on their way out). */
+  active(g: SimGroup): SimMember[] {
+    const out: SimMember[] = [];
+    for (const m of g.members.values()) if (!LEAVING.has(m.lifecycleState)) out.push(m);
+    return out;
+  }
+
+  /** Runs the group's capacity check `delayMs` from now, once however often it is asked for. */
+  schedule(g: SimGroup, delayMs: number): void {
+    if (g.checkScheduled) return;
+    g.checkScheduled = true;
+    const at = Math.max(this.clock.nowMs() + delayMs, g.retryAt ?? 0);
+    this.clock.at(at, () => {
+      g.checkScheduled = false;
+      if (this.groups.get(g.name) === g) this.check(g);
+    });
+  }
+
+  private check(g: SimGroup): void {
+    const active = this.active(g);
+    if (active.length < g.desired) {
+      for (let i = active.length; i < g.desired; i++) if (!this.launchOne(g)) break;
+    } else if (active.length > g.desired) {
+      this.scaleIn(g, active, active.length - g.desired);
+    }
+  }
+
+  private activity(
+    g: SimGroup,
+    statusCode: string,
+    description: string,
+    statusMessage?: string,
+  ): ScalingActivity {
+    const now = this.clock.now();
+    const a: ScalingActivity = {
+      activityId: `${this.ec2.hex(`act:${++this.seq}`, 8)}-${this.seq.toString(16).padStart(4, '0')}-0000-0000-000000000000`,
+      groupName: g.name,
+      statusCode,
+      statusMessage,
+      description,
+      startTime: now,
+      endTime: statusCode === 'InProgress' ? undefined : now,
+    };
+    g.activities.unshift(a);
+    if (g.activities.length > MAX_ACTIVITIES) g.activities.length = MAX_ACTIVITIES;
+    return a;
+  }
+
+  private launchOne(g: SimGroup): boolean {
+    const ref = g.mixedInstancesPolicy?.launchTemplate ?? g.launchTemplate;
+    if (!ref) return false;
+    let resolved: ReturnType<Ec2State['resolveTemplate']>;
+    try {
+      resolved = this.ec2.resolveTemplate(ref);
+    } catch (err) {
+      this.fail(
+        g,
+        `Launching a new EC2 instance. Status Reason: ${(err as Error).message}. Launching EC2 instance failed.`,
+      );
+      return false;
+    }
+    const active = this.active(g);
+    const choice = chooseLaunch(g, active, resolved.version.instanceType, (type, az, market) =>
+      market === 'spot'
+        ? this.ec2.capacity.spotAvailable(type, az)
+        : this.ec2.capacity.onDemandAvailable(type, az),
+    );
+    if (!choice) {
+      const { od } = countMarkets(active);
+      const spot = od < active.length + 1;
+      this.fail(
+        g,
+        spot
+          ? 'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
+          : 'We currently do not have sufficient capacity in the Availability Zones you requested. Launching EC2 instance failed.',
+      );
+      return false;
+    }
+    const tags: Record<string, string> = { 'aws:autoscaling:groupName': g.name };
+    for (const [k, t] of g.tags) if (t.propagateAtLaunch) tags[k] = t.value;
+    const inst = this.ec2.launch({
+      ...resolved,
+      instanceType: choice.instanceType,
+      az: choice.az,
+      market: choice.market,
+      tags,
+    });
+    this.addMember(g, inst, 'Pending');
+    const a = this.activity(g, 'Successful', `Launching a new EC2 instance: ${inst.instanceId}`);
+    a.statusMessage = `${choice.market === 'spot' ? 'Spot' : 'On-Demand'} ${choice.instanceType} in ${choice.az}`;
+    g.retryAt = undefined;
+    return true;
+  }
+
+  private fail(g: SimGroup, message: string): void {
+    this.activity(
+      g,
+      'Failed',
+      'Launching a new EC2 instance.  Status Reason: insufficient capacity',
+      message,
+    );
+    this.bus.emit({ type: 'launch-failed', group: g.name, message });
+    g.retryAt = this.clock.nowMs() + this.timings.launchRetrySeconds * 1000;
+    this.schedule(g, 0);
+  }
+
+  private addMember(g: SimGroup, inst: SimInstance, state: string): SimMember {
+    const m: SimMember = {
+      instanceId: inst.instanceId,
+      az: inst.availabilityZone,
+      instanceType: inst.instanceType,
+      market: inst.market,
+      lifecycleState: state,
+      healthStatus: 'Healthy',
+      launchTemplate: inst.launchTemplate,
+      protectedFromScaleIn: false,
+      launchedAt: inst.launchTime,
+    };
+    g.members.set(inst.instanceId, m);
+    this.memberOf.set(inst.instanceId, g.name);
+    this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
+    return m;
+  }
+
+  setMemberState(g: SimGroup, m: SimMember, state: string): void {
+    const was = m.lifecycleState === 'InService';
+    m.lifecycleState = state;
+    const is = state === 'InService';
+    if (was !== is) g.inService += is ? 1 : -1;
+    this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
+  }
+
+  private removeMember(g: SimGroup, m: SimMember, why: 'detached' | 'terminated'): void {
+    if (m.lifecycleState === 'InService') g.inService--;
+    m.action?.timer.cancel();
+    g.members.delete(m.instanceId);
+    this.memberOf.delete(m.instanceId);
+    this.bus.emit({ type: 'member-removed', group: g.name, instanceId: m.instanceId, why });
+    this.schedule(g, 0);
+  }
+
+  private instanceChanged(id: string, to: string): void {
+    const name = this.memberOf.get(id);
+    if (!name) return;
+    const g = this.groups.get(name)!;
+    const m = g.members.get(id)!;
+    if (to === 'running' && m.lifecycleState === 'Pending') this.enterService(g, m);
+    else if (
+      to === 'terminated' &&
+      (m.lifecycleState === 'Terminating' || m.lifecycleState === 'Terminating:Proceed')
+    ) {
+      this.removeMember(g, m, 'terminated');
+    } else if (
+      (to === 'shutting-down' || to === 'terminated' || to === 'stopping' || to === 'stopped') &&
+      !LEAVING.has(m.lifecycleState)
+    ) {
+      // Not the group's doing (a Spot reclaim, a user): the next health check finds it and replaces it.
+      this.clock.after(this.timings.healthCheckSeconds * 1000, () => {
+        if (g.members.get(id) !== m || LEAVING.has(m.lifecycleState)) return;
+        m.healthStatus = 'Unhealthy';
+        this.activity(
+          g,
+          'InProgress',
+          `Terminating EC2 instance: ${id}`,
+          `At ${this.clock.now().toISOString()} an instance was taken out of service in response to an EC2 instance status check failure.`,
+        );
+        this.beginTermination(g, m);
+      });
+    } else if (to === 'terminated' && m.lifecycleState === 'Terminating:Wait') {
+      // The instance is gone while a hook waited: nothing left to wait for.
+      this.removeMember(g, m, 'terminated');
+    }
+  }
+
+  /** Running (launched or attached): through launch hooks, then InService. */
+  enterService(g: SimGroup, m: SimMember): void {
+    const hook = g.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
+    if (hook) this.wait(g, m, hook, 'Pending:Wait');
+    else this.setMemberState(g, m, 'InService');
+  }
+
+  private beginTermination(g: SimGroup, m: SimMember): void {
+    m.action?.timer.cancel();
+    m.action = undefined;
+    const hook = g.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    const inst = this.ec2.get(m.instanceId);
+    if (hook && inst && inst.state !== 'terminated') {
+      this.wait(g, m, hook, 'Terminating:Wait');
+    } else {
+      this.setMemberState(g, m, 'Terminating');
+      this.proceedTermination(g, m);
+    }
+    this.schedule(g, 0);
+  }
+
+  private proceedTermination(g: SimGroup, m: SimMember): void {
+    const inst = this.ec2.get(m.instanceId);
+    if (!inst || inst.state === 'terminated') this.removeMember(g, m, 'terminated');
+    else this.ec2.terminate(inst);
+  }
+
+  private wait(g: SimGroup, m: SimMember, hook: SimHook, state: string): void {
+    const token = `${this.ec2.hex(`tok:${++this.seq}`, 8)}-0000-4000-8000-${this.seq.toString(16).padStart(12, '0')}`;
+    this.setMemberState(g, m, state);
+    m.action = { hook, token, timer: this.hookTimer(g, m, hook) };
+    this.hooks.lifecycleEvent({
+      groupName: g.name,
+      hookName: hook.name,
+      instanceId: m.instanceId,
+      token,
+      transition: hook.transition,
+    });
+  }
+
+  private hookTimer(g: SimGroup, m: SimMember, hook: SimHook): TimerHandle {
+    return this.clock.after(hook.heartbeatTimeoutSeconds * 1000, () =>
+      this.finishAction(g, m, hook.defaultResult),
+    );
+  }
+
+  private findAction(
+    groupName: string,
+    hookName: string,
+    instanceId: string,
+    token?: string,
+  ): [SimGroup, SimMember] {
+    const g = this.mustGet(groupName);
+    const m = g.members.get(instanceId);
+    if (!m?.action || m.action.hook.name !== hookName || (token && token !== m.action.token)) {
+      throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${instanceId}`);
+    }
+    return [g, m];
+  }
+
+  complete(
+    groupName: string,
+    hookName: string,
+    instanceId: string,
+    token: string | undefined,
+    result: 'CONTINUE' | 'ABANDON',
+  ): void {
+    const [g, m] = this.findAction(groupName, hookName, instanceId, token);
+    this.finishAction(g, m, result);
+  }
+
+  heartbeat(groupName: string, hookName: string, instanceId: string, token: string | undefined): void {
+    const [g, m] = this.findAction(groupName, hookName, instanceId, token);
+    const action = m.action!;
+    action.timer.cancel();
+    action.timer = this.hookTimer(g, m, action.hook);
+  }
+
+  private finishAction(g: SimGroup, m: SimMember, result: 'CONTINUE' | 'ABANDON'): void {
+    const action = m.action;
+    if (!action || g.members.get(m.instanceId) !== m) return;
+    action.timer.cancel();
+    m.action = undefined;
+    if (action.hook.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING') {
+      if (result === 'CONTINUE') this.setMemberState(g, m, 'InService');
+      else this.beginTermination(g, m);
+    } else {
+      this.setMemberState(g, m, 'Terminating:Proceed');
+      this.proceedTermination(g, m);
+    }
+  }
+
+  private scaleIn(g: SimGroup, active: SimMember[], n: number): void {
+    // Default termination policy, simplified: the AZ with the most members first, then the oldest.
+    const candidates = active.filter((m) => !m.protectedFromScaleIn);
+    for (let i = 0; i < n && candidates.length > 0; i++) {
+      const perAz = new Map<string, number>();
+      for (const m of candidates) perAz.set(m.az, (perAz.get(m.az) ?? 0) + 1);
+      let best = 0;
+      for (let j = 1; j < candidates.length; j++) {
+        const a = candidates[j]!;
+        const b = candidates[best]!;
+        const byAz = (perAz.get(a.az) ?? 0) - (perAz.get(b.az) ?? 0);
+        if (byAz > 0 || (byAz === 0 && a.launchedAt < b.launchedAt)) best = j;
+      }
+      const [victim] = candidates.splice(best, 1);
+      this.activity(
+        g,
+        'InProgress',
+        `Terminating EC2 instance: ${victim!.instanceId}`,
+        'a user request changed the desired capacity',
+      );
+      this.beginTermination(g, victim!);
+    }
+  }
+
+  detach(groupName: string, ids: string[], decrement: boolean): void {
+    const g = this.mustGet(groupName);
+    if (ids.length > 20)
+      throw awsError('ValidationError', 'The number of instances to detach must not exceed 20');
+    for (const id of ids) {
+      const m = g.members.get(id);
+      if (!m)
+        throw awsError(
+          'ValidationError',
+          `The instance ${id} is not part of Auto Scaling group ${groupName}.`,
+        );
+      if (m.lifecycleState !== 'InService' && m.lifecycleState !== 'Standby') {
+        throw awsError('ValidationError', `The instance ${id} is not in InService or Standby.`);
+      }
+    }
+    if (decrement && g.desired - ids.length < g.min) {
+      throw awsError(
+        'ValidationError',
+        `Detaching ${ids.length} instance(s) with decrement would take desired capacity below the group's minimum size ${g.min}.`,
+      );
+    }
+    if (decrement) g.desired -= ids.length;
+    for (const id of ids) {
+      const m = g.members.get(id)!;
+      this.activity(g, 'InProgress', `Detaching EC2 instance: ${id}`);
+      this.setMemberState(g, m, 'Detaching');
+      this.ec2.removeTags(id, ['aws:autoscaling:groupName']);
+      this.clock.after(this.timings.detachSeconds * 1000, () => {
+        if (g.members.get(id) === m) this.removeMember(g, m, 'detached');
+      });
+    }
+    this.bus.emit({ type: 'detach', group: g.name, instanceIds: ids, decrement });
+    this.schedule(g, 0);
+  }
+
+  attach(groupName: string, ids: string[]): void {
+    const g = this.mustGet(groupName);
+    if (ids.length > 20)
+      throw awsError('ValidationError', 'The number of instances to attach must not exceed 20');
+    const insts = ids.map((id) => {
+      const inst = this.ec2.get(id);
+      if (!inst || inst.state === 'terminated')
+        throw awsError('ValidationError', `Instance ${id} is not in correct state. Instance does not exist.`);
+      if (inst.state !== 'running')
+        throw awsError(
+          'ValidationError',
+          `Instance ${id} is not in correct state. It is ${inst.state}, not running.`,
+        );
+      if (this.memberOf.has(id))
+        throw awsError('ValidationError', `The instance ${id} is already part of an Auto Scaling group.`);
+      if (!g.azs.includes(inst.availabilityZone)) {
+        throw awsError(
+          'ValidationError',
+          `Instance ${id} is in ${inst.availabilityZone}, which is not an Availability Zone of ${groupName}.`,
+        );
+      }
+      return inst;
+    });
+    if (g.desired + ids.length > g.max) {
+      throw awsError(
+        'ValidationError',
+        `New SetDesiredCapacity value ${g.desired + ids.length} is above max value ${g.max} for the AutoScalingGroup.`,
+      );
+    }
+    g.desired += ids.length;
+    for (const inst of insts) {
+      this.ec2.setTags(inst.instanceId, { 'aws:autoscaling:groupName': g.name });
+      const m = this.addMember(g, inst, 'Pending');
+      this.activity(g, 'Successful', `Attaching an existing EC2 instance: ${inst.instanceId}`);
+      this.clock.after(this.timings.attachSeconds * 1000, () => {
+        if (
+          g.members.get(inst.instanceId) === m &&
+          m.lifecycleState === 'Pending' &&
+          inst.state === 'running'
+        )
+          this.enterService(g, m);
+      });
+    }
+    this.bus.emit({ type: 'attach', group: g.name, instanceIds: ids });
+  }
+
+  update(
+    name: string,
+    u: { desired?: number; min?: number; max?: number; mixedInstancesPolicy?: MixedInstancesPolicy },
+  ): void {
+    const g = this.mustGet(name);
+    const min = u.min ?? g.min;
+    const max = u.max ?? g.max;
+    let desired = u.desired ?? g.desired;
+    if (min > max)
+      throw awsError(
+        'ValidationError',
+        `Max bound, ${max}, must be greater than or equal to min bound, ${min}`,
+      );
+    // Changing min or max alone moves desired inside the new bounds, as Auto Scaling does.
+    if (u.desired === undefined) desired = Math.min(max, Math.max(min, desired));
+    if (desired < min || desired > max) {
+      throw awsError(
+        'ValidationError',
+        `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+      );
+    }
+    Object.assign(g, { min, max, desired });
+    if (u.mixedInstancesPolicy) g.mixedInstancesPolicy = structuredClone(u.mixedInstancesPolicy);
+    this.bus.emit({ type: 'group-updated', group: name, detail: Object.keys(u).join(', ') });
+    this.schedule(g, 0);
+  }
+
+  toGroup(g: SimGroup): Group {
+    const members: AsgMember[] = [];
+    for (const m of g.members.values()) {
+      members.push({
+        instanceId: m.instanceId,
+        availabilityZone: m.az,
+        lifecycleState: m.lifecycleState,
+        healthStatus: m.healthStatus,
+        instanceType: m.instanceType,
+        launchTemplate: m.launchTemplate ? { ...m.launchTemplate } : undefined,
+        protectedFromScaleIn: m.protectedFromScaleIn,
+      });
+    }
+    return {
+      name: g.name,
+      arn: `arn:aws:autoscaling:${this.ec2.region}:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`,
+      desired: g.desired,
+      min: g.min,
+      max: g.max,
+      launchTemplate: g.launchTemplate ? { ...g.launchTemplate } : undefined,
+      mixedInstancesPolicy: g.mixedInstancesPolicy ? structuredClone(g.mixedInstancesPolicy) : undefined,
+      availabilityZones: [...g.azs],
+      subnetIds: g.azs.map((az) => this.ec2.subnet(az)),
+      tags: [...g.tags].map(([key, t]) => ({ key, value: t.value, propagateAtLaunch: t.propagateAtLaunch })),
+      members,
+      createdTime: new Date(g.createdTime),
+    };
+  }
+}

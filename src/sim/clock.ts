@@ -1,0 +1,171 @@
+import type { Clock } from '../ports/clock.js';
+
+// The simulated region's time. Nothing happens between events: `runUntil` jumps from one scheduled
+// event to the next, letting the promises each event resolves run to completion before the next one
+// fires, so spotmax's real controllers (which only ever wait through Clock.sleep) play a day in seconds.
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+interface Timer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** A binary min-heap on (at, seq): same-time events fire in the order they were scheduled. */
+class TimerHeap {
+  private items: Timer[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): Timer | undefined {
+    return this.items[0];
+  }
+  push(t: Timer): void {
+    const a = this.items;
+    a.push(t);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): Timer | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && less(a[l]!, a[m]!)) m = l;
+        if (r < a.length && less(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const less = (x: Timer, y: Timer) => x.at < y.at || (x.at === y.at && x.seq < y.seq);
+
+/** Lets every promise chain started by the last event settle (in-memory work only: no real I/O). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class VirtualClock implements Clock {
+  private t: number;
+  private seq = 0;
+  private readonly heap = new TimerHeap();
+  /** Events fired so far (the benchmark's events/s). */
+  fired = 0;
+
+  constructor(start: Date | number) {
+    this.t = typeof start === 'number' ? start : start.getTime();
+  }
+
+  now(): Date {
+    return new Date(this.t);
+  }
+
+  nowMs(): number {
+    return this.t;
+  }
+
+  /** Runs `fn` at virtual time `at` (never earlier than now). */
+  at(at: number, fn: () => void): TimerHandle {
+    const timer: Timer = { at: Math.max(at, this.t), seq: this.seq++, fn, cancelled: false };
+    this.heap.push(timer);
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
+  }
+
+  after(ms: number, fn: () => void): TimerHandle {
+    return this.at(this.t + Math.max(0, ms), fn);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        handle.cancel();
+        reject(signal?.reason);
+      };
+      const handle = this.after(ms, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Scheduled events not yet fired (cancelled ones included until they reach the front). */
+  get pending(): number {
+    return this.heap.size;
+  }
+
+  /** Fires every event due up to `until` in time order, then leaves the clock at `until`. */
+  async runUntil(until: Date | number): Promise<void> {
+    const end = typeof until === 'number' ? until : until.getTime();
+    await settle();
+    for (;;) {
+      const next = this.heap.peek();
+      if (!next || next.at > end) break;
+      this.heap.pop();
+      if (next.cancelled) continue;
+      this.t = next.at;
+      this.fired++;
+      next.fn();
+      await settle();
+    }
+    if (end > this.t) this.t = end;
+  }
+
+  advanceTo(until: Date | number): Promise<void> {
+    return this.runUntil(until);
+  }
+
+  advanceBy(ms: number): Promise<void> {
+    return this.runUntil(this.t + ms);
+  }
+
+  /**
+   * Real-time pacing for the demo: virtual time runs `speed` times faster than the wall clock until
+   * `signal` aborts (or `until`). Waits in slices of at most `sliceMs` so an abort is noticed promptly.
+   */
+  async runPaced(options: {
+    speed: number;
+    signal: AbortSignal;
+    until?: number;
+    sliceMs?: number;
+  }): Promise<void> {
+    const { speed, signal } = options;
+    const slice = options.sliceMs ?? 100;
+    let wallStart = Date.now();
+    let virtStart = this.t;
+    while (!signal.aborted && (options.until === undefined || this.t < options.until)) {
+      const target = virtStart + (Date.now() - wallStart) * speed;
+      const capped = options.until === undefined ? target : Math.min(target, options.until);
+      const began = Date.now();
+      await this.runUntil(capped);
+      // A burst of work slower than real time must not make the clock leap ahead to catch up.
+      if (Date.now() - began > slice * 5) {
+        wallStart = Date.now();
+        virtStart = this.t;
+      }
+      await new Promise((r) => setTimeout(r, slice));
+    }
+  }
+}

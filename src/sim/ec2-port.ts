@@ -1,0 +1,221 @@
+import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../domain/types.js';
+import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
+import { awsError, type SimApi } from './api.js';
+import type { Ec2State, SimInstance } from './ec2-state.js';
+import type { VolumeState } from './volumes.js';
+
+const DESCRIBE_PAGE = 1000;
+
+export function toInstance(i: SimInstance): Instance {
+  return {
+    instanceId: i.instanceId,
+    state: i.state,
+    market: i.market,
+    instanceType: i.instanceType,
+    availabilityZone: i.availabilityZone,
+    subnetId: i.subnetId,
+    privateIp: i.privateIp,
+    privateDnsName: `ip-${i.privateIp.replaceAll('.', '-')}.ec2.internal`,
+    launchTime: new Date(i.launchTime),
+    tags: { ...i.tags },
+    launchTemplate: i.launchTemplate ? { ...i.launchTemplate } : undefined,
+    hibernationConfigured: i.hibernationConfigured,
+  };
+}
+
+/** The EC2 port of the simulated region. Validation happens before any change, so a refused call changes nothing. */
+export class SimEc2 implements Ec2Port {
+  private readonly tokens = new Map<string, string[]>();
+
+  constructor(
+    private readonly state: Ec2State,
+    private readonly volumes: VolumeState,
+    private readonly api: SimApi,
+  ) {}
+
+  async describeInstances(instanceIds: string[]): Promise<Instance[]> {
+    const out: Instance[] = [];
+    for (let p = 0; p < instanceIds.length; p += DESCRIBE_PAGE) {
+      const ids = instanceIds.slice(p, p + DESCRIBE_PAGE);
+      // EC2 refuses the whole request when one id is unknown (InvalidInstanceID.NotFound).
+      out.push(
+        ...(await this.api.call('ec2', 'DescribeInstances', 'describing instances', () =>
+          ids.map((id) => toInstance(this.state.mustGet(id))),
+        )),
+      );
+    }
+    return out;
+  }
+
+  createTags(resourceIds: string[], tags: Tags): Promise<void> {
+    return this.api.call('ec2', 'CreateTags', `tagging ${resourceIds.join(', ')}`, () => {
+      this.mustAllExist(resourceIds);
+      for (const id of resourceIds) if (!this.volumes.setTags(id, tags)) this.state.setTags(id, tags);
+    });
+  }
+
+  deleteTags(resourceIds: string[], keys: string[]): Promise<void> {
+    return this.api.call('ec2', 'DeleteTags', `removing tags from ${resourceIds.join(', ')}`, () => {
+      this.mustAllExist(resourceIds);
+      for (const id of resourceIds) if (!this.volumes.removeTags(id, keys)) this.state.removeTags(id, keys);
+    });
+  }
+
+  private mustAllExist(ids: string[]): void {
+    for (const id of ids) {
+      if (id.startsWith('vol-')) this.volumes.mustGet(id);
+      else if (id.startsWith('snap-')) {
+        if (!this.volumes.snapshots.has(id))
+          throw awsError('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
+      } else this.state.mustGet(id);
+    }
+  }
+
+  runInstances(req: RunFromTemplateRequest): Promise<Instance[]> {
+    return this.api.call(
+      'ec2',
+      'RunInstances',
+      `launching from ${req.launchTemplate.name ?? req.launchTemplate.id}`,
+      () => {
+        if (req.clientToken) {
+          const earlier = this.tokens.get(req.clientToken);
+          if (earlier) return earlier.map((id) => toInstance(this.state.mustGet(id)));
+        }
+        const { template, version } = this.state.resolveTemplate(req.launchTemplate);
+        const az = req.availabilityZone ?? (req.subnetId ? this.state.subnets.get(req.subnetId) : undefined);
+        if (!az)
+          throw awsError(
+            'InvalidParameterValue',
+            'RunInstances needs an Availability Zone or a known subnet in the simulated region',
+          );
+        if (req.hibernate && !version.hibernation) {
+          throw awsError(
+            'UnsupportedHibernationConfiguration',
+            `Launch template ${template.name} does not configure hibernation.`,
+          );
+        }
+        const launched: SimInstance[] = [];
+        const count = req.count ?? 1;
+        for (let i = 0; i < count; i++) {
+          launched.push(
+            this.state.launch({
+              template,
+              version,
+              instanceType: req.instanceType,
+              az,
+              market: req.market,
+              hibernate: req.hibernate,
+              tags: req.tags,
+            }),
+          );
+        }
+        if (req.clientToken)
+          this.tokens.set(
+            req.clientToken,
+            launched.map((l) => l.instanceId),
+          );
+        return launched.map(toInstance);
+      },
+    );
+  }
+
+  startInstances(instanceIds: string[]): Promise<void> {
+    return this.api.call('ec2', 'StartInstances', `starting ${instanceIds.join(', ')}`, () => {
+      const insts = instanceIds.map((id) => this.state.mustGet(id));
+      for (const i of insts)
+        if (i.state !== 'stopped' && i.state !== 'pending' && i.state !== 'running') this.state.start(i);
+      for (const i of insts) this.state.start(i);
+    });
+  }
+
+  stopInstances(instanceIds: string[], hibernate: boolean): Promise<void> {
+    return this.api.call('ec2', 'StopInstances', `stopping ${instanceIds.join(', ')}`, () => {
+      const insts = instanceIds.map((id) => this.state.mustGet(id));
+      for (const i of insts) {
+        if (
+          i.market === 'spot' ||
+          (i.state !== 'running' && i.state !== 'stopping' && i.state !== 'stopped') ||
+          (hibernate && !i.hibernationConfigured)
+        ) {
+          this.state.stop(i, hibernate);
+        }
+      }
+      for (const i of insts) this.state.stop(i, hibernate);
+    });
+  }
+
+  terminateInstances(instanceIds: string[]): Promise<void> {
+    return this.api.call('ec2', 'TerminateInstances', `terminating ${instanceIds.join(', ')}`, () => {
+      const insts = instanceIds.map((id) => this.state.mustGet(id));
+      for (const i of insts) this.state.terminate(i);
+    });
+  }
+
+  describeVolumes(volumeIds: string[]): Promise<Volume[]> {
+    return this.api.call('ec2', 'DescribeVolumes', 'describing volumes', () =>
+      this.volumes.describe(volumeIds),
+    );
+  }
+
+  attachVolume(volumeId: string, instanceId: string, device: string): Promise<void> {
+    return this.api.call('ec2', 'AttachVolume', `attaching ${volumeId} to ${instanceId} as ${device}`, () =>
+      this.volumes.attach(volumeId, instanceId, device),
+    );
+  }
+
+  detachVolume(volumeId: string, instanceId: string): Promise<void> {
+    return this.api.call('ec2', 'DetachVolume', `detaching ${volumeId} from ${instanceId}`, () =>
+      this.volumes.detach(volumeId, instanceId),
+    );
+  }
+
+  createVolume(req: {
+    availabilityZone: string;
+    snapshotId?: string;
+    sizeGiB?: number;
+    volumeType?: string;
+    tags: Tags;
+  }): Promise<Volume> {
+    return this.api.call('ec2', 'CreateVolume', `creating a volume in ${req.availabilityZone}`, () =>
+      this.volumes.create(req),
+    );
+  }
+
+  createSnapshot(volumeId: string, tags: Tags): Promise<Snapshot> {
+    return this.api.call('ec2', 'CreateSnapshot', `snapshotting ${volumeId}`, () =>
+      this.volumes.snapshot(volumeId, tags),
+    );
+  }
+
+  describeSnapshots(filterTags: Tags): Promise<Snapshot[]> {
+    return this.api.call('ec2', 'DescribeSnapshots', 'describing snapshots', () =>
+      this.volumes.describeSnapshots(filterTags),
+    );
+  }
+
+  deleteSnapshot(snapshotId: string): Promise<void> {
+    return this.api.call('ec2', 'DeleteSnapshot', `deleting ${snapshotId}`, () =>
+      this.volumes.deleteSnapshot(snapshotId),
+    );
+  }
+
+  describeLaunchTemplateVersion(ref: LaunchTemplateRef): Promise<LaunchTemplateVersionInfo> {
+    return this.api.call(
+      'ec2',
+      'DescribeLaunchTemplateVersions',
+      `reading launch template ${ref.name ?? ref.id}`,
+      () => {
+        const { template, version } = this.state.resolveTemplate(ref);
+        const latest = Math.max(...template.versions.map((v) => v.version));
+        return {
+          id: template.id,
+          name: template.name,
+          version: version.version,
+          isDefault: version.version === template.defaultVersion,
+          isLatest: version.version === latest,
+          hibernationReady: version.hibernation,
+        };
+      },
+    );
+  }
+}

@@ -1,0 +1,175 @@
+import type { AsgState } from './asg-state.js';
+import type { SimBus } from './bus.js';
+import type { VirtualClock } from './clock.js';
+import type { Ec2State } from './ec2-state.js';
+
+// What a run is judged by, measured from the region's own events (never from what a strategy says it
+// did): capacity gap below the scenario's desired, interruptions handled before their deadline, time
+// from warning to a replacement InService, and cost against an all-On-Demand fleet.
+
+export interface Prices {
+  [instanceType: string]: { onDemand: number; spot: number };
+}
+
+export interface Measurements {
+  interruptions: number;
+  handledBeforeDeadline: number;
+  capacityGapInstanceSeconds: number;
+  replacementSeconds: number[];
+  cost: number;
+  onDemandCost: number;
+  /** Total InService capacity: the minimum within each of `timeline.length` equal slices of the run. */
+  timeline: number[];
+  desiredTotal: number;
+}
+
+interface Warned {
+  group: string;
+  deadline: number;
+  handled: boolean;
+}
+
+export class Recorder {
+  private readonly targets: Map<string, number>;
+  private readonly last = new Map<string, { inService: number; since: number }>();
+  private gap = 0;
+  private readonly warned = new Map<string, Warned>();
+  private interruptions = 0;
+  private handled = 0;
+  private readonly pendingWarnings = new Map<string, number[]>();
+  private readonly replacements: number[] = [];
+  private cost = 0;
+  private total = 0;
+  private readonly buckets: number[];
+  private bucket = 0;
+  private lastTotal = 0;
+  private readonly width: number;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    bus: SimBus,
+    private readonly asg: AsgState,
+    private readonly ec2: Ec2State,
+    targets: Map<string, number>,
+    private readonly prices: Prices,
+    private readonly start: number,
+    private readonly end: number,
+    slices = 720,
+  ) {
+    this.targets = targets;
+    this.width = Math.max(1, (end - start) / slices);
+    this.buckets = new Array(slices).fill(Number.POSITIVE_INFINITY);
+    // The run starts with the initial fleet in service; measuring starts there.
+    for (const name of targets.keys()) {
+      const inService = asg.groups.get(name)?.inService ?? 0;
+      this.last.set(name, { inService, since: start });
+      this.total += inService;
+    }
+    this.lastTotal = this.total;
+    ec2.onBilled = (inst, seconds) => {
+      this.cost += seconds * this.price(inst.instanceType, inst.market);
+    };
+    bus.on((e) => {
+      switch (e.type) {
+        case 'member-state':
+          this.capacityChanged(e.group);
+          if (e.state === 'InService') this.replaced(e.group);
+          break;
+        case 'member-removed':
+          this.capacityChanged(e.group);
+          break;
+        case 'spot-warning': {
+          const group = this.asg.memberOf.get(e.instanceId);
+          if (!group || !this.targets.has(group)) break;
+          this.interruptions++;
+          this.warned.set(e.instanceId, { group, deadline: e.deadline, handled: false });
+          const q = this.pendingWarnings.get(group) ?? [];
+          q.push(this.clock.nowMs());
+          this.pendingWarnings.set(group, q);
+          break;
+        }
+        case 'detach':
+          for (const id of e.instanceIds) this.markHandled(id);
+          break;
+        case 'instance-state':
+          if (e.to === 'terminated') this.warned.delete(e.instanceId);
+          break;
+      }
+    });
+  }
+
+  private price(type: string, market: string): number {
+    const p = this.prices[type];
+    if (!p) return 0;
+    return (market === 'spot' ? p.spot : p.onDemand) / 3600;
+  }
+
+  /** A strategy's own handling (drain-only's drain) counts when it finishes before the deadline. */
+  markHandled(instanceId: string): void {
+    const w = this.warned.get(instanceId);
+    if (!w || w.handled || this.clock.nowMs() > w.deadline) return;
+    w.handled = true;
+    this.handled++;
+  }
+
+  private capacityChanged(group: string): void {
+    const target = this.targets.get(group);
+    const g = this.asg.groups.get(group);
+    if (target === undefined || !g) return;
+    const now = Math.min(this.clock.nowMs(), this.end);
+    const prev = this.last.get(group)!;
+    if (prev.inService === g.inService) return;
+    this.gap += (Math.max(0, target - prev.inService) * Math.max(0, now - prev.since)) / 1000;
+    this.total += g.inService - prev.inService;
+    this.last.set(group, { inService: g.inService, since: now });
+    this.plot(now);
+  }
+
+  private plot(now: number): void {
+    const b = Math.min(this.buckets.length - 1, Math.max(0, Math.floor((now - this.start) / this.width)));
+    // The slices since the last change held the previous total throughout.
+    for (let k = this.bucket; k <= b; k++) this.buckets[k] = Math.min(this.buckets[k]!, this.lastTotal);
+    this.buckets[b] = Math.min(this.buckets[b]!, this.total);
+    this.bucket = b;
+    this.lastTotal = this.total;
+  }
+
+  private replaced(group: string): void {
+    const q = this.pendingWarnings.get(group);
+    if (!q || q.length === 0) return;
+    const at = q.shift()!;
+    this.replacements.push((this.clock.nowMs() - at) / 1000);
+  }
+
+  finish(): Measurements {
+    const end = this.end;
+    for (const [group, prev] of this.last) {
+      const target = this.targets.get(group) ?? 0;
+      this.gap += (Math.max(0, target - prev.inService) * Math.max(0, end - prev.since)) / 1000;
+    }
+    for (let k = this.bucket; k < this.buckets.length; k++)
+      this.buckets[k] = Math.min(this.buckets[k]!, this.lastTotal);
+    for (const inst of this.ec2.instances.values()) {
+      if (inst.billingSince !== undefined)
+        this.cost += ((end - inst.billingSince) / 1000) * this.price(inst.instanceType, inst.market);
+    }
+    let onDemandCost = 0;
+    for (const [group, target] of this.targets) {
+      const g = this.asg.groups.get(group);
+      const type = g?.mixedInstancesPolicy?.overrides[0]?.instanceType ?? '';
+      onDemandCost += target * ((end - this.start) / 1000) * this.price(type, 'on-demand');
+    }
+    let desiredTotal = 0;
+    for (const t of this.targets.values()) desiredTotal += t;
+    return {
+      interruptions: this.interruptions,
+      handledBeforeDeadline: this.interruptions === 0 ? 1 : this.handled / this.interruptions,
+      capacityGapInstanceSeconds: Math.round(this.gap),
+      replacementSeconds: [...this.replacements],
+      cost: this.cost,
+      onDemandCost,
+      timeline: this.buckets.map((b) => (b === Number.POSITIVE_INFINITY ? this.lastTotal : b)),
+      desiredTotal,
+    };
+  }
+}
