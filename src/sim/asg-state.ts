@@ -112,17 +112,15 @@ export class AsgState {
     });
   }
 
-  createGroup(spec: {
-    name: string;
-    min: number;
-    max: number;
-    desired: number;
-    launchTemplate?: LaunchTemplateRef;
-    mixedInstancesPolicy?: MixedInstancesPolicy;
-    azs: string[];
-    tags?: { key: string; value: string; propagateAtLaunch: boolean }[];
-    hooks?: SimHook[];
-  }): SimGroup {
+  createGroup(
+    spec: Pick<
+      SimGroup,
+      'name' | 'min' | 'max' | 'desired' | 'launchTemplate' | 'mixedInstancesPolicy' | 'azs'
+    > & {
+      tags?: { key: string; value: string; propagateAtLaunch: boolean }[];
+      hooks?: SimHook[];
+    },
+  ): SimGroup {
     const g: SimGroup = {
       name: spec.name,
       min: spec.min,

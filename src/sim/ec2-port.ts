@@ -6,6 +6,8 @@ import type { VolumeState } from './volumes.js';
 
 const DESCRIBE_PAGE = 1000;
 
+export type CreateVolumeRequest = Parameters<Ec2Port['createVolume']>[0];
+
 export function toInstance(i: SimInstance): Instance {
   return {
     instanceId: i.instanceId,
@@ -169,13 +171,7 @@ export class SimEc2 implements Ec2Port {
     );
   }
 
-  createVolume(req: {
-    availabilityZone: string;
-    snapshotId?: string;
-    sizeGiB?: number;
-    volumeType?: string;
-    tags: Tags;
-  }): Promise<Volume> {
+  createVolume(req: CreateVolumeRequest): Promise<Volume> {
     return this.api.call('ec2', 'CreateVolume', `creating a volume in ${req.availabilityZone}`, () =>
       this.volumes.create(req),
     );
