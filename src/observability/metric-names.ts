@@ -1,7 +1,7 @@
 // The metric names spotmax publishes, in one place: the CloudFormation dashboard and alarms
 // (deploy/cloudformation/spotmax.yaml) refer to these exact names, so a rename here must be made there
 // too (test/deploy/cloudformation.test.ts checks that every name the template uses is listed here).
-export const METRIC_NAMESPACE = 'spotmax';
+export const METRIC_NAMESPACE = 'SpotMax';
 
 export const MetricNames = {
   /** Interruption warnings handled (dimension AutoScalingGroupName). */

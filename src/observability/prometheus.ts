@@ -196,7 +196,7 @@ export class PrometheusRegistry implements MetricsPort {
     const family: Family = {
       name,
       type,
-      help: help ?? `spotmax metric ${cwName} (CloudWatch namespace spotmax, unit ${unit})`,
+      help: help ?? `spotmax metric ${cwName} (CloudWatch namespace SpotMax, unit ${unit})`,
       series: new Map(),
     };
     this.families.set(cwName, family);

@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# spotmax container image: build with dev dependencies, run with production dependencies only.
+#   docker build -t spotmax:0.1.0 .
+#   docker run --rm -p 8080:8080 -e AWS_REGION=eu-west-1 -e SPOTMAX_QUEUE_URL=... spotmax:0.1.0
+# Works with a read-only root filesystem: the only writable path it needs is /tmp (a volume).
+# Deployment guide: deploy/README.md.
+
+ARG NODE_IMAGE=node:22.20.0-bookworm-slim
+
+# ---- build: compile TypeScript with the dev dependencies ----------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- deps: production dependencies only ---------------------------------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# ---- runtime ------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# tini is PID 1: it forwards SIGTERM to node (so spotmax drains in-flight work when ECS stops the task)
+# and reaps zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 spotmax \
+ && useradd --system --uid 10001 --gid spotmax --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin spotmax
+WORKDIR /app
+ENV NODE_ENV=production \
+    SPOTMAX_POLICIES=/policies \
+    TMPDIR=/tmp \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+# The default policy source: the repository's policies/ folder, baked in. Mount a folder over
+# /policies (or use the git-sync sidecar of deploy/cloudformation/spotmax.yaml) to change them at run time.
+COPY policies /policies
+USER 10001:10001
+VOLUME ["/tmp"]
+EXPOSE 8080
+# No curl in the slim image; Node 22 has fetch.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/spotmax.js"]
+CMD ["run", "--cloud", "aws"]
