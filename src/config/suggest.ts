@@ -38,11 +38,7 @@ const tokens = (s: string) =>
     .split(/[-_:.\s]+|(?<=[a-z])(?=[A-Z])/)
     .filter(Boolean);
 
-/**
- * The candidate sharing the most words with `word` (a word counts when one is a prefix of the
- * other: detach / detaching), ties broken by edit distance. Always answers when there are candidates.
- */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+function byWords(word: string, candidates: readonly string[]) {
   const mine = tokens(word);
   let best: { name: string; shared: number; d: number } | undefined;
   for (const name of candidates) {
@@ -51,12 +47,26 @@ export function nearest(word: string, candidates: readonly string[]): string | u
     const d = distance(normalize(word), normalize(name));
     if (!best || shared > best.shared || (shared === best.shared && d < best.d)) best = { name, shared, d };
   }
-  return best?.name;
+  return best && { ...best, words: mine.length };
+}
+
+/**
+ * The candidate sharing the most words with `word` (a word counts when one is a prefix of the
+ * other: detach / detaching), ties broken by edit distance. Always answers when there are candidates.
+ */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  return byWords(word, candidates)?.name;
 }
 
 /** `; did you mean "x"?` or a list of what is known, for the end of an error message. */
 export function suggestion(word: string, candidates: readonly string[]): string {
-  const best = closest(word, candidates);
+  let best = closest(word, candidates);
+  if (!best) {
+    // Not a typo but a different wording (max_messages / max_number_of_messages): every word of
+    // it, or most of several, must appear in the candidate.
+    const w = byWords(word, candidates);
+    if (w && (w.shared === w.words || (w.shared >= 2 && w.shared * 3 >= w.words * 2))) best = w.name;
+  }
   if (best) return `; did you mean "${best}"?`;
   return candidates.length > 0 ? `; known: ${candidates.join(', ')}` : '';
 }

@@ -109,11 +109,16 @@ function leafTag(key: string, path: string, seed: boolean, implies: TagAssignmen
   };
 }
 
-function booleanTag(key: string, path: string | undefined, map: (b: boolean) => TagAssignment[]): TagKey {
+function booleanTag(
+  key: string,
+  path: string | undefined,
+  seed: boolean,
+  map: (b: boolean) => TagAssignment[],
+): TagKey {
   return {
     key,
     ...(path ? { path } : {}),
-    seed: true,
+    seed,
     parse(raw) {
       const text = raw.trim();
       if (!BOOL.test(text)) return { ok: false, message: 'expected true or false' };
@@ -155,7 +160,7 @@ const SEED_KEYS: TagKey[] = [
   // The seed's spelling first; the correct one works as well.
   leafTag('spotmax:gurantee_living_mins', 'lifetime.guaranteeMinutes', true),
   leafTag('spotmax:guarantee_living_mins', 'lifetime.guaranteeMinutes', true),
-  booleanTag('spotmax:is_enable_preaction', 'rebalance.action', (b) => [
+  booleanTag('spotmax:is_enable_preaction', 'rebalance.action', true, (b) => [
     { path: 'rebalance.action', value: b ? 'replace' : 'ignore' },
   ]),
   leafTag('spotmax:preaction_detach_delay_seconds', 'rebalance.detachDelaySeconds', true),
@@ -163,7 +168,7 @@ const SEED_KEYS: TagKey[] = [
 ];
 
 const CONTROL_KEYS: TagKey[] = [
-  booleanTag(ENABLED_TAG, undefined, () => []),
+  booleanTag(ENABLED_TAG, undefined, false, () => []),
   {
     key: POLICY_TAG,
     seed: false,

@@ -1,19 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { formatIssue, loadPolicies, loadPoliciesFromText } from '../../src/config/load.js';
+import { useTempDir } from './support.js';
 
 const doc = (name: string, spec = '') =>
   `apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata:\n  name: ${name}\nspec:\n  dryRun: false\n${spec}`;
 
-let dir: string;
-test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'spotmax-load-'));
-});
-test.after.always(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir(test, 'load');
 
 test('a wrong-typed value is reported at its line and column with the allowed range', (t) => {
   const set = loadPoliciesFromText(
@@ -90,7 +84,7 @@ test('line() finds a setting, or the nearest enclosing node', (t) => {
 });
 
 test('a folder loads recursively and sorted, several documents a file, duplicate names at both places', async (t) => {
-  const root = join(dir, 'folder');
+  const root = join(tmp(), 'folder');
   await mkdir(join(root, 'teams', '.hidden'), { recursive: true });
   await writeFile(join(root, 'b.yaml'), `${doc('web')}---\n${doc('batch')}`);
   await writeFile(join(root, 'teams', 'a.yml'), doc('web'));
@@ -109,13 +103,13 @@ test('a folder loads recursively and sorted, several documents a file, duplicate
 });
 
 test('all errors of all files at once; a missing path is an error too', async (t) => {
-  const one = join(dir, 'one.yaml');
-  const two = join(dir, 'two.yaml');
+  const one = join(tmp(), 'one.yaml');
+  const two = join(tmp(), 'two.yaml');
   await writeFile(one, doc('one', '  standby: { size: many }\n'));
   await writeFile(two, doc('two', '  consul: { port: 0, timeoutSecond: 5 }\n'));
-  const set = await loadPolicies([one, two, join(dir, 'nope')]);
+  const set = await loadPolicies([one, two, join(tmp(), 'nope')]);
   t.deepEqual(set.issues.map(formatIssue), [
-    `${join(dir, 'nope')}:1:1: no such file or folder`,
+    `${join(tmp(), 'nope')}:1:1: no such file or folder`,
     `${one}:7:20: spec.standby.size: expected a whole number from 0 to 100, got "many"`,
     `${two}:7:19: spec.consul.port: expected a whole number from 1 to 65535, got 0`,
     `${two}:7:22: unknown field "timeoutSecond" in spec.consul; did you mean "timeoutSeconds"?`,

@@ -1,35 +1,16 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test from 'ava';
 import { main } from '../../src/main.js';
-
-function capture() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
+import { captureIO, useTempDir } from './support.js';
 
 async function run(args: string[]) {
-  const out = capture();
-  const err = capture();
-  const code = await main(args, {}, { stdout: out.stream, stderr: err.stream });
-  return { code, stdout: out.text(), stderr: err.text() };
+  const c = captureIO();
+  const code = await main(args, {}, c.io);
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
-let dir: string;
-test.before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'spotmax-validate-'));
-});
-test.after.always(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir(test, 'validate');
 
 test('validate accepts the example policies (exit 0)', async (t) => {
   const r = await run(['validate', 'policies']);
@@ -38,8 +19,8 @@ test('validate accepts the example policies (exit 0)', async (t) => {
 });
 
 test('validate prints every error as file:line:col: message and exits 1', async (t) => {
-  const a = join(dir, 'a.yaml');
-  const b = join(dir, 'b.yaml');
+  const a = join(tmp(), 'a.yaml');
+  const b = join(tmp(), 'b.yaml');
   await writeFile(
     a,
     'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata: { name: web }\nspec:\n  interruption: { detachDelaySecs: 20 }\n',
@@ -62,7 +43,7 @@ test('validate prints every error as file:line:col: message and exits 1', async 
 });
 
 test('validate of a path with no policy files fails instead of saying ok', async (t) => {
-  const r = await run(['validate', join(dir, 'missing')]);
+  const r = await run(['validate', join(tmp(), 'missing')]);
   t.is(r.code, 1);
   t.regex(r.stdout, /missing:1:1: no such file or folder/);
 });
