@@ -8,6 +8,9 @@ export interface ObserveOptions {
   groupNames?: string[];
 }
 
+/** Set by Auto Scaling on the instances of a group, attached ones included. */
+const ASG_NAME_TAG = 'aws:autoscaling:groupName';
+
 /** Groups spotmax may act on carry at least one spotmax:* tag; the others are listed, not described. */
 function hasSpotmaxTag(group: Group): boolean {
   return group.tags.some((t) => t.key.startsWith(TAG_PREFIX));
@@ -45,11 +48,12 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   const instances = new Map<string, Instance>();
   for (const i of described) instances.set(i.instanceId, i);
 
-  // A standby that was attached to its group is a member now, whatever its tags still say.
+  // A standby that was attached to a group is a member now, whatever its spotmax tags still say; the
+  // ASG's own tag tells so even when that group was not observed (groupNames).
   const standbys: Instance[] = [];
   for (const id of new Set(standbyIds)) {
     const i = instances.get(id);
-    if (!i || i.state === 'terminated' || memberIds.has(id)) continue;
+    if (!i || i.state === 'terminated' || memberIds.has(id) || i.tags[ASG_NAME_TAG]) continue;
     const owner = i.tags[STANDBY_FOR_TAG];
     if (wanted && (!owner || !wanted.has(owner))) continue;
     standbys.push(i);

@@ -1,0 +1,167 @@
+import { AttachInstancesCommand, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import test from 'ava';
+import type { AwsClients } from '../../src/aws/clients.js';
+import { observe } from '../../src/controllers/reconcile/observe.js';
+import type { Clock } from '../../src/ports/clock.js';
+import {
+  addSpotMembers,
+  callCounter,
+  createLaunchTemplate,
+  createTestVolume,
+  launchInstances,
+  seedGroup,
+  testClients,
+  testCloud,
+} from '../helpers/aws-fixtures.js';
+import { type Moto, startMoto, TEST_REGION } from '../helpers/moto.js';
+
+let moto: Moto;
+let raw: AwsClients;
+const calls = callCounter();
+const at = new Date('2026-11-22T16:00:00Z');
+const clock: Clock = { now: () => at, sleep: async () => {} };
+
+test.before(async () => {
+  moto = await startMoto();
+  raw = testClients(moto.endpoint);
+});
+test.after.always(async () => {
+  await moto?.stop();
+});
+
+/** Creates groups quickly from one shared template: `desired` On-Demand members each. */
+async function manyGroups(prefix: string, n: number, desired: number, tags: Record<string, string>) {
+  for (let i = 0; i < n; i++) {
+    const name = `${prefix}-${String(i).padStart(3, '0')}`;
+    await raw.autoscaling.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: name,
+        MinSize: 0,
+        MaxSize: 20,
+        DesiredCapacity: desired,
+        LaunchTemplate: { LaunchTemplateName: 'shared-lt', Version: '$Latest' },
+        AvailabilityZones: ['us-east-1a'],
+        Tags: Object.entries(tags).map(([Key, Value]) => ({
+          ResourceId: name,
+          ResourceType: 'auto-scaling-group',
+          Key,
+          Value,
+          PropagateAtLaunch: false,
+        })),
+      }),
+    );
+  }
+}
+
+test.serial('3 groups × 5 instances: members, Spot market, standbys and volumes in 5 calls', async (t) => {
+  await moto.reset();
+  for (const name of ['a', 'b', 'c'])
+    await seedGroup(raw, { name, desired: 3, max: 10, tags: { 'spotmax:enabled': 'true' } });
+  const spot = await addSpotMembers(raw.ec2, raw.autoscaling, 'a', 2);
+  await addSpotMembers(raw.ec2, raw.autoscaling, 'b', 2);
+  await addSpotMembers(raw.ec2, raw.autoscaling, 'c', 2);
+  const [standby, used, gone] = await launchInstances(raw.ec2, {
+    launchTemplate: 'a-lt',
+    n: 3,
+    tags: { 'spotmax:standby-for': 'a' },
+  });
+  await raw.autoscaling.send(new AttachInstancesCommand({ AutoScalingGroupName: 'b', InstanceIds: [used!] }));
+  await raw.ec2.send(new TerminateInstancesCommand({ InstanceIds: [gone!] }));
+  const volA = await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { 'spotmax:group': 'a' } });
+  const volB = await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { 'spotmax:group': 'b' } });
+  await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { other: 'x' } });
+
+  const cloud = testCloud(moto.endpoint, calls.onCall);
+  calls.reset();
+  const obs = await observe(cloud, clock);
+
+  t.is(obs.region, TEST_REGION);
+  t.is(obs.observedAt, at);
+  t.deepEqual(
+    obs.groups.map((g) => [g.name, g.members.length]),
+    [
+      ['a', 5],
+      ['b', 6],
+      ['c', 5],
+    ],
+  );
+  const members = obs.groups.flatMap((g) => g.members.map((m) => m.instanceId));
+  t.true(members.every((id) => obs.instances.has(id)));
+  t.true(spot.every((id) => obs.instances.get(id)?.market === 'spot'));
+  t.is([...obs.instances.values()].filter((i) => i.market === 'spot').length, 6);
+  t.deepEqual(
+    obs.standbys.map((i) => i.instanceId),
+    [standby],
+    'attached and terminated standbys are not standbys',
+  );
+  t.deepEqual(obs.volumes.map((v) => v.volumeId).sort(), [volA, volB].sort());
+
+  t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), 1);
+  t.is(calls.get('ec2:DescribeInstances'), 1);
+  t.is(calls.get('tagging:GetResources'), 2);
+  t.is(calls.get('ec2:DescribeVolumes'), 1);
+  t.is(calls.total(), 5);
+
+  const onlyA = await observe(cloud, clock, { groupNames: ['a'] });
+  t.deepEqual(
+    onlyA.groups.map((g) => g.name),
+    ['a'],
+  );
+  t.deepEqual(
+    onlyA.standbys.map((i) => i.instanceId),
+    [standby],
+  );
+  t.deepEqual(
+    onlyA.volumes.map((v) => v.volumeId),
+    [volA],
+  );
+});
+
+test.serial('125 groups, 1,050 managed instances: ceil(N/100) + ceil(N·M/1000) + 2 calls', async (t) => {
+  await moto.reset();
+  await createLaunchTemplate(raw.ec2, 'shared-lt');
+  const t0 = performance.now();
+  // moto pages DescribeInstances by 100 reservations even when ids are given (AWS does not page an id
+  // list); each group's members are one reservation, so ten a group keeps a 1,000-id batch on one page.
+  await manyGroups('managed', 105, 10, { 'spotmax:detaching_delay_seconds': '80' });
+  // Unmanaged groups are listed for `plan` but their instances are not described.
+  await manyGroups('plain', 20, 1, { team: 'web' });
+  t.log(`seeding: ${(performance.now() - t0).toFixed(0)} ms`);
+
+  const cloud = testCloud(moto.endpoint, calls.onCall);
+  calls.reset();
+  const started = performance.now();
+  const obs = await observe(cloud, clock);
+  const ms = performance.now() - started;
+
+  t.is(obs.groups.length, 125);
+  t.is(new Set(obs.groups.map((g) => g.name)).size, 125);
+  const managed = obs.groups.filter((g) => g.name.startsWith('managed-'));
+  t.is(managed.length, 105);
+  t.true(
+    managed.every((g) => g.members.length === 10 && g.members.every((m) => obs.instances.has(m.instanceId))),
+  );
+  t.is(obs.instances.size, 1050);
+  const plain = obs.groups.filter((g) => g.name.startsWith('plain-'));
+  t.true(plain.every((g) => g.members.length === 1 && !obs.instances.has(g.members[0]!.instanceId)));
+
+  t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), Math.ceil(125 / 100));
+  t.is(calls.get('ec2:DescribeInstances'), Math.ceil(1050 / 1000));
+  t.is(calls.get('tagging:GetResources'), 2);
+  t.is(calls.get('ec2:DescribeVolumes'), 0, 'no tagged volume, no describe');
+  t.log(`observe of 125 groups / 1,050 instances against moto: ${ms.toFixed(0)} ms, ${calls.total()} calls`);
+});
+
+test.serial('describeInstances follows NextToken when the implementation pages an id list', async (t) => {
+  await moto.reset();
+  await createLaunchTemplate(raw.ec2, 'lt');
+  const ids: string[] = [];
+  // 105 separate reservations: more than moto's page of 100.
+  for (let i = 0; i < 105; i++) ids.push(...(await launchInstances(raw.ec2, { launchTemplate: 'lt', n: 1 })));
+  const cloud = testCloud(moto.endpoint, calls.onCall);
+  calls.reset();
+  const got = await cloud.ec2.describeInstances(ids);
+  t.is(new Set(got.map((i) => i.instanceId)).size, 105);
+  t.is(calls.get('ec2:DescribeInstances'), 2);
+});
