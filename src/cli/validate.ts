@@ -11,14 +11,15 @@ export async function validateCommand(paths: string[], io: CommandIO): Promise<n
   const targets = paths.length > 0 ? paths : [DEFAULT_POLICY_PATH];
   const set = await loadPolicies(targets);
   for (const issue of set.issues) io.stdout.write(`${formatIssue(issue)}\n`);
-  const files = `${set.files.length} file${set.files.length === 1 ? '' : 's'}`;
+  const read = set.files ?? [];
+  const files = `${read.length} file${read.length === 1 ? '' : 's'}`;
   const policies = `${set.policies.length} polic${set.policies.length === 1 ? 'y' : 'ies'}`;
   if (set.issues.length > 0) {
     const errors = `${set.issues.length} error${set.issues.length === 1 ? '' : 's'}`;
     io.stdout.write(`${errors} in ${files}; ${policies} valid\n`);
     return 1;
   }
-  if (set.files.length === 0) {
+  if (read.length === 0) {
     // Validating nothing is almost always a wrong path; saying "ok" would hide it.
     io.stderr.write(`no policy files (*.yaml, *.yml) found in ${targets.join(', ')}\n`);
     return 1;

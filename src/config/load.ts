@@ -20,10 +20,10 @@ export interface LoadedPolicy {
   file: string;
   /** The validated policy, defaults filled in. */
   policy: GroupPolicy;
-  /** The document as written (no defaults), to tell values the policy sets from defaults. */
-  input: GroupPolicyInput;
+  /** The document as written (no defaults), to tell values the policy sets from defaults. Fakes may omit it: then every value counts as set by the policy. */
+  input?: GroupPolicyInput;
   /** Where metadata.name is written. */
-  at: Position;
+  at?: Position;
   /** Line of a dotted spec path (interruption.detachDelaySeconds), or of its nearest enclosing node. */
   line(path: string): number | undefined;
 }
@@ -40,9 +40,10 @@ export interface RejectedPolicy {
 export interface PolicySet {
   policies: LoadedPolicy[];
   issues: PolicyIssue[];
-  rejected: RejectedPolicy[];
+  /** Absent in hand-made sets: nothing rejected. */
+  rejected?: RejectedPolicy[];
   /** The files read, in order. */
-  files: string[];
+  files?: string[];
 }
 
 export function formatIssue(i: PolicyIssue): string {
@@ -109,7 +110,12 @@ export function loadPoliciesFromText(text: string, file: string): PolicySet {
 function combine(sets: PolicySet[], pathIssues: PolicyIssue[], files: string[]): PolicySet {
   const policies = sets.flatMap((s) => s.policies);
   const issues = [...pathIssues, ...sets.flatMap((s) => s.issues), ...duplicateIssues(policies)];
-  return { policies, issues: sortIssues(issues, files), rejected: sets.flatMap((s) => s.rejected), files };
+  return {
+    policies,
+    issues: sortIssues(issues, files),
+    rejected: sets.flatMap((s) => s.rejected ?? []),
+    files,
+  };
 }
 
 function sortIssues(issues: PolicyIssue[], files: string[]): PolicyIssue[] {
@@ -128,10 +134,10 @@ function duplicateIssues(policies: LoadedPolicy[]): PolicyIssue[] {
   for (const [name, same] of byName) {
     if (same.length < 2) continue;
     for (const p of same) {
-      const others = same.filter((o) => o !== p).map((o) => `${o.file}:${o.at.line}:${o.at.col}`);
+      const others = same.filter((o) => o !== p).map((o) => `${o.file}:${o.at?.line ?? 1}:${o.at?.col ?? 1}`);
       out.push({
         file: p.file,
-        ...p.at,
+        ...(p.at ?? { line: 1, col: 1 }),
         message: `duplicate policy name "${name}", also defined at ${others.join(', ')}`,
       });
     }

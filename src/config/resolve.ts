@@ -70,7 +70,7 @@ interface Merged {
 }
 
 function merge(policy: LoadedPolicy | undefined, tags: ParsedTags): Merged {
-  const written = (policy?.input.spec ?? {}) as Plain;
+  const written = ((policy?.input ?? policy?.policy)?.spec ?? {}) as Plain;
   const { match: _match, ...input } = clonePlain(written);
   for (const [path, { value }] of tags.settings) setPath(input, path, value);
 
@@ -78,7 +78,7 @@ function merge(policy: LoadedPolicy | undefined, tags: ParsedTags): Merged {
     const tag = tags.settings.get(path);
     if (tag) return `tag:${tag.key}`;
     if (policy && hasPath(written, path))
-      return `policy:${policy.file}:${policy.line(path) ?? policy.at.line}`;
+      return `policy:${policy.file}:${policy.line(path) ?? policy.at?.line ?? 1}`;
     return 'default';
   };
   const describeSource = (path: string): string | undefined => {

@@ -30,7 +30,7 @@ export function matches(match: Match | undefined, group: Group): boolean {
   return true;
 }
 
-const where = (p: LoadedPolicy) => `${p.file}:${p.at.line}`;
+const where = (p: LoadedPolicy) => `${p.file}:${p.at?.line ?? 1}`;
 
 export interface Selection {
   policy?: LoadedPolicy;
@@ -50,7 +50,7 @@ export function selectPolicy(group: Group, named: string | undefined, set: Polic
         ],
       };
     }
-    const broken = set.rejected.find((r) => r.name === named);
+    const broken = (set.rejected ?? []).find((r) => r.name === named);
     if (broken)
       return {
         problems: [
@@ -68,7 +68,7 @@ export function selectPolicy(group: Group, named: string | undefined, set: Polic
       `policies ${list} all match this group; tag it spotmax:policy=<name> or narrow their match`,
     );
   }
-  for (const r of set.rejected) {
+  for (const r of set.rejected ?? []) {
     if (matches(r.match, group)) {
       problems.push(
         `policy "${r.name ?? '?'}" (${r.file}:${r.line}) matches this group but has errors; run spotmax validate`,
