@@ -1,13 +1,18 @@
 import type { Action, ActionKind, ActionOf } from '../../domain/actions.js';
-import { describeError } from '../../domain/errors.js';
-import type { Cloud } from '../../ports/cloud.js';
+import { describeError, TerminalError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
+import type { Releaser } from '../../ports/releaser.js';
 
 export interface ExecContext {
   cloud: Cloud;
   clock: Clock;
   logger: Logger;
+  /** The group's release steps (Kubernetes drain, Consul), for retiring an instance. None: nothing to release. */
+  releasers?: readonly Releaser[];
+  /** How long the release steps of a voluntary retirement may take. */
+  releaseTimeoutMs?: number;
 }
 
 export type ActionHandler<K extends ActionKind> = (action: ActionOf<K>, ctx: ExecContext) => Promise<void>;
@@ -17,6 +22,8 @@ export interface ActionResult {
   action: Action;
   status: 'done' | 'dry-run' | 'failed' | 'unsupported';
   error?: string;
+  /** The failure is one retrying will not fix (the group is gone or unsuitable). */
+  terminal?: boolean;
 }
 
 /**
@@ -53,7 +60,9 @@ export class ActionExecutor {
     } catch (err) {
       const error = describeError(err);
       log.error({ err: error }, `${action.kind} ${action.target} failed`);
-      return { action, status: 'failed', error };
+      return err instanceof TerminalError
+        ? { action, status: 'failed', error, terminal: true }
+        : { action, status: 'failed', error };
     }
   }
 }

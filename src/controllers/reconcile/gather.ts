@@ -1,0 +1,138 @@
+import type { ResolvedGroup } from '../../config/resolved.js';
+import { describeError } from '../../domain/errors.js';
+import { FALLBACK_ORIGINAL_TAG, GROUP_TAG, REPLACEMENT_TAG, STANDBY_FOR_TAG } from '../../domain/tags.js';
+import type { Instance, Observation, ScalingActivity, Snapshot } from '../../domain/types.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+
+// What the planners need beyond one observation, fetched only for the groups whose settings use it:
+// scaling activities (fallback), snapshots (persistent volumes), the numeric launch template version
+// (standbys), and instances outside the groups that still matter (a detached instance whose
+// replacement did not finish; the holder of a group's volume). A failed read is a problem for that
+// group, never a failed pass.
+
+export interface GroupExtras {
+  activities?: ScalingActivity[];
+  snapshots?: Snapshot[];
+  launchTemplate?: LaunchTemplateVersionInfo;
+  outsiders: Instance[];
+  problems: string[];
+}
+
+export const ACTIVITIES_FETCHED = 50;
+
+export async function gatherExtras(
+  cloud: Cloud,
+  observation: Observation,
+  groups: readonly ResolvedGroup[],
+): Promise<Map<string, GroupExtras>> {
+  const out = new Map<string, GroupExtras>();
+  const managed = groups.filter((r) => r.managed && r.settings);
+  for (const r of managed) out.set(r.group.name, { outsiders: [], problems: [] });
+  if (managed.length === 0) return out;
+
+  await Promise.all([
+    gatherOutsiders(cloud, observation, out),
+    ...managed.map((r) => gatherGroup(cloud, observation, r, out.get(r.group.name)!)),
+  ]);
+  return out;
+}
+
+async function gatherGroup(
+  cloud: Cloud,
+  observation: Observation,
+  r: ResolvedGroup,
+  extras: GroupExtras,
+): Promise<void> {
+  const settings = r.settings!;
+  const group = r.group;
+  const tasks: Promise<void>[] = [];
+  const fallbackActive = group.tags.some((t) => t.key === FALLBACK_ORIGINAL_TAG);
+  if (settings.onDemandFallback.enabled || fallbackActive) {
+    tasks.push(
+      cloud.autoscaling.describeScalingActivities(group.name, ACTIVITIES_FETCHED).then(
+        (a) => {
+          extras.activities = a;
+        },
+        (err) => {
+          extras.problems.push(`could not read scaling activities of ${group.name}: ${describeError(err)}`);
+        },
+      ),
+    );
+  }
+  if (settings.persistentVolume.device) {
+    tasks.push(
+      cloud.ec2.describeSnapshots({ [GROUP_TAG]: group.name }).then(
+        (s) => {
+          extras.snapshots = s;
+        },
+        (err) => {
+          extras.problems.push(`could not read snapshots of ${group.name}: ${describeError(err)}`);
+        },
+      ),
+    );
+  }
+  const hasStandbys = observation.standbys.some((s) => s.tags[STANDBY_FOR_TAG] === group.name);
+  const ref = group.mixedInstancesPolicy?.launchTemplate ?? group.launchTemplate;
+  if ((settings.standby.size > 0 || hasStandbys) && ref) {
+    tasks.push(
+      cloud.ec2.describeLaunchTemplateVersion(ref).then(
+        (lt) => {
+          extras.launchTemplate = lt;
+        },
+        (err) => {
+          extras.problems.push(
+            `could not resolve launch template ${ref.id ?? ref.name} version ${ref.version ?? '$Default'} of ${group.name}: ${describeError(err)}`,
+          );
+        },
+      ),
+    );
+  }
+  await Promise.all(tasks);
+}
+
+async function gatherOutsiders(
+  cloud: Cloud,
+  observation: Observation,
+  out: Map<string, GroupExtras>,
+): Promise<void> {
+  const known = observation.instances;
+  const wanted = new Map<string, Set<string>>();
+  const want = (id: string, group: string) => {
+    if (known.has(id)) return;
+    const set = wanted.get(id) ?? new Set<string>();
+    set.add(group);
+    wanted.set(id, set);
+  };
+  for (const v of observation.volumes) {
+    const group = v.tags[GROUP_TAG];
+    if (!group || !out.has(group)) continue;
+    for (const a of v.attachments) want(a.instanceId, group);
+  }
+  let retiring: string[] = [];
+  try {
+    retiring = await cloud.tagging.findResourceIds('ec2:instance', REPLACEMENT_TAG);
+  } catch (err) {
+    for (const e of out.values())
+      e.problems.push(`could not list instances with ${REPLACEMENT_TAG}: ${describeError(err)}`);
+  }
+  const retiringIds = retiring.filter((id) => !known.has(id));
+  const ids = [...new Set([...wanted.keys(), ...retiringIds])];
+  if (ids.length === 0) return;
+  let described: Instance[];
+  try {
+    described = await cloud.ec2.describeInstances(ids);
+  } catch (err) {
+    for (const e of out.values())
+      e.problems.push(
+        `could not describe ${ids.length} instance(s) outside the groups: ${describeError(err)}`,
+      );
+    return;
+  }
+  for (const i of described) {
+    const groups = new Set(wanted.get(i.instanceId) ?? []);
+    const owner = i.tags[GROUP_TAG];
+    if (owner && i.tags[REPLACEMENT_TAG] !== undefined) groups.add(owner);
+    for (const g of groups) out.get(g)?.outsiders.push(i);
+  }
+}

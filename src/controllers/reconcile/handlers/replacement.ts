@@ -1,0 +1,160 @@
+import type { ActionOf, RetireStep } from '../../../domain/actions.js';
+import { isNotFound, SpotmaxError } from '../../../domain/errors.js';
+import { REPLACEMENT_TAG } from '../../../domain/tags.js';
+import {
+  formatReplacementRecord,
+  isRecordError,
+  parseReplacementRecord,
+  type ReplacementRecord,
+} from '../../../plan/replacement-record.js';
+import { runReleasers } from '../../../release/run.js';
+import type { ActionHandlers, ExecContext } from '../executor.js';
+import { freshGroup, freshInstance } from './cloud-reads.js';
+
+// Launch-before-retire. Every step is written to the old instance's spotmax:replacement tag BEFORE its
+// effect, and each effect is guarded by what AWS shows now, so a pass killed between any two calls is
+// finished by the next one without adding capacity twice or terminating without capacity added.
+
+const RETIRE_ORDER: readonly RetireStep[] = ['releasing', 'detaching', 'restoring-max', 'terminating'];
+const DEFAULT_RELEASE_MS = 120_000;
+
+async function writeRecord(ctx: ExecContext, instanceId: string, record: ReplacementRecord): Promise<void> {
+  await ctx.cloud.ec2.createTags([instanceId], { [REPLACEMENT_TAG]: formatReplacementRecord(record) });
+}
+
+function readRecord(value: string | undefined): ReplacementRecord | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseReplacementRecord(value);
+  return isRecordError(parsed) ? undefined : parsed;
+}
+
+async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecContext): Promise<void> {
+  const old = await freshInstance(ctx, a.target);
+  if (!old || old.state === 'terminated' || old.state === 'shutting-down') return;
+  const existing = readRecord(old.tags[REPLACEMENT_TAG]);
+  // Another pass (or process) already got past this step: never begin a second replacement.
+  if (existing && existing.step !== 'adding') return;
+  if (old.tags[REPLACEMENT_TAG] !== undefined && !existing) {
+    throw new SpotmaxError(
+      `replacing ${a.target} in ${a.group}: its ${REPLACEMENT_TAG} tag is unreadable; not touching it`,
+    );
+  }
+  const group = await freshGroup(ctx, a.group);
+  let record: ReplacementRecord;
+  if (existing) {
+    record = existing;
+  } else {
+    record = {
+      step: 'adding',
+      since: ctx.clock.now(),
+      why: a.why,
+      desiredBefore: group.desired,
+      maxBefore: group.max,
+    };
+    await writeRecord(ctx, a.target, record);
+  }
+  const desiredBefore = record.desiredBefore ?? a.resumeDesiredBefore ?? group.desired;
+  const maxBefore = record.maxBefore ?? a.resumeMaxBefore ?? group.max;
+  // Desired still where it was before: the +1 has not happened yet. Anything else means it has.
+  if (group.desired === desiredBefore) {
+    const raise = desiredBefore + 1 > group.max;
+    try {
+      await ctx.cloud.autoscaling.updateGroup(a.group, {
+        desired: desiredBefore + 1,
+        ...(raise ? { max: group.max + 1 } : {}),
+      });
+    } catch (err) {
+      throw new SpotmaxError(
+        `adding capacity to ${a.group} before replacing ${a.target} (desired ${desiredBefore} -> ${desiredBefore + 1}${raise ? `, MaxSize ${group.max} -> ${group.max + 1}` : ''})`,
+        { cause: err },
+      );
+    }
+    await writeRecord(ctx, a.target, {
+      ...record,
+      step: 'waiting',
+      addedCapacity: true,
+      raisedMax: raise || group.max > maxBefore,
+    });
+    return;
+  }
+  await writeRecord(ctx, a.target, {
+    ...record,
+    step: 'waiting',
+    addedCapacity: true,
+    raisedMax: group.max > maxBefore,
+  });
+}
+
+async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Promise<void> {
+  const old = await freshInstance(ctx, a.target);
+  if (!old || old.state === 'terminated') return;
+  const current = readRecord(old.tags[REPLACEMENT_TAG]) ?? readRecord(a.record);
+  if (!current)
+    throw new SpotmaxError(`retiring ${a.target} from ${a.group}: no readable ${REPLACEMENT_TAG} record`);
+  if (current.step === 'adding')
+    throw new SpotmaxError(`retiring ${a.target} from ${a.group}: capacity was never added`);
+  let record: ReplacementRecord = { ...current };
+  if (record.step === 'waiting') {
+    record = { ...record, step: 'releasing' };
+    if (a.newInstanceId) record.newInstanceId = a.newInstanceId;
+    if (a.force) record.forced = true;
+  }
+  const start = RETIRE_ORDER.indexOf(record.step as RetireStep);
+  for (const step of RETIRE_ORDER.slice(start)) {
+    record = { ...record, step };
+    switch (step) {
+      case 'releasing': {
+        await writeRecord(ctx, a.target, record);
+        const releasers = ctx.releasers ?? [];
+        if (releasers.length > 0) {
+          const outcomes = await runReleasers(
+            releasers,
+            {
+              groupName: a.group,
+              instance: old,
+              mode: 'drain',
+              reason: a.why,
+              deadline: new Date(ctx.clock.now().getTime() + (ctx.releaseTimeoutMs ?? DEFAULT_RELEASE_MS)),
+            },
+            { clock: ctx.clock },
+          );
+          ctx.logger.info({ group: a.group, instance: a.target, outcomes }, `released ${a.target}`);
+        }
+        break;
+      }
+      case 'detaching':
+        await writeRecord(ctx, a.target, record);
+        try {
+          await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
+        } catch (err) {
+          // Already detached by an earlier pass: the decrement happened then.
+          if (!isNotFound(err)) throw err;
+        }
+        break;
+      case 'restoring-max': {
+        if (!record.raisedMax) break;
+        const group = await freshGroup(ctx, a.group);
+        if (record.maxExpected === undefined) {
+          record = { ...record, maxExpected: group.max };
+          await writeRecord(ctx, a.target, record);
+        }
+        // Lower only from the value seen before lowering: a resumed pass never lowers twice.
+        if (group.max === record.maxExpected) {
+          await ctx.cloud.autoscaling.updateGroup(a.group, {
+            max: Math.max(group.max - 1, group.desired, group.min),
+          });
+        }
+        break;
+      }
+      case 'terminating':
+        await writeRecord(ctx, a.target, record);
+        await ctx.cloud.ec2.terminateInstances([a.target]);
+        break;
+    }
+  }
+}
+
+export const replacementHandlers: ActionHandlers = {
+  'replacement-add-capacity': addCapacity,
+  'replacement-retire': retire,
+};

@@ -1,0 +1,43 @@
+import { SpotmaxError } from '../../../domain/errors.js';
+import { STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../../domain/tags.js';
+import type { ActionHandlers } from '../executor.js';
+
+/** The standby pool: launch On-Demand from the group's template, stop (or hibernate), terminate. */
+export const standbyHandlers: ActionHandlers = {
+  'launch-standby': async (a, ctx) => {
+    try {
+      await ctx.cloud.ec2.runInstances({
+        launchTemplate: a.launchTemplate,
+        market: 'on-demand',
+        hibernate: a.hibernate,
+        count: 1,
+        tags: { [STANDBY_FOR_TAG]: a.group, [STANDBY_TEMPLATE_VERSION_TAG]: String(a.templateVersion) },
+        ...(a.instanceType ? { instanceType: a.instanceType } : {}),
+        ...(a.subnetId
+          ? { subnetId: a.subnetId }
+          : a.availabilityZone
+            ? { availabilityZone: a.availabilityZone }
+            : {}),
+      });
+    } catch (err) {
+      throw new SpotmaxError(
+        `launching a standby for ${a.group} from launch template ${a.launchTemplate.id ?? a.launchTemplate.name} version ${a.templateVersion}${a.instanceType ? ` as ${a.instanceType}` : ''}`,
+        { cause: err },
+      );
+    }
+  },
+  'stop-standby': async (a, ctx) => {
+    try {
+      await ctx.cloud.ec2.stopInstances([a.target], a.hibernate);
+    } catch (err) {
+      // An instance that cannot hibernate yet (agent not ready) is still worth keeping stopped.
+      if (!a.hibernate) throw err;
+      ctx.logger.warn(
+        { group: a.group, instance: a.target, err: String(err) },
+        `hibernating standby ${a.target} failed; stopping it`,
+      );
+      await ctx.cloud.ec2.stopInstances([a.target], false);
+    }
+  },
+  'terminate-standby': async (a, ctx) => ctx.cloud.ec2.terminateInstances([a.target]),
+};

@@ -1,0 +1,128 @@
+import type { ResolvedGroup } from '../../config/resolved.js';
+import type { GroupSettings } from '../../config/schema.js';
+import type { Action } from '../../domain/actions.js';
+import { describeError } from '../../domain/errors.js';
+import type { Group, Observation } from '../../domain/types.js';
+import { planGroupDetailed } from '../../plan/group.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { Logger } from '../../ports/logger.js';
+import type { Releaser } from '../../ports/releaser.js';
+import { ActionExecutor, type ActionHandlers, type ActionResult } from './executor.js';
+import { gatherExtras } from './gather.js';
+import { reconcileHandlers } from './handlers/index.js';
+import { type ObserveOptions, observe as observeRegion } from './observe.js';
+
+// One reconcile pass: observe -> resolve -> plan -> (execute). `spotmax plan` runs it without
+// executing, `spotmax apply` with, and the loop runs it on a schedule and after events.
+
+export type ObserveFn = (cloud: Cloud, clock: Clock, opts?: ObserveOptions) => Promise<Observation>;
+export type ReleasersFor = (groupName: string, settings: GroupSettings) => Releaser[];
+
+export interface ReconcileDeps<P = unknown> {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  /** The current policy set (re-read by the caller when files change). */
+  loadPolicies: () => P;
+  resolve: (groups: Group[], policies: P) => ResolvedGroup[];
+  releasersFor?: ReleasersFor;
+  /** Log actions instead of taking them (a group's own `dryRun` setting also counts). */
+  dryRun: boolean;
+  /** Defaults to the region observer; tests and the simulator may pass their own. */
+  observe?: ObserveFn;
+  handlers?: ActionHandlers;
+  /** How long release steps may take when retiring an instance voluntarily. */
+  releaseTimeoutMs?: number;
+}
+
+export interface GroupOutcome {
+  resolved: ResolvedGroup;
+  actions: Action[];
+  problems: string[];
+  /** Empty when the pass only planned. */
+  results: ActionResult[];
+  /** Something is in progress: look again this soon. */
+  requeueAfterSeconds?: number;
+}
+
+export interface ReconcileResult {
+  observation: Observation;
+  groups: GroupOutcome[];
+}
+
+export interface PassOptions {
+  /** Act (apply, run) or only plan. */
+  execute: boolean;
+  /** Only these groups. */
+  groupNames?: string[];
+  /** Leave a group out of this pass (in backoff, terminal, or another pass holds it). */
+  skip?: (resolved: ResolvedGroup) => boolean;
+}
+
+/** Plans, and with `execute` acts on, every group `resolve` returns. Groups run one after another. */
+export async function reconcileOnce<P>(
+  deps: ReconcileDeps<P>,
+  options: PassOptions = { execute: false },
+): Promise<ReconcileResult> {
+  const observe = deps.observe ?? observeRegion;
+  const observation = await observe(
+    deps.cloud,
+    deps.clock,
+    options.groupNames ? { groupNames: options.groupNames } : {},
+  );
+  const resolved = deps.resolve(observation.groups, deps.loadPolicies());
+  const active = resolved.filter((r) => !options.skip?.(r));
+  const extras = await gatherExtras(deps.cloud, observation, active);
+  const now = deps.clock.now();
+  const handlers = deps.handlers ?? reconcileHandlers();
+  const groups: GroupOutcome[] = [];
+  for (const r of active) {
+    const extra = extras.get(r.group.name);
+    const input: Parameters<typeof planGroupDetailed>[0] = { resolved: r, observation, now };
+    if (extra?.activities) input.activities = extra.activities;
+    if (extra?.snapshots) input.snapshots = extra.snapshots;
+    if (extra?.launchTemplate) input.launchTemplate = extra.launchTemplate;
+    if (extra?.outsiders.length) input.outsiders = extra.outsiders;
+    const plan = planGroupDetailed(input);
+    const outcome: GroupOutcome = {
+      resolved: r,
+      actions: plan.actions,
+      problems: [...(extra?.problems ?? []), ...plan.problems],
+      results: [],
+    };
+    if (plan.requeueAfterSeconds !== undefined) outcome.requeueAfterSeconds = plan.requeueAfterSeconds;
+    if (options.execute && r.managed && r.settings && plan.actions.length > 0) {
+      outcome.results = await executeGroup(deps, handlers, r, plan.actions);
+    }
+    groups.push(outcome);
+  }
+  return { observation, groups };
+}
+
+async function executeGroup<P>(
+  deps: ReconcileDeps<P>,
+  handlers: ActionHandlers,
+  r: ResolvedGroup,
+  actions: Action[],
+): Promise<ActionResult[]> {
+  const settings = r.settings!;
+  const logger = deps.logger.child({ group: r.group.name });
+  let releasers: Releaser[] = [];
+  try {
+    releasers = deps.releasersFor?.(r.group.name, settings) ?? [];
+  } catch (err) {
+    logger.error(
+      { err: describeError(err) },
+      `building the release steps of ${r.group.name} failed; retiring without them`,
+    );
+  }
+  const executor = new ActionExecutor(handlers, {
+    cloud: deps.cloud,
+    clock: deps.clock,
+    logger,
+    releasers,
+    ...(deps.releaseTimeoutMs !== undefined ? { releaseTimeoutMs: deps.releaseTimeoutMs } : {}),
+  });
+  return executor.execute(actions, { dryRun: deps.dryRun || settings.dryRun });
+}
