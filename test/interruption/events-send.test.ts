@@ -18,7 +18,13 @@ test.after.always(async () => {
 function io(env: Env) {
   let out = '';
   let err = '';
-  const sink = (f: (s: string) => void) => new Writable({ write: (c, _e, cb) => (f(String(c)), cb()) });
+  const sink = (f: (s: string) => void) =>
+    new Writable({
+      write: (c, _e, cb) => {
+        f(String(c));
+        cb();
+      },
+    });
   return {
     io: { env, stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) },
     out: () => out,

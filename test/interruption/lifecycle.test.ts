@@ -5,9 +5,9 @@ import { buildSampleEvent } from '../../src/controllers/interruption/sample-even
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import type { ReleaseRequest, Releaser } from '../../src/ports/releaser.js';
 import { testCloud } from '../helpers/aws-fixtures.js';
-import { fastClock } from './helpers/clock.js';
+import { virtualClock } from './helpers/clock.js';
 import { FakeCloud } from './helpers/fake-cloud.js';
-import { makeController, msg } from './helpers/setup.js';
+import { makeController, msg, recordingReleaser } from './helpers/setup.js';
 
 const lifecycle = (
   type: 'lifecycle-terminate' | 'lifecycle-launch',
@@ -42,7 +42,7 @@ const slowReleaser = (
 });
 
 test('terminate hook: release, heartbeats while it runs past half the timeout, then one CONTINUE', async (t) => {
-  const clock = fastClock(100);
+  const clock = virtualClock();
   const fake = new FakeCloud(clock);
   const victim = fake.addGroup('web', 2).members[0]!.instanceId;
   fake.hookTimeouts.set('web/drain-hook', 30);
@@ -51,7 +51,11 @@ test('terminate hook: release, heartbeats while it runs past half the timeout, t
     cloud: fake.cloud,
     clock,
     releasers: [slowReleaser(clock, 50, seen)],
-    overrides: { web: (s) => void (s.kubernetes.drainTimeoutSeconds = 120) },
+    overrides: {
+      web: (s) => {
+        s.kubernetes.drainTimeoutSeconds = 120;
+      },
+    },
   });
   const start = clock.now().getTime();
   t.is(await controller.handleMessage(lifecycle('lifecycle-terminate', victim, clock.now()), 'q1'), 'delete');
@@ -74,15 +78,11 @@ test('terminate hook: release, heartbeats while it runs past half the timeout, t
 });
 
 test('a second message for the same hook does not complete it twice; a short release sends no heartbeat', async (t) => {
-  const clock = fastClock(100);
+  const clock = virtualClock();
   const fake = new FakeCloud(clock);
   const victim = fake.addGroup('web', 2).members[0]!.instanceId;
   fake.hookTimeouts.set('web/drain-hook', 60);
-  let releases = 0;
-  const releaser: Releaser = {
-    name: 'n',
-    release: async () => (releases++, { step: 'n', status: 'done', durationMs: 0 }),
-  };
+  const releaser = recordingReleaser();
   const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [releaser] });
   const time = clock.now();
   const verdicts = await Promise.all([
@@ -92,19 +92,15 @@ test('a second message for the same hook does not complete it twice; a short rel
   await controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1');
   t.deepEqual(verdicts, ['delete', 'delete']);
   t.is(fake.completions.length, 1);
-  t.is(releases, 1);
+  t.is(releaser.requests.length, 1);
   t.is(fake.heartbeats.length, 0);
 });
 
 test('a warning then the terminate hook: one release, and the hook is still completed', async (t) => {
-  const clock = fastClock(100);
+  const clock = virtualClock();
   const fake = new FakeCloud(clock);
   const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  let releases = 0;
-  const releaser: Releaser = {
-    name: 'n',
-    release: async () => (releases++, { step: 'n', status: 'done', durationMs: 0 }),
-  };
+  const releaser = recordingReleaser();
   const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [releaser] });
   const time = clock.now();
   await controller.handleMessage(
@@ -112,12 +108,12 @@ test('a warning then the terminate hook: one release, and the hook is still comp
     'q1',
   );
   await controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1');
-  t.is(releases, 1);
+  t.is(releaser.requests.length, 1);
   t.is(fake.completions.length, 1);
 });
 
 test('launch hook: the launch preparer runs, then CONTINUE', async (t) => {
-  const clock = fastClock(100);
+  const clock = virtualClock();
   const fake = new FakeCloud(clock);
   const id = fake.addGroup('web', 1).members[0]!.instanceId;
   const order: string[] = [];
@@ -129,13 +125,16 @@ test('launch hook: the launch preparer runs, then CONTINUE', async (t) => {
     },
   });
   const orig = fake.autoscaling.completeLifecycleAction;
-  fake.autoscaling.completeLifecycleAction = async (ref, r) => (order.push(`complete ${r}`), orig(ref, r));
+  fake.autoscaling.completeLifecycleAction = async (ref, r) => {
+    order.push(`complete ${r}`);
+    return orig(ref, r);
+  };
   await controller.handleMessage(lifecycle('lifecycle-launch', id, clock.now()), 'q1');
   t.deepEqual(order, [`prepare ${id}`, 'complete CONTINUE']);
 });
 
 test('a hook of an unmanaged group is discarded', async (t) => {
-  const clock = fastClock(100);
+  const clock = virtualClock();
   const fake = new FakeCloud(clock);
   const { controller } = makeController({ cloud: fake.cloud, clock });
   await controller.handleMessage(lifecycle('lifecycle-terminate', 'i-0123456789abcdef0', clock.now()), 'q1');

@@ -8,7 +8,7 @@ import { createDirectory } from '../../../src/controllers/interruption/directory
 import type { Group } from '../../../src/domain/types.js';
 import type { Clock } from '../../../src/ports/clock.js';
 import type { Logger } from '../../../src/ports/logger.js';
-import type { Releaser } from '../../../src/ports/releaser.js';
+import type { ReleaseRequest, Releaser } from '../../../src/ports/releaser.js';
 import { NoopReleaser } from '../../../src/release/noop.js';
 
 /** Managed = carries a spotmax:* tag; settings are the defaults with per-group overrides. */
@@ -78,5 +78,18 @@ export function msg(body: unknown) {
     receiptHandle: `r-${n}`,
     body: typeof body === 'string' ? body : JSON.stringify(body),
     receiveCount: 1,
+  };
+}
+
+/** A release step that records each request and succeeds at once. */
+export function recordingReleaser(name = 'rec'): Releaser & { requests: ReleaseRequest[] } {
+  const requests: ReleaseRequest[] = [];
+  return {
+    name,
+    requests,
+    release: async (r) => {
+      requests.push(r);
+      return { step: name, status: 'done', durationMs: 0 };
+    },
   };
 }
