@@ -18,119 +18,265 @@ const seconds = (max?: number) =>
 
 export const matchSchema = z
   .object({
-    /** Glob patterns (`*`, `?`) on the ASG name. */
-    names: z.array(z.string().min(1)).optional(),
-    /** Tags the ASG must carry with exactly these values. */
-    tags: z.record(z.string(), z.string()).optional(),
+    names: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Glob patterns (*, ?) on the ASG name; one must match.'),
+    tags: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Tags the ASG must carry with exactly these values.'),
   })
   .strict();
 
 export const specSchema = z
   .object({
-    match: matchSchema.optional(),
-    /** Resolve targets and log actions, change nothing. */
-    dryRun: z.boolean().default(false),
+    match: matchSchema
+      .optional()
+      .describe(
+        'Groups this policy applies to, unless a group names its policy with the spotmax:policy tag.',
+      ),
+    dryRun: z.boolean().default(false).describe('Resolve targets and log actions; change nothing.'),
     interruption: z
       .object({
-        /** Seconds after the warning's event time before the detach; must leave time inside the 120 s warning. */
-        detachDelaySeconds: seconds(119).default(0),
+        detachDelaySeconds: seconds(119)
+          .default(0)
+          .describe(
+            "Seconds after the Spot warning's event time before the instance is detached (0-119: inside the 2-minute warning). Seed: detaching_delay_seconds.",
+          ),
       })
       .strict()
       .prefault({}),
     replacement: z
       .object({
-        /** Voluntary replacements in flight per group (seed: max_num_of_terminated_one_time). */
-        maxConcurrent: z.number().int().min(1).max(100).default(1),
-        /** How long to wait for a replacement to be InService before giving up on it. */
-        readyTimeoutMinutes: z.number().int().min(1).max(120).default(15),
+        maxConcurrent: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(1)
+          .describe(
+            'Voluntary replacements (lifetime, return to Spot, rebalance) in flight per group; interruptions are never held back. Seed: max_num_of_terminated_one_time.',
+          ),
+        readyTimeoutMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(120)
+          .default(15)
+          .describe('How long a replacement may take to be InService before it is given up.'),
       })
       .strict()
       .prefault({}),
     rebalance: z
       .object({
-        /** What a rebalance recommendation or a scheduled change does (seed: is_enable_preaction). */
-        action: z.enum(['ignore', 'cordon', 'replace']).default('ignore'),
-        detachDelaySeconds: seconds(3600).default(0),
-        terminateDelaySeconds: seconds(3600).default(0),
+        action: z
+          .enum(['ignore', 'cordon', 'replace'])
+          .default('ignore')
+          .describe(
+            'On a rebalance recommendation or scheduled change: ignore, cordon (release the instance) or replace (launch a replacement first, then retire). Seed: is_enable_preaction.',
+          ),
+        detachDelaySeconds: seconds(3600)
+          .default(0)
+          .describe(
+            'With replace: delay before the old instance is detached. Seed: preaction_detach_delay_seconds.',
+          ),
+        terminateDelaySeconds: seconds(3600)
+          .default(0)
+          .describe(
+            'With replace: delay before the old instance is terminated. Seed: preaction_termination_delay_seconds.',
+          ),
       })
       .strict()
       .prefault({}),
     kubernetes: z
       .object({
-        enabled: z.boolean().default(false),
-        kubeconfig: z.string().min(1).optional(),
-        /** The seed's kubectl drain flags; `--ignore-daemonsets`, `--delete-emptydir-data`, `--force` are honoured. */
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Cordon, taint and drain the node before its instance goes. Needs kubeconfig.'),
+        kubeconfig: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Path of the kubeconfig spotmax uses. Seed: k8s_config_file_path.'),
         drainOption: z
           .string()
           .refine((flags) => unsupportedDrainFlags(flags).length === 0, {
             error: (iss) =>
               `unsupported drain flag ${unsupportedDrainFlags(String(iss.input)).join(', ')}; supported: ${DRAIN_FLAGS.join(', ')}`,
           })
-          .optional(),
-        drainTimeoutSeconds: seconds(3600).default(90),
-        taintKey: z.string().min(1).default('spotmax.io/interruption'),
-        /** Add node.kubernetes.io/out-of-service after termination so stateful pods fail over promptly. */
-        outOfServiceTaint: z.boolean().default(false),
+          .optional()
+          .describe(
+            'kubectl drain flags (seed: k8s_node_drain_option); --ignore-daemonsets, --delete-emptydir-data and --force are honoured.',
+          ),
+        drainTimeoutSeconds: seconds(3600)
+          .default(90)
+          .describe('Longest time a drain may take; the interruption deadline bounds it too.'),
+        taintKey: z
+          .string()
+          .min(1)
+          .default('spotmax.io/interruption')
+          .describe('Taint put on a node that is about to go.'),
+        outOfServiceTaint: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Add node.kubernetes.io/out-of-service after termination so stateful pods fail over promptly.',
+          ),
       })
       .strict()
       .prefault({}),
     consul: z
       .object({
-        enabled: z.boolean().default(false),
-        port: z.number().int().min(1).max(65535).default(8500),
-        /** Where the instance's agent listens; {privateIp} and {port} are filled in. */
-        address: z.string().min(1).default('{privateIp}:{port}'),
-        /** Central Consul (host:port) for catalog deregistration when the agent cannot be reached. */
-        centralAddress: z.string().min(1).optional(),
-        tokenFile: z.string().min(1).optional(),
-        tokenEnv: z.string().min(1).optional(),
-        timeoutSeconds: z.number().int().min(1).max(60).default(5),
+        enabled: z.boolean().default(false).describe('Deregister the instance from Consul before it goes.'),
+        port: z
+          .number()
+          .int()
+          .min(1)
+          .max(65535)
+          .default(8500)
+          .describe("Port of the instance's Consul agent. Seed: consul_port."),
+        address: z
+          .string()
+          .min(1)
+          .default('{privateIp}:{port}')
+          .describe(
+            "Where the instance's agent listens; {privateIp} and {port} are filled in. Policy files only, never a tag.",
+          ),
+        centralAddress: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Central Consul (host:port) for catalog deregistration when the agent cannot be reached. Policy files only.',
+          ),
+        tokenFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File with the Consul ACL token. Policy files only.'),
+        tokenEnv: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Environment variable of the spotmax process that holds the Consul ACL token. Policy files only.',
+          ),
+        timeoutSeconds: z.number().int().min(1).max(60).default(5).describe('Timeout of each Consul call.'),
       })
       .strict()
       .prefault({}),
     standby: z
       .object({
-        size: z.number().int().min(0).max(100).default(0),
-        state: z.enum(['stopped', 'hibernated']).default('stopped'),
-        startTimeoutSeconds: z.number().int().min(1).max(600).default(60),
+        size: z
+          .number()
+          .int()
+          .min(0)
+          .max(100)
+          .default(0)
+          .describe(
+            'On-Demand instances kept stopped or hibernated outside the group and started when a member is interrupted.',
+          ),
+        state: z
+          .enum(['stopped', 'hibernated'])
+          .default('stopped')
+          .describe('stopped, or hibernated when the launch template allows hibernation.'),
+        startTimeoutSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(600)
+          .default(60)
+          .describe('How long a standby may take to be running before it is given up.'),
       })
       .strict()
       .prefault({}),
     lifetime: z
       .object({
-        /** No instance lives past this (seed: instance_duration_hours). */
         durationHours: z
           .number()
           .positive()
           .max(24 * 365)
-          .optional(),
-        /** Replacement starts once an instance is this old (seed: gurantee_living_mins). */
-        guaranteeMinutes: z.number().int().min(1).optional(),
-        /** With durationHours only: start replacing this long before the limit. */
-        leadMinutes: z.number().int().min(0).max(1440).default(10),
+          .optional()
+          .describe('No instance lives past this. Seed: instance_duration_hours.'),
+        guaranteeMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            'Replacement starts once an instance is this old; less than durationHours x 60. Seed: gurantee_living_mins.',
+          ),
+        leadMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(1440)
+          .default(10)
+          .describe('With durationHours only: start replacing this long before the limit.'),
       })
       .strict()
       .prefault({}),
     persistentVolume: z
       .object({
-        /** Device name of the group's persistent volume (seed: persistence_dev). Unset: no persistent volume. */
-        device: z.string().min(1).optional(),
-        /** Device the volume is attached as; the seed's in-instance script waits for /dev/xvdz. */
-        attachAs: z.string().min(1).default('/dev/xvdz'),
-        snapshotIntervalMinutes: z.number().int().min(0).default(0),
-        snapshotRetain: z.number().int().min(1).max(1000).default(3),
-        crossAzAfterMinutes: z.number().int().min(1).default(30),
+        device: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "Device name of the group's persistent EBS volume; unset: no persistent volume. Seed: persistence_dev.",
+          ),
+        attachAs: z
+          .string()
+          .min(1)
+          .default('/dev/xvdz')
+          .describe(
+            "Device the volume is attached as on the replacement; the seed's in-instance script waits for /dev/xvdz.",
+          ),
+        snapshotIntervalMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .default(0)
+          .describe(
+            'Minutes between snapshots of each volume; 0: none. Seed: preaction_snapshot_interval_minutes.',
+          ),
+        snapshotRetain: z.number().int().min(1).max(1000).default(3).describe('Snapshots kept per volume.'),
+        crossAzAfterMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe(
+            'How long a volume may wait for capacity in its AZ before it is recreated from a snapshot in another AZ.',
+          ),
       })
       .strict()
       .prefault({}),
     onDemandFallback: z
       .object({
-        enabled: z.boolean().default(false),
-        afterSeconds: seconds().default(120),
-        returnToSpot: z.boolean().default(true),
-        returnCheckMinutes: z.number().int().min(1).default(15),
-        /** On-Demand instances replaced by Spot at a time after a return. */
-        returnBatchSize: z.number().int().min(1).max(100).default(1),
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe('Shift the group to On-Demand when Spot capacity cannot be had.'),
+        afterSeconds: seconds()
+          .default(120)
+          .describe('How long the group must stay short, with Spot capacity errors, before the shift.'),
+        returnToSpot: z.boolean().default(true).describe('Go back to Spot when capacity returns.'),
+        returnCheckMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .default(15)
+          .describe('How often to check whether Spot capacity is back.'),
+        returnBatchSize: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(1)
+          .describe('On-Demand instances replaced by Spot at a time after a return.'),
       })
       .strict()
       .prefault({}),
@@ -172,8 +318,9 @@ export const groupPolicySchema = z
           .regex(
             /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
             'must be letters, digits, ".", "_" and "-", starting with a letter or digit',
-          ),
-        description: z.string().optional(),
+          )
+          .describe('Policy name; a group can name it with the spotmax:policy tag.'),
+        description: z.string().optional().describe('Free text for people.'),
       })
       .strict(),
     spec: specSchema.prefault({}),
