@@ -47,3 +47,15 @@ test('validate of a path with no policy files fails instead of saying ok', async
   t.is(r.code, 1);
   t.regex(r.stdout, /missing:1:1: no such file or folder/);
 });
+
+test('import-legacy through main(): exit 0 with YAML on stdout, exit 1 on broken JSON', async (t) => {
+  const ok = await run(['import-legacy', 'test/fixtures/legacy/service_config.json']);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /^# yaml-language-server/);
+  t.regex(ok.stderr, /--queue-url https:\/\//);
+  const bad = join(tmp(), 'broken.json');
+  await writeFile(bad, '{"groups": ');
+  const ko = await run(['import-legacy', bad]);
+  t.is(ko.code, 1);
+  t.regex(ko.stderr, /broken\.json is not valid JSON/);
+});
