@@ -3,12 +3,24 @@ import type { Logger } from '../ports/logger.js';
 
 // JSON lines in production (ECS ships them to CloudWatch Logs); readable text on a terminal.
 // Keys that may hold secrets are redacted wherever they appear.
-const REDACT = ['token', '*.token', 'headers.authorization', '*.headers["x-consul-token"]', 'aclToken', '*.aclToken'];
+const REDACT = [
+  'token',
+  '*.token',
+  'headers.authorization',
+  '*.headers["x-consul-token"]',
+  'aclToken',
+  '*.aclToken',
+];
 
-export function createLogger(options: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; pretty?: boolean; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const level = options.level ?? 'info';
   if (options.pretty) {
-    return pino({ level, redact: REDACT, base: undefined }, prettyStream(options.destination ?? process.stderr)) as unknown as Logger;
+    return pino(
+      { level, redact: REDACT, base: undefined },
+      prettyStream(options.destination ?? process.stderr),
+    ) as unknown as Logger;
   }
   return pino(
     { level, redact: REDACT, base: { service: 'spotmax' }, timestamp: pino.stdTimeFunctions.isoTime },
@@ -18,7 +30,14 @@ export function createLogger(options: { level?: string; pretty?: boolean; destin
 
 /** A small text formatter: `15:04:05 INFO message key=value ...`, no extra dependency. */
 function prettyStream(out: NodeJS.WritableStream): pino.DestinationStream {
-  const levels: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+  const levels: Record<number, string> = {
+    10: 'TRACE',
+    20: 'DEBUG',
+    30: 'INFO',
+    40: 'WARN',
+    50: 'ERROR',
+    60: 'FATAL',
+  };
   return {
     write(line: string) {
       try {
@@ -27,7 +46,9 @@ function prettyStream(out: NodeJS.WritableStream): pino.DestinationStream {
         const fields = Object.entries(rest)
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ');
-        out.write(`${when} ${(levels[level as number] ?? 'INFO').padEnd(5)} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`);
+        out.write(
+          `${when} ${(levels[level as number] ?? 'INFO').padEnd(5)} ${msg ?? ''}${fields ? ` ${fields}` : ''}\n`,
+        );
       } catch {
         out.write(line);
       }

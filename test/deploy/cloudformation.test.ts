@@ -295,6 +295,21 @@ async function deploy(stackName: string, extra: Record<string, string> = {}) {
   return { status: stack?.StackStatus, outputs, physical, summaries };
 }
 
+// moto's ECS JSON API (no ECS SDK client is installed).
+async function describeTaskDefinition(arn: string) {
+  const out = await jsonApi(
+    moto.endpoint,
+    'ecs',
+    TEST_REGION,
+    'AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition',
+    {
+      taskDefinition: arn,
+    },
+  );
+  // biome-ignore lint/suspicious/noExplicitAny: container definitions are read field by field below
+  return out.taskDefinition as { containerDefinitions: any[]; volumes: { name: string }[] };
+}
+
 const loadPolicyFile = () => JSON.parse(readFileSync('deploy/iam/spotmax-policy.json', 'utf8'));
 
 test.serial('the template deploys into moto and its resources exist and reference each other', async (t) => {
@@ -353,14 +368,8 @@ test.serial('the template deploys into moto and its resources exist and referenc
   t.deepEqual(live.Statement, expected.Statement);
 
   // Task definition: the image, the environment the code reads, the log group.
-  const td = await jsonApi(
-    moto.endpoint,
-    'ecs',
-    TEST_REGION,
-    'AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition',
-    { taskDefinition: stack.physical.TaskDefinition },
-  );
-  const containers = (td.taskDefinition as { containerDefinitions: any[] }).containerDefinitions;
+  const containers = (await describeTaskDefinition(stack.physical.TaskDefinition as string))
+    .containerDefinitions;
   t.deepEqual(
     containers.map((c) => c.name),
     ['spotmax'],
@@ -479,14 +488,7 @@ test.serial('PolicySource=git-sync deploys a two-container task sharing the poli
     DryRun: 'true',
   });
   t.is(stack.status, 'CREATE_COMPLETE');
-  const td = await jsonApi(
-    moto.endpoint,
-    'ecs',
-    TEST_REGION,
-    'AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition',
-    { taskDefinition: stack.physical.TaskDefinition },
-  );
-  const def = td.taskDefinition as { containerDefinitions: any[]; volumes: { name: string }[] };
+  const def = await describeTaskDefinition(stack.physical.TaskDefinition as string);
   t.deepEqual(def.volumes.map((v) => v.name).sort(), ['git-sync-tmp', 'policies', 'tmp']);
   const [main, sync] = def.containerDefinitions;
   t.deepEqual(main.command, ['run', '--cloud', 'aws', '--dry-run']);

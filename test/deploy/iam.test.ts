@@ -1,0 +1,195 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import test from 'ava';
+import { REQUIRED_PERMISSIONS } from '../../src/aws/permissions.js';
+import { readTemplate } from './cfn-yaml.js';
+
+// Least privilege, derived from the code: deploy/iam/spotmax-policy.json must list exactly the AWS
+// actions the adapters under src/aws/ send (every `new XxxCommand(` of an @aws-sdk/client-* import,
+// and every paginateXxx), plus the few permissions AWS checks implicitly, each with its reason below.
+
+const POLICY_FILE = 'deploy/iam/spotmax-policy.json';
+
+/** SDK client package -> IAM service prefix. A new client must be added here on purpose. */
+const IAM_PREFIX: Record<string, string> = {
+  'client-auto-scaling': 'autoscaling',
+  'client-ec2': 'ec2',
+  'client-resource-groups-tagging-api': 'tag',
+  'client-sqs': 'sqs',
+  'client-cloudwatch': 'cloudwatch',
+};
+
+/** Permissions AWS checks that no SDK command names; each must say why it is there. */
+const IMPLIED: Record<string, string> = {
+  'iam:PassRole':
+    'RunInstances from a launch template with an instance profile passes that role to EC2 (standbys are launched from the group template)',
+};
+
+/** Mutating actions the policy grants without a resource-tag condition, and why (deploy/README.md explains them). */
+const UNCONDITIONED_MUTATIONS = [
+  'ec2:RunInstances',
+  'sqs:ChangeMessageVisibility',
+  'sqs:DeleteMessage',
+  'sqs:SendMessage',
+];
+
+type Statement = {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: unknown;
+  NotResource?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+const policy = JSON.parse(readFileSync(POLICY_FILE, 'utf8')) as { Version: string; Statement: Statement[] };
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const policyActions = new Set(policy.Statement.flatMap(actionsOf));
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? tsFiles(p) : f.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** permission -> the files that send it. */
+function collectSdkActions(root = 'src/aws'): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const file of tsFiles(root)) {
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/(client-[a-z0-9-]+)'/g)) {
+      const pkg = m[2] as string;
+      const names = (m[1] as string)
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n && !n.startsWith('type '))
+        .map((n) => (n.split(/\s+as\s+/).at(-1) as string).trim());
+      for (const local of names) {
+        const imported =
+          (m[1] as string)
+            .split(',')
+            .find((n) => n.trim().endsWith(local))
+            ?.trim()
+            .split(/\s+as\s+/)[0] ?? local;
+        let action: string | undefined;
+        if (/Command$/.test(imported) && new RegExp(`new\\s+${local}\\s*\\(`).test(src))
+          action = imported.slice(0, -'Command'.length);
+        else if (/^paginate[A-Z]/.test(imported) && new RegExp(`\\b${local}\\s*\\(`).test(src))
+          action = imported.slice('paginate'.length);
+        if (!action) continue;
+        const prefix = IAM_PREFIX[pkg];
+        if (!prefix)
+          throw new Error(
+            `${file} uses @aws-sdk/${pkg}: add its IAM service prefix to IAM_PREFIX in test/deploy/iam.test.ts`,
+          );
+        const perm = `${prefix}:${action}`;
+        found.set(perm, [...(found.get(perm) ?? []), relative('.', file)]);
+      }
+    }
+  }
+  return found;
+}
+
+const code = collectSdkActions();
+
+test('the scan finds the adapters\u2019 SDK commands', (t) => {
+  // Guards the scanner itself: if it silently found nothing, both directions below would pass vacuously.
+  t.true(code.size >= 10, `found only ${[...code.keys()].join(', ')}`);
+  t.true(code.has('ec2:DescribeInstances'));
+  t.true(code.has('sqs:ReceiveMessage'));
+});
+
+test('the policy grants every action the code sends', (t) => {
+  const missing = [...code.keys()].filter((a) => !policyActions.has(a)).sort();
+  t.deepEqual(
+    missing,
+    [],
+    `add to ${POLICY_FILE} and the TaskRole of deploy/cloudformation/spotmax.yaml: ${missing.map((a) => `${a} (sent by ${code.get(a)?.join(', ')})`).join('; ')}`,
+  );
+});
+
+test('the policy grants nothing the code does not send (except the implied permissions, with reasons)', (t) => {
+  const extra = [...policyActions].filter((a) => !code.has(a) && !(a in IMPLIED)).sort();
+  t.deepEqual(
+    extra,
+    [],
+    `no code under src/aws sends these; remove them from ${POLICY_FILE}: ${extra.join(', ')}`,
+  );
+  for (const a of Object.keys(IMPLIED))
+    t.true(policyActions.has(a), `${a} is implied (${IMPLIED[a]}) but not granted`);
+});
+
+test('the permission list behind access-denied hints (src/aws/permissions.ts) matches the code', (t) => {
+  t.deepEqual([...REQUIRED_PERMISSIONS].sort(), [...code.keys()].sort());
+});
+
+test('mutating actions are conditioned on spotmax tags wherever AWS supports it', (t) => {
+  const readOnly = (a: string) => /:(Describe|Get|List|Receive)/.test(a);
+  for (const s of policy.Statement) {
+    t.is(s.Effect, 'Allow');
+    const mutating = actionsOf(s).filter((a) => !readOnly(a));
+    if (mutating.length === 0) {
+      t.is(
+        s.Resource,
+        '*',
+        `${s.Sid}: read-only statements cannot be scoped (Describe calls take no resource)`,
+      );
+      continue;
+    }
+    if (s.Condition) continue;
+    for (const a of mutating) t.true(UNCONDITIONED_MUTATIONS.includes(a), `${s.Sid}: ${a} has no condition`);
+  }
+  const conditionOf = (sid: string) => policy.Statement.find((s) => s.Sid === sid)?.Condition;
+  // ASG actions only on groups spotmax has tagged as its own.
+  t.deepEqual(conditionOf('ActOnManagedGroups'), { Null: { 'aws:ResourceTag/spotmax:group': 'false' } });
+  // Tag writes only ever touch spotmax:* keys.
+  t.deepEqual(conditionOf('WriteOnlySpotmaxTagsOnGroups'), {
+    'ForAllValues:StringLike': { 'aws:TagKeys': ['spotmax:*'] },
+  });
+  t.deepEqual(conditionOf('WriteOnlySpotmaxTagsOnEc2'), {
+    'ForAllValues:StringLike': { 'aws:TagKeys': ['spotmax:*'] },
+  });
+  // Instances: members (spotmax:group) or standbys (spotmax:standby-for) only.
+  t.deepEqual(conditionOf('ActOnGroupInstances'), { Null: { 'ec2:ResourceTag/spotmax:group': 'false' } });
+  t.deepEqual(conditionOf('ActOnStandbys'), { Null: { 'ec2:ResourceTag/spotmax:standby-for': 'false' } });
+  // Terminate is never granted without a tag condition.
+  for (const s of policy.Statement)
+    if (actionsOf(s).includes('ec2:TerminateInstances')) t.truthy(s.Condition, s.Sid);
+  // Metrics only into spotmax's namespace, the one the CloudWatch adapter writes to.
+  const ns = /private readonly namespace = '([^']+)'/.exec(
+    readFileSync('src/aws/cloudwatch-metrics.ts', 'utf8'),
+  )?.[1];
+  t.deepEqual(conditionOf('PublishMetrics'), { StringEquals: { 'cloudwatch:namespace': ns } });
+});
+
+test('deploy/README.md explains every mutation that cannot be conditioned', (t) => {
+  const readme = readFileSync('deploy/README.md', 'utf8');
+  for (const a of [...UNCONDITIONED_MUTATIONS, ...Object.keys(IMPLIED)])
+    t.true(readme.includes(a), `deploy/README.md does not mention ${a}`);
+});
+
+test('the CloudFormation task role carries the same policy (only the queue statement narrowed to the stack queue)', (t) => {
+  const tpl = readTemplate('deploy/cloudformation/spotmax.yaml');
+  const roles = (
+    (tpl.Resources.TaskRole?.Properties ?? {}) as {
+      Policies: { PolicyName: string; PolicyDocument: typeof policy }[];
+    }
+  ).Policies;
+  t.is(roles.length, 1);
+  const doc = structuredClone(roles[0]?.PolicyDocument) as typeof policy;
+  const queue = doc.Statement.find((s) => s.Sid === 'EventQueue');
+  t.deepEqual(queue?.Resource, { 'Fn::GetAtt': ['EventQueue', 'Arn'] });
+  if (queue) queue.Resource = policy.Statement.find((s) => s.Sid === 'EventQueue')?.Resource;
+  t.deepEqual(doc, policy);
+});
+
+test('the plan-only policy is read-only and covers the reads plan makes', (t) => {
+  const ro = JSON.parse(
+    readFileSync('deploy/iam/spotmax-plan-readonly-policy.json', 'utf8'),
+  ) as typeof policy;
+  const actions = ro.Statement.flatMap(actionsOf);
+  for (const a of actions) t.regex(a, /:(Describe|Get|List)[A-Za-z]*$/, `${a} is not read-only`);
+  // Every read the code makes, so `plan` sees what `run` sees.
+  const reads = [...code.keys()].filter((a) => /:(Describe|Get|List)/.test(a) && !a.startsWith('sqs:'));
+  for (const a of reads) t.true(actions.includes(a), `plan needs ${a}`);
+});
