@@ -1,21 +1,48 @@
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';
-import { observe } from '../controllers/reconcile/observe.js';
-import type { Observation } from '../domain/types.js';
-import { planGroup } from '../plan/group.js';
-import type { Cloud } from '../ports/cloud.js';
+import { type ReconcileResult, reconcileOnce } from '../controllers/reconcile/pass.js';
+import type { Env } from '../main.js';
 import type { Clock } from '../ports/clock.js';
+import type { Cloud } from '../ports/cloud.js';
+import type { Logger } from '../ports/logger.js';
+import { createReleaserFactory, releaseProblems } from '../release/factory.js';
+import { noMetrics } from '../ports/metrics.js';
 import { buildPlanReport, type GroupPlan, isOptedIn, type PlanReport } from './plan-report.js';
 
-/** Observe the region once, resolve every opted-in group's config, and plan each managed one. */
-export async function computePlan(
-  cloud: Cloud,
-  clock: Clock,
-  policies: PolicySet,
-): Promise<{ observation: Observation; plans: GroupPlan[]; report: PlanReport }> {
-  const observation = await observe(cloud, clock);
-  const resolved = resolveGroups(observation.groups, policies).filter(isOptedIn);
-  const now = clock.now();
-  const plans = resolved.map((r) => ({ resolved: r, actions: planGroup({ resolved: r, observation, now }) }));
-  return { observation, plans, report: buildPlanReport(observation, plans) };
+export interface PassRequest {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  policies: PolicySet;
+  env: Env;
+  /** Act (apply) or only plan. */
+  execute: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * One reconcile pass over the opted-in groups, the same code the service runs, and the report `plan`
+ * prints. Problems with release settings (an unreadable kubeconfig, a missing Consul token) are added
+ * so they show before an interruption finds them.
+ */
+export async function computePass(req: PassRequest): Promise<{ result: ReconcileResult; plans: GroupPlan[]; report: PlanReport }> {
+  const releasersFor = createReleaserFactory({ clock: req.clock, logger: req.logger, metrics: noMetrics, env: req.env });
+  const result = await reconcileOnce(
+    {
+      cloud: req.cloud,
+      clock: req.clock,
+      logger: req.logger,
+      loadPolicies: () => req.policies,
+      resolve: (groups, policies: PolicySet) => resolveGroups(groups, policies).filter(isOptedIn),
+      releasersFor,
+      dryRun: req.dryRun,
+    },
+    { execute: req.execute },
+  );
+  const plans = result.groups.map((g) => ({
+    resolved: g.resolved,
+    actions: g.actions,
+    problems: [...g.problems, ...(g.resolved.settings ? releaseProblems(g.resolved.settings, req.env) : [])],
+  }));
+  return { result, plans, report: buildPlanReport(result.observation, plans) };
 }

@@ -1,14 +1,13 @@
 import type { CommandIO } from '../main.js';
-import { awsCloudFrom } from './cloud.js';
-import { computePlan } from './compute-plan.js';
+import { silentLogger } from '../ports/logger.js';
+import { commandCloud } from './cloud.js';
+import { computePass } from './compute-plan.js';
+import type { PlanReport } from './plan-report.js';
 import { loadPoliciesOrFail } from './policies.js';
 import { renderJson } from './render/json.js';
 import { renderMarkdown } from './render/markdown.js';
 import { renderText } from './render/text.js';
 import { policyPaths } from './runtime.js';
-import type { PlanReport } from './plan-report.js';
-import { systemClock } from '../ports/clock.js';
-import { simCloudForCommand } from './sim-cloud.js';
 
 export interface PlanOptions {
   format: 'text' | 'json' | 'markdown';
@@ -26,8 +25,8 @@ export function render(report: PlanReport, format: PlanOptions['format']): strin
 /** `spotmax plan`: observe and diff once, change nothing. */
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
   const policies = await loadPoliciesOrFail(policyPaths(opts, io.env));
-  const { cloud, clock } = opts.cloud === 'sim' ? await simCloudForCommand() : { cloud: awsCloudFrom(opts, io.env), clock: systemClock };
-  const { report } = await computePlan(cloud, clock, policies);
+  const { cloud, clock } = await commandCloud(opts, io.env);
+  const { report } = await computePass({ cloud, clock, logger: silentLogger, policies, env: io.env, execute: false, dryRun: true });
   io.stdout.write(render(report, opts.format));
   return 0;
 }

@@ -106,6 +106,10 @@ test.serial('plan --format json prints the contract with provenance for seed tag
   t.deepEqual(k8s.config['lifetime.durationHours'], { value: 1, source: 'tag:spotmax:instance_duration_hours' });
   t.deepEqual(k8s.config['lifetime.guaranteeMinutes'], { value: 50, source: 'tag:spotmax:gurantee_living_mins' });
   t.is(k8s.config['standby.size']?.source, 'default');
+  t.true(
+    k8s.problems.some((p) => p.includes('/data/spotmax/k8sconfig')),
+    `an unreadable kubeconfig is a problem shown by plan: ${JSON.stringify(k8s.problems)}`,
+  );
   t.like(k8s.observed, { desired: 2, inService: 2, onDemand: 2, spot: 0, standby: 0, volumes: 0 });
   const kinds = k8s.actions.map((a) => a.kind);
   t.true(kinds.includes('tag-group'), 'the group lacks spotmax:group with PropagateAtLaunch');
