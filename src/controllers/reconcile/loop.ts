@@ -1,0 +1,235 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { ResolvedGroup } from '../../config/resolved.js';
+import { describeError, UserError } from '../../domain/errors.js';
+import type { Observation } from '../../domain/types.js';
+import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { mergeObservation } from './merge-observation.js';
+import { type GroupOutcome, type ReconcileDeps, type ReconcileResult, reconcileOnce } from './pass.js';
+
+// The reconcile loop: a pass over every group on a cron schedule, and a pass for one group soon after
+// an event touches it or a planner asks to look again (a replacement waiting for InService). One pass
+// at a time per group; a group whose actions failed backs off exponentially; a group that failed for a
+// reason retrying cannot fix (terminal) is left alone until its configuration changes.
+
+export interface ReconcileLoopDeps<P> extends ReconcileDeps<P> {
+  /** Cron expression (`--interval`); default every minute. */
+  schedule?: string;
+  /** Delay before a requeued pass, so a burst of events for a group makes one pass. */
+  requeueDelayMs?: number;
+  backoff?: BackoffOptions;
+  /** Called after every pass (the fast path's group directory is refreshed from it). */
+  onPass?: (result: ReconcileResult, latest: Observation) => void;
+}
+
+export interface LoopGroupStatus {
+  failures: number;
+  lastError?: string;
+  backoffMs: number;
+  terminal?: string;
+}
+
+const FULL = '*';
+
+export class ReconcileLoop<P> {
+  private task: ScheduledTask | undefined;
+  private readonly backoff: Backoff;
+  private readonly busy = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly terminal = new Map<string, { reason: string; fingerprint: string }>();
+  private readonly timers = new Map<string, { at: number; abort: AbortController }>();
+  private fullPass: Promise<ReconcileResult | undefined> | undefined;
+  private latestObservation: Observation | undefined;
+  private latestResolved = new Map<string, ResolvedGroup>();
+  private readonly running = new Set<Promise<unknown>>();
+  private stopped = false;
+
+  constructor(private readonly deps: ReconcileLoopDeps<P>) {
+    this.backoff = new Backoff(deps.backoff ?? DEFAULT_BACKOFF);
+    const schedule = deps.schedule ?? '* * * * *';
+    if (!cron.validate(schedule))
+      throw new UserError(
+        `--interval "${schedule}" is not a valid cron expression (for example "* * * * *" or "*/30 * * * * *")`,
+      );
+  }
+
+  /** Starts the cron schedule (the first pass comes at the first tick; call runOnce() for one now). */
+  start(): void {
+    this.stopped = false;
+    this.task = cron.schedule(this.deps.schedule ?? '* * * * *', () => this.track(this.runOnce()), {
+      noOverlap: true,
+      name: 'spotmax-reconcile',
+    });
+  }
+
+  /** Stops scheduling, cancels requeues and waits for the passes in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.task?.stop();
+    await this.task?.destroy();
+    this.task = undefined;
+    for (const t of this.timers.values()) t.abort.abort(new Error('reconcile loop stopped'));
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** A pass over every group (those busy, backing off or terminal are left out). Never throws. */
+  runOnce(): Promise<ReconcileResult | undefined> {
+    if (this.fullPass) return this.fullPass;
+    this.fullPass = this.pass(undefined).finally(() => {
+      this.fullPass = undefined;
+    });
+    return this.fullPass;
+  }
+
+  /** Runs a pass for `groupName` soon (after an event, or when a planner asked to look again). */
+  requeue(groupName: string, afterMs: number = this.deps.requeueDelayMs ?? 2_000): void {
+    if (this.stopped) return;
+    const at = this.deps.clock.now().getTime() + afterMs;
+    const existing = this.timers.get(groupName);
+    if (existing && existing.at <= at) return;
+    existing?.abort.abort(new Error('superseded by an earlier requeue'));
+    const abort = new AbortController();
+    this.timers.set(groupName, { at, abort });
+    const fire = this.deps.clock.sleep(afterMs, abort.signal).then(
+      () => {
+        if (this.timers.get(groupName)?.abort !== abort) return;
+        this.timers.delete(groupName);
+        return this.runGroup(groupName);
+      },
+      () => undefined,
+    );
+    this.track(fire);
+  }
+
+  /** A pass for one group now; when the group is busy, one more pass follows the current one. */
+  async runGroup(groupName: string): Promise<GroupOutcome | undefined> {
+    if (this.busy.has(groupName)) {
+      this.dirty.add(groupName);
+      return undefined;
+    }
+    const result = await this.pass([groupName]);
+    return result?.groups.find((g) => g.resolved.group.name === groupName);
+  }
+
+  /** The region as last observed, and each group's resolution. */
+  latest(): { observation: Observation; resolved: ResolvedGroup[] } | undefined {
+    if (!this.latestObservation) return undefined;
+    return { observation: this.latestObservation, resolved: [...this.latestResolved.values()] };
+  }
+
+  status(groupName: string): LoopGroupStatus {
+    const now = this.deps.clock.now().getTime();
+    const b = this.backoff.state(groupName);
+    const out: LoopGroupStatus = {
+      failures: b?.failures ?? 0,
+      backoffMs: this.backoff.remaining(groupName, now),
+    };
+    if (b) out.lastError = b.lastError;
+    const t = this.terminal.get(groupName);
+    if (t) out.terminal = t.reason;
+    return out;
+  }
+
+  private track<T>(p: Promise<T>): void {
+    this.running.add(p);
+    p.finally(() => this.running.delete(p)).catch(() => undefined);
+  }
+
+  private skip(r: ResolvedGroup, now: number): boolean {
+    const name = r.group.name;
+    if (this.busy.has(name)) {
+      this.dirty.add(name);
+      return true;
+    }
+    if (this.backoff.remaining(name, now) > 0) return true;
+    const t = this.terminal.get(name);
+    if (t) {
+      if (t.fingerprint === fingerprint(r)) return true;
+      this.terminal.delete(name);
+    }
+    this.busy.add(name);
+    return false;
+  }
+
+  private async pass(groupNames: string[] | undefined): Promise<ReconcileResult | undefined> {
+    const key = groupNames ? groupNames.join(',') : FULL;
+    const { clock, logger } = this.deps;
+    if (this.backoff.remaining(FULL, clock.now().getTime()) > 0) return undefined;
+    const held = new Set<string>();
+    let result: ReconcileResult;
+    try {
+      result = await reconcileOnce(this.deps, {
+        execute: true,
+        ...(groupNames ? { groupNames } : {}),
+        skip: (r) => {
+          const skipped = this.skip(r, clock.now().getTime());
+          if (!skipped) held.add(r.group.name);
+          return skipped;
+        },
+      });
+    } catch (err) {
+      const wait = this.backoff.fail(FULL, clock.now().getTime(), describeError(err));
+      logger.error({ err: describeError(err), groups: key, retryInMs: wait }, 'reconcile pass failed');
+      for (const name of held) this.busy.delete(name);
+      return undefined;
+    }
+    this.backoff.succeed(FULL);
+    this.latestObservation = groupNames
+      ? mergeObservation(this.latestObservation, result.observation, groupNames)
+      : result.observation;
+    for (const g of result.groups) this.latestResolved.set(g.resolved.group.name, g.resolved);
+    for (const g of result.groups) this.settle(g);
+    for (const name of held) this.busy.delete(name);
+    try {
+      this.deps.onPass?.(result, this.latestObservation);
+    } catch (err) {
+      logger.error({ err: describeError(err) }, 'onPass listener failed');
+    }
+    for (const name of held) {
+      if (this.dirty.delete(name)) this.requeue(name, 0);
+    }
+    return result;
+  }
+
+  private settle(g: GroupOutcome): void {
+    const name = g.resolved.group.name;
+    const now = this.deps.clock.now().getTime();
+    const terminal = g.results.find((r) => r.terminal);
+    if (terminal) {
+      this.terminal.set(name, {
+        reason: terminal.error ?? 'terminal failure',
+        fingerprint: fingerprint(g.resolved),
+      });
+      this.deps.logger.error(
+        { group: name, err: terminal.error },
+        `${name}: not retried until its configuration changes`,
+      );
+      return;
+    }
+    const failed = g.results.filter((r) => r.status === 'failed' || r.status === 'unsupported');
+    if (failed.length > 0) {
+      const wait = this.backoff.fail(name, now, failed.map((f) => f.error).join('; '));
+      this.deps.logger.warn(
+        { group: name, failed: failed.length, retryInMs: wait },
+        `${name}: ${failed.length} action(s) failed; backing off`,
+      );
+      this.requeue(name, wait);
+      return;
+    }
+    this.backoff.succeed(name);
+    if (g.requeueAfterSeconds !== undefined) this.requeue(name, g.requeueAfterSeconds * 1000);
+  }
+}
+
+/** What must change for a terminal group to be tried again: its configuration. */
+function fingerprint(r: ResolvedGroup): string {
+  const g = r.group;
+  return JSON.stringify([
+    r.managed,
+    r.settings,
+    g.launchTemplate,
+    g.mixedInstancesPolicy,
+    g.launchConfigurationName,
+    g.tags,
+  ]);
+}
