@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createHeartbeats, runChecks } from '../../src/observability/checks.js';
 import { withCorrelation } from '../../src/observability/correlation.js';
+import { countErrors } from '../../src/observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../../src/observability/fanout.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -97,4 +98,23 @@ test('withCorrelation binds the id to every line', (t) => {
   };
   withCorrelation(logger, 'evt-1', { instanceId: 'i-1' });
   t.deepEqual(bound, [{ instanceId: 'i-1', correlationId: 'evt-1' }]);
+});
+
+test('countErrors counts every error line, children included, without dimensions', (t) => {
+  const seen: MetricDatum[] = [];
+  const lines: string[] = [];
+  const base: Logger = {
+    ...silentLogger,
+    error: (_o, m) => lines.push(m ?? ''),
+    child: () => base,
+  };
+  const logger = countErrors(base, { record: (d) => seen.push(d), flush: async () => {} });
+  logger.info({}, 'fine');
+  logger.error({}, 'one');
+  logger.child({ group: 'web' }).error({}, 'two');
+  t.deepEqual(lines, ['one', 'two']);
+  t.deepEqual(seen, [
+    { name: 'Errors', value: 1, unit: 'Count' },
+    { name: 'Errors', value: 1, unit: 'Count' },
+  ]);
 });

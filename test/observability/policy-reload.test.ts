@@ -287,3 +287,39 @@ test('polling catches a git-sync style symlink swap that inotify does not report
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('with the real loader: a bad field is rejected at its position and the good policy stays', async (t) => {
+  const { loadPolicies, formatIssue } = await import('../../src/config/load.js');
+  const root = await mkdtemp(join(tmpdir(), 'spotmax-watch-real-'));
+  const file = join(root, 'web.yaml');
+  const good =
+    'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata:\n  name: web\nspec:\n  interruption:\n    detachDelaySeconds: 20\n';
+  await writeFile(file, good);
+  const { logger, lines } = capture();
+  const watcher = createPolicyWatcher({
+    dir: root,
+    load: loadPolicies,
+    formatIssue,
+    logger,
+    metrics: new PrometheusRegistry({ processMetrics: false }),
+    clock: systemClock,
+    onChange: () => {},
+    pollMs: 0,
+    useFsWatch: false,
+  });
+  try {
+    const first = await watcher.start();
+    t.true(first.ok, first.lastError);
+    t.is(first.policies, 1);
+    await writeFile(file, good.replace('detachDelaySeconds: 20', 'detachDelaySeconds: 500'));
+    const bad = await watcher.check();
+    t.false(bad.ok);
+    t.is(bad.policies, 1);
+    t.regex(bad.lastError ?? '', new RegExp(`^${file.replace(/[.]/g, '\\.')}:7:\\d+: .*detachDelaySeconds`));
+    t.true(lines.some((l) => l.level === 'error' && /web\.yaml:7:\d+:/.test(l.msg ?? '')));
+    t.is(watcher.current()?.policies[0]?.policy.spec.interruption.detachDelaySeconds, 20);
+  } finally {
+    await watcher.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
