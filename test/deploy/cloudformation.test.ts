@@ -550,3 +550,31 @@ test.serial('an existing cluster and security group are used instead of creating
   );
   t.is((svc.services as unknown[]).length, 1);
 });
+
+test('missing parameters are refused up front: the image, the network, and a repository for git-sync', (t) => {
+  for (const p of ['ImageUri', 'VpcId', 'Subnets'])
+    t.is(tpl.Parameters[p]?.Default, undefined, `${p} has no default`);
+  t.is((tpl.Parameters.ImageUri as { AllowedPattern?: string }).AllowedPattern, '.+');
+  const rules = tpl.Rules as Record<
+    string,
+    { RuleCondition: unknown; Assertions: { Assert: unknown; AssertDescription: string }[] }
+  >;
+  const rule = rules.GitSyncNeedsARepository;
+  t.deepEqual(rule?.RuleCondition, { 'Fn::Equals': [{ Ref: 'PolicySource' }, 'git-sync'] });
+  t.deepEqual(rule?.Assertions[0]?.Assert, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'PolicyRepoUrl' }, ''] }] });
+  t.regex(rule?.Assertions[0]?.AssertDescription ?? '', /PolicyRepoUrl/);
+});
+
+test.serial('moto refuses a stack without the required parameters', async (t) => {
+  const cfn = new CloudFormationClient(cfg);
+  const err = await t.throwsAsync(
+    cfn.send(
+      new CreateStackCommand({
+        StackName: 'spotmax-missing',
+        TemplateBody: JSON.stringify(tpl),
+        Capabilities: ['CAPABILITY_IAM'],
+      }),
+    ),
+  );
+  t.regex(err?.message ?? '', /ImageUri|VpcId|Subnets|parameter/i);
+});
