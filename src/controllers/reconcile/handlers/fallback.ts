@@ -1,4 +1,5 @@
 import { FALLBACK_ORIGINAL_TAG } from '../../../domain/tags.js';
+import { MetricNames } from '../../../observability/metric-names.js';
 import type { ActionHandlers } from '../executor.js';
 
 // The record goes on the group before the policy changes: a pass killed in between finds the record
@@ -9,6 +10,12 @@ export const fallbackHandlers: ActionHandlers = {
       { key: FALLBACK_ORIGINAL_TAG, value: a.record, propagateAtLaunch: false },
     ]);
     await ctx.cloud.autoscaling.updateGroup(a.group, { mixedInstancesPolicy: a.policy });
+    ctx.cloud.metrics.record({
+      name: MetricNames.Fallbacks,
+      value: 1,
+      unit: 'Count',
+      dimensions: { AutoScalingGroupName: a.group },
+    });
   },
   'restore-spot': async (a, ctx) => {
     await ctx.cloud.autoscaling.putGroupTags(a.group, [

@@ -1,0 +1,124 @@
+import type { GroupSettings } from '../../config/schema.js';
+import { describeError, SpotmaxError } from '../../domain/errors.js';
+import { GROUP_TAG, SUPERSEDED_BY_TAG, VOLUME_TAG } from '../../domain/tags.js';
+import type { Volume } from '../../domain/types.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { Logger } from '../../ports/logger.js';
+import type { LaunchPreparer } from '../interruption/context.js';
+
+// With a launch lifecycle hook, the group's persistent volume is attached before the new instance goes
+// InService (then the fast path completes the hook). A volume still held by a stopped or terminated
+// instance is detached first and waited for.
+
+export interface LaunchVolumeContext {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  /** Device to attach at (persistentVolume.attachAs). */
+  attachAs?: string;
+  deadline?: Date;
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/** Attaches a free volume of the group in the instance's AZ; returns it, or undefined when there is none. */
+export async function attachVolumeForLaunch(
+  ctx: LaunchVolumeContext,
+  groupName: string,
+  instanceId: string,
+): Promise<{ volumeId: string } | undefined> {
+  const { cloud, clock } = ctx;
+  const device = ctx.attachAs ?? '/dev/xvdz';
+  const log = ctx.logger.child({ group: groupName, instance: instanceId });
+  const [instance] = await cloud.ec2.describeInstances([instanceId]);
+  if (!instance)
+    throw new SpotmaxError(
+      `attaching a volume to launching ${instanceId} of ${groupName}: the instance does not exist`,
+    );
+  const ids = await cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG);
+  const volumes = (ids.length ? await cloud.ec2.describeVolumes(ids) : []).filter(
+    (v) =>
+      v.tags[GROUP_TAG] === groupName &&
+      v.tags[SUPERSEDED_BY_TAG] === undefined &&
+      v.availabilityZone === instance.availabilityZone,
+  );
+  const own = volumes.find((v) => v.attachments.some((a) => a.instanceId === instanceId));
+  if (own) return { volumeId: own.volumeId };
+
+  let volume: Volume | undefined = volumes.find((v) => v.state === 'available');
+  if (!volume) {
+    // Held by an instance that is stopped or gone (an interrupted member): free it.
+    const held = volumes.filter((v) => v.state === 'in-use' && v.attachments[0]);
+    const holders = held.length
+      ? await cloud.ec2.describeInstances(held.map((v) => v.attachments[0]!.instanceId))
+      : [];
+    const state = new Map(holders.map((h) => [h.instanceId, h.state]));
+    volume = held.find((v) => {
+      const s = state.get(v.attachments[0]!.instanceId);
+      return s === undefined || s === 'stopped' || s === 'terminated';
+    });
+    if (!volume) {
+      log.info(
+        { az: instance.availabilityZone },
+        `no free volume of ${groupName} in ${instance.availabilityZone} for ${instanceId}`,
+      );
+      return undefined;
+    }
+    const holder = volume.attachments[0]!.instanceId;
+    await cloud.ec2.detachVolume(volume.volumeId, holder);
+    const until = ctx.deadline?.getTime() ?? clock.now().getTime() + 60_000;
+    for (;;) {
+      ctx.signal?.throwIfAborted();
+      const [now] = await cloud.ec2.describeVolumes([volume.volumeId]);
+      if (now?.state === 'available') break;
+      if (clock.now().getTime() >= until)
+        throw new SpotmaxError(
+          `volume ${volume.volumeId} did not come free from ${holder} in time for ${instanceId}`,
+        );
+      await clock.sleep(ctx.pollMs ?? 1_000, ctx.signal);
+    }
+  }
+  try {
+    await cloud.ec2.attachVolume(volume.volumeId, instanceId, device);
+  } catch (err) {
+    throw new SpotmaxError(
+      `attaching ${volume.volumeId} to launching ${instanceId} of ${groupName} at ${device}`,
+      { cause: err },
+    );
+  }
+  try {
+    await cloud.ec2.createTags([instanceId], { [VOLUME_TAG]: volume.volumeId });
+  } catch (err) {
+    log.warn(
+      { err: describeError(err) },
+      `tagging ${instanceId} with its volume failed; the reconciler tags it`,
+    );
+  }
+  log.info({ volume: volume.volumeId, device }, `attached ${volume.volumeId} to launching ${instanceId}`);
+  return { volumeId: volume.volumeId };
+}
+
+/** The fast path's launch preparer: attaches the persistent volume when the group has one. */
+export function volumeLaunchPreparer(deps: { cloud: Cloud; clock: Clock; logger: Logger }): LaunchPreparer {
+  return async ({
+    groupName,
+    settings,
+    instanceId,
+    deadline,
+    signal,
+  }: {
+    groupName: string;
+    settings: GroupSettings;
+    instanceId: string;
+    deadline: Date;
+    signal: AbortSignal;
+  }) => {
+    if (!settings.persistentVolume.device) return;
+    await attachVolumeForLaunch(
+      { ...deps, attachAs: settings.persistentVolume.attachAs, deadline, signal },
+      groupName,
+      instanceId,
+    );
+  };
+}

@@ -1,0 +1,177 @@
+import type { GroupSettings } from '../../config/schema.js';
+import { describeError } from '../../domain/errors.js';
+import {
+  GROUP_TAG,
+  STANDBY_CLAIMED_TAG,
+  STANDBY_FOR_TAG,
+  STANDBY_TEMPLATE_VERSION_TAG,
+} from '../../domain/tags.js';
+import type { Instance } from '../../domain/types.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { Logger } from '../../ports/logger.js';
+import type { StandbyHook } from '../interruption/standby-hook.js';
+
+// The fast path's way into the standby pool: on a Spot warning, pick a stopped standby (same AZ when the
+// group has a persistent volume, else the closest match), start it, and attach it to the group once it
+// runs. A standby that does not run within standby.startTimeoutSeconds is released back to the pool and
+// the fast path falls back to the plain detach. Time from the warning to the attach is recorded.
+
+/** Published with dimension AutoScalingGroupName: seconds from the Spot warning to the standby attached. */
+export const STANDBY_ATTACH_SECONDS = 'StandbyAttachSeconds';
+/** Standbys that did not run in time (the plain detach followed). */
+export const STANDBY_START_TIMEOUTS = 'StandbyStartTimeouts';
+const WARNING_MS = 120_000;
+
+export interface StandbyHookDeps {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  /** The group's standbys as last observed (the reconcile loop's latest observation). */
+  standbysFor(groupName: string): readonly Instance[];
+  /** How often to look whether the started standby runs. */
+  pollMs?: number;
+  /** No attach this close to the deadline: the fast path has already detached without decrement by then. */
+  attachMarginMs?: number;
+}
+
+/** Same AZ first (required with a persistent volume), then the same instance type, then the oldest. */
+export function rankStandbys(
+  standbys: readonly Instance[],
+  interrupted: Instance,
+  settings: GroupSettings,
+): Instance[] {
+  const sameAzOnly = !!settings.persistentVolume.device;
+  return standbys
+    .filter((s) => !sameAzOnly || s.availabilityZone === interrupted.availabilityZone)
+    .map((s) => ({
+      s,
+      score:
+        (s.availabilityZone === interrupted.availabilityZone ? 2 : 0) +
+        (s.instanceType === interrupted.instanceType ? 1 : 0),
+    }))
+    .sort((a, b) => b.score - a.score || a.s.launchTime.getTime() - b.s.launchTime.getTime())
+    .map((x) => x.s);
+}
+
+export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
+  const { cloud, clock } = deps;
+  const pollMs = deps.pollMs ?? 2_000;
+  const margin = deps.attachMarginMs ?? 10_000;
+  /** Standbys this process is starting: two warnings at once never take the same one. */
+  const taking = new Set<string>();
+
+  const release = async (id: string, why: string, log: Logger) => {
+    taking.delete(id);
+    try {
+      await cloud.ec2.deleteTags([id], [STANDBY_CLAIMED_TAG]);
+    } catch (err) {
+      log.warn(
+        { standby: id, err: describeError(err) },
+        `could not unclaim standby ${id}; the reconciler retires it later`,
+      );
+    }
+    log.warn({ standby: id }, `standby ${id} not used: ${why}`);
+  };
+
+  return {
+    async takeStandby({ groupName, settings, interrupted, deadline, signal }) {
+      const log = deps.logger.child({ group: groupName, interrupted: interrupted.instanceId });
+      const known = deps
+        .standbysFor(groupName)
+        .filter((s) => s.tags[STANDBY_FOR_TAG] === groupName && !taking.has(s.instanceId));
+      if (known.length === 0) return undefined;
+      // The observation can be a minute old: only a standby that is stopped and unclaimed now will do.
+      const fresh = await cloud.ec2.describeInstances(known.map((s) => s.instanceId));
+      const ready = fresh.filter(
+        (s) =>
+          s.state === 'stopped' &&
+          s.tags[STANDBY_FOR_TAG] === groupName &&
+          s.tags[STANDBY_CLAIMED_TAG] === undefined &&
+          !taking.has(s.instanceId),
+      );
+      const pick = rankStandbys(ready, interrupted, settings)[0];
+      if (!pick) {
+        log.info(
+          { candidates: known.length },
+          `no stopped standby for ${groupName}${settings.persistentVolume.device ? ` in ${interrupted.availabilityZone}` : ''}`,
+        );
+        return undefined;
+      }
+      const id = pick.instanceId;
+      taking.add(id);
+      const warnedAt = deadline.getTime() - WARNING_MS;
+      const startBy = Math.min(
+        clock.now().getTime() + settings.standby.startTimeoutSeconds * 1000,
+        deadline.getTime() - margin,
+      );
+      try {
+        await cloud.ec2.createTags([id], {
+          [STANDBY_CLAIMED_TAG]: `${interrupted.instanceId}@${clock.now().toISOString()}`,
+        });
+        await cloud.ec2.startInstances([id]);
+        log.info(
+          { standby: id, az: pick.availabilityZone, type: pick.instanceType },
+          `starting standby ${id} for ${interrupted.instanceId}`,
+        );
+        let state = 'pending';
+        while (clock.now().getTime() < startBy) {
+          signal.throwIfAborted();
+          await clock.sleep(Math.min(pollMs, Math.max(0, startBy - clock.now().getTime())), signal);
+          state = (await cloud.ec2.describeInstances([id]))[0]?.state ?? 'gone';
+          if (state === 'running' || state === 'gone' || state === 'terminated' || state === 'shutting-down')
+            break;
+        }
+        if (state !== 'running') {
+          cloud.metrics.record({
+            name: STANDBY_START_TIMEOUTS,
+            value: 1,
+            unit: 'Count',
+            dimensions: { AutoScalingGroupName: groupName },
+          });
+          await release(
+            id,
+            `state ${state} after ${settings.standby.startTimeoutSeconds}s (standby.startTimeoutSeconds)`,
+            log,
+          );
+          return undefined;
+        }
+        signal.throwIfAborted();
+        if (clock.now().getTime() >= deadline.getTime() - margin) {
+          await release(id, 'running too late to attach before the deadline', log);
+          return undefined;
+        }
+        await cloud.autoscaling.attachInstances(groupName, [id]);
+      } catch (err) {
+        await release(id, describeError(err), log);
+        throw err;
+      }
+      taking.delete(id);
+      const seconds = (clock.now().getTime() - warnedAt) / 1000;
+      cloud.metrics.record({
+        name: STANDBY_ATTACH_SECONDS,
+        value: seconds,
+        unit: 'Seconds',
+        dimensions: { AutoScalingGroupName: groupName },
+      });
+      log.info(
+        { standby: id, attachSeconds: seconds },
+        `standby ${id} attached to ${groupName} ${seconds.toFixed(1)}s after the warning`,
+      );
+      // It is a member now: the pool's tags go, the membership tag comes (in-instance scripts read it).
+      try {
+        await cloud.ec2.deleteTags(
+          [id],
+          [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG],
+        );
+        await cloud.ec2.createTags([id], { [GROUP_TAG]: groupName });
+      } catch (err) {
+        log.warn(
+          { standby: id, err: describeError(err) },
+          `retagging attached standby ${id} failed; the reconciler finishes it`,
+        );
+      }
+      return { instanceId: id };
+    },
+  };
+}
