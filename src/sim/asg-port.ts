@@ -62,6 +62,7 @@ export class SimAutoScaling implements AutoScalingPort {
     return this.api.call('autoscaling', 'CreateOrUpdateTags', `tagging ${groupName}`, () => {
       const g = this.state.mustGet(groupName);
       for (const t of tags) g.tags.set(t.key, { value: t.value, propagateAtLaunch: t.propagateAtLaunch });
+      g.snapshot = undefined;
     });
   }
 
@@ -69,6 +70,7 @@ export class SimAutoScaling implements AutoScalingPort {
     return this.api.call('autoscaling', 'DeleteTags', `removing tags from ${groupName}`, () => {
       const g = this.state.mustGet(groupName);
       for (const k of keys) g.tags.delete(k);
+      g.snapshot = undefined;
     });
   }
 

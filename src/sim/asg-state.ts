@@ -12,6 +12,7 @@ import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
 import type { LifecycleEventFields } from './events.js';
+import { deepFreeze } from './freeze.js';
 
 // Auto Scaling groups as the Auto Scaling documentation describes them: the group launches or
 // terminates to keep its desired capacity, balances AZs, follows its MixedInstancesPolicy, replaces a
@@ -78,6 +79,8 @@ export interface SimGroup {
   inService: number;
   checkScheduled: boolean;
   retryAt?: number;
+  /** The last described shape, reused until something about the group changes. */
+  snapshot?: Group;
 }
 
 const LEAVING = new Set([
@@ -273,6 +276,7 @@ export class AsgState {
       launchedAt: inst.launchTime,
     };
     g.members.set(inst.instanceId, m);
+    g.snapshot = undefined;
     this.memberOf.set(inst.instanceId, g.name);
     this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
     return m;
@@ -281,6 +285,7 @@ export class AsgState {
   setMemberState(g: SimGroup, m: SimMember, state: string): void {
     const was = m.lifecycleState === 'InService';
     m.lifecycleState = state;
+    g.snapshot = undefined;
     const is = state === 'InService';
     if (was !== is) g.inService += is ? 1 : -1;
     this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
@@ -290,6 +295,7 @@ export class AsgState {
     if (m.lifecycleState === 'InService') g.inService--;
     m.action?.timer.cancel();
     g.members.delete(m.instanceId);
+    g.snapshot = undefined;
     this.memberOf.delete(m.instanceId);
     this.bus.emit({ type: 'member-removed', group: g.name, instanceId: m.instanceId, why });
     this.schedule(g, 0);
@@ -314,6 +320,7 @@ export class AsgState {
       this.clock.after(this.timings.healthCheckSeconds * 1000, () => {
         if (g.members.get(id) !== m || LEAVING.has(m.lifecycleState)) return;
         m.healthStatus = 'Unhealthy';
+        g.snapshot = undefined;
         this.activity(
           g,
           'InProgress',
@@ -466,6 +473,7 @@ export class AsgState {
       );
     }
     if (decrement) g.desired -= ids.length;
+    g.snapshot = undefined;
     for (const id of ids) {
       const m = g.members.get(id)!;
       this.activity(g, 'InProgress', `Detaching EC2 instance: ${id}`);
@@ -509,6 +517,7 @@ export class AsgState {
       );
     }
     g.desired += ids.length;
+    g.snapshot = undefined;
     for (const inst of insts) {
       this.ec2.setTags(inst.instanceId, { 'aws:autoscaling:groupName': g.name });
       const m = this.addMember(g, inst, 'Pending');
@@ -546,13 +555,22 @@ export class AsgState {
         `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
       );
     }
-    Object.assign(g, { min, max, desired });
+    Object.assign(g, { min, max, desired, snapshot: undefined });
     if (u.mixedInstancesPolicy) g.mixedInstancesPolicy = structuredClone(u.mixedInstancesPolicy);
     this.bus.emit({ type: 'group-updated', group: name, detail: Object.keys(u).join(', ') });
     this.schedule(g, 0);
   }
 
+  /**
+   * The group as DescribeAutoScalingGroups reports it. Frozen and reused until the group changes, so a
+   * reconcile pass over thousands of members does not copy them all each time.
+   */
   toGroup(g: SimGroup): Group {
+    g.snapshot ??= deepFreeze(this.buildGroup(g));
+    return g.snapshot;
+  }
+
+  private buildGroup(g: SimGroup): Group {
     const members: AsgMember[] = [];
     for (const m of g.members.values()) {
       members.push({

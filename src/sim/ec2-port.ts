@@ -2,13 +2,20 @@ import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../dom
 import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
 import { awsError, type SimApi } from './api.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
+import { deepFreeze } from './freeze.js';
 import type { VolumeState } from './volumes.js';
 
 const DESCRIBE_PAGE = 1000;
 
 export type CreateVolumeRequest = Parameters<Ec2Port['createVolume']>[0];
 
+/** The instance as DescribeInstances reports it; frozen and reused until the instance changes. */
 export function toInstance(i: SimInstance): Instance {
+  i.snapshot ??= deepFreeze(buildInstance(i));
+  return i.snapshot;
+}
+
+function buildInstance(i: SimInstance): Instance {
   return {
     instanceId: i.instanceId,
     state: i.state,

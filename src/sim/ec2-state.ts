@@ -1,4 +1,4 @@
-import type { InstanceState, LaunchTemplateRef, Market, Tags } from '../domain/types.js';
+import type { Instance, InstanceState, LaunchTemplateRef, Market, Tags } from '../domain/types.js';
 import { awsError } from './api.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
@@ -61,6 +61,8 @@ export interface SimInstance {
   /** Set once a Spot reclaim is under way: the deadline. */
   reclaimAt?: number;
   terminatedAt?: number;
+  /** The last described shape (frozen), dropped on any change. */
+  snapshot?: Instance;
 }
 
 /** Capacity decisions the Spot market makes for EC2. */
@@ -221,6 +223,7 @@ export class Ec2State {
     if (from === to) return;
     inst.gen++;
     inst.state = to;
+    inst.snapshot = undefined;
     const now = this.clock.nowMs();
     const billed = to === 'pending' || to === 'running';
     if (!billed && inst.billingSince !== undefined) {
@@ -300,6 +303,7 @@ export class Ec2State {
   setTags(id: string, tags: Tags): void {
     const inst = this.instances.get(id);
     if (!inst) return;
+    inst.snapshot = undefined;
     for (const [k, v] of Object.entries(tags)) {
       inst.tags[k] = v;
       if (inst.state !== 'terminated') this.index(k).add(id);
@@ -309,6 +313,7 @@ export class Ec2State {
   removeTags(id: string, keys: string[]): void {
     const inst = this.instances.get(id);
     if (!inst) return;
+    inst.snapshot = undefined;
     for (const k of keys) {
       delete inst.tags[k];
       this.tagIndex.get(k)?.delete(id);

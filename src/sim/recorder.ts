@@ -32,6 +32,8 @@ interface Warned {
 export class Recorder {
   private readonly targets: Map<string, number>;
   private readonly last = new Map<string, { inService: number; since: number }>();
+  /** group → ids of members serving now. */
+  private readonly serving = new Map<string, Set<string>>();
   private gap = 0;
   private readonly warned = new Map<string, Warned>();
   private interruptions = 0;
@@ -61,9 +63,11 @@ export class Recorder {
     this.buckets = new Array(slices).fill(Number.POSITIVE_INFINITY);
     // The run starts with the initial fleet in service; measuring starts there.
     for (const name of targets.keys()) {
-      const inService = asg.groups.get(name)?.inService ?? 0;
-      this.last.set(name, { inService, since: start });
-      this.total += inService;
+      const set = new Set<string>();
+      for (const id of asg.groups.get(name)?.members.keys() ?? []) if (this.isServing(name, id)) set.add(id);
+      this.serving.set(name, set);
+      this.last.set(name, { inService: set.size, since: start });
+      this.total += set.size;
     }
     this.lastTotal = this.total;
     ec2.onBilled = (inst, seconds) => {
@@ -72,10 +76,11 @@ export class Recorder {
     bus.on((e) => {
       switch (e.type) {
         case 'member-state':
-          this.capacityChanged(e.group);
+          this.updateServing(e.group, e.instanceId);
           if (e.state === 'InService') this.replaced(e.group);
           break;
         case 'member-removed':
+          this.serving.get(e.group)?.delete(e.instanceId);
           this.capacityChanged(e.group);
           break;
         case 'spot-warning': {
@@ -91,9 +96,12 @@ export class Recorder {
         case 'detach':
           for (const id of e.instanceIds) this.markHandled(id);
           break;
-        case 'instance-state':
+        case 'instance-state': {
           if (e.to === 'terminated') this.warned.delete(e.instanceId);
+          const group = this.asg.memberOf.get(e.instanceId);
+          if (group) this.updateServing(group, e.instanceId);
           break;
+        }
       }
     });
   }
@@ -112,16 +120,30 @@ export class Recorder {
     this.handled++;
   }
 
+  /** Serving = InService in the group AND running in EC2 (the group notices a dead member only later). */
+  private isServing(group: string, id: string): boolean {
+    const m = this.asg.groups.get(group)?.members.get(id);
+    return m?.lifecycleState === 'InService' && this.ec2.get(id)?.state === 'running';
+  }
+
+  private updateServing(group: string, id: string): void {
+    const set = this.serving.get(group);
+    if (!set) return;
+    if (this.isServing(group, id)) set.add(id);
+    else set.delete(id);
+    this.capacityChanged(group);
+  }
+
   private capacityChanged(group: string): void {
     const target = this.targets.get(group);
-    const g = this.asg.groups.get(group);
-    if (target === undefined || !g) return;
+    const set = this.serving.get(group);
+    if (target === undefined || !set) return;
     const now = Math.min(this.clock.nowMs(), this.end);
     const prev = this.last.get(group)!;
-    if (prev.inService === g.inService) return;
+    if (prev.inService === set.size) return;
     this.gap += (Math.max(0, target - prev.inService) * Math.max(0, now - prev.since)) / 1000;
-    this.total += g.inService - prev.inService;
-    this.last.set(group, { inService: g.inService, since: now });
+    this.total += set.size - prev.inService;
+    this.last.set(group, { inService: set.size, since: now });
     this.plot(now);
   }
 
