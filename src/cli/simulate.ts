@@ -30,21 +30,33 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
   let durationSeconds: number | undefined;
   if (opts.duration !== undefined) {
     try {
-      durationSeconds = parseDuration(typeof opts.duration === 'number' ? opts.duration : /^\d+$/.test(opts.duration) ? Number(opts.duration) : opts.duration);
+      durationSeconds = parseDuration(
+        typeof opts.duration === 'number'
+          ? opts.duration
+          : /^\d+$/.test(opts.duration)
+            ? Number(opts.duration)
+            : opts.duration,
+      );
     } catch (err) {
       throw new UserError(`--duration: ${(err as Error).message}`);
     }
   }
-  const policiesDir = opts.policies ?? (scenario.policies && scenario.dir ? resolve(scenario.dir, scenario.policies) : undefined);
+  const policiesDir =
+    opts.policies ??
+    (scenario.policies && scenario.dir ? resolve(scenario.dir, scenario.policies) : undefined);
   if (scenario.strategies.includes('spotmax') && !policiesDir) {
-    io.stderr.write('spotmax: no --policies and the scenario names none; the spotmax strategy runs with defaults only\n');
+    io.stderr.write(
+      'spotmax: no --policies and the scenario names none; the spotmax strategy runs with defaults only\n',
+    );
   }
   const outDir = opts.out ?? 'simulation-out';
   const started = Date.now();
   const run = await runScenario(scenario, { seed, policiesDir, durationSeconds });
   const wall = ((Date.now() - started) / 1000).toFixed(1);
   const hours = (run.durationSeconds / 3600).toFixed(1);
-  io.stdout.write(`scenario ${scenario.name} (seed ${run.report.seed}): ${hours} h simulated under ${scenario.strategies.length} strategies in ${wall} s\n\n`);
+  io.stdout.write(
+    `scenario ${scenario.name} (seed ${run.report.seed}): ${hours} h simulated under ${scenario.strategies.length} strategies in ${wall} s\n\n`,
+  );
   io.stdout.write(`${formatTable(run.runs)}\n\n`);
   io.stdout.write(
     'capacity gap: instance-seconds below the desired capacity (InService and running); replacement: warning to the next instance InService in the group; cost: instances billed against the desired capacity all On-Demand\n',
