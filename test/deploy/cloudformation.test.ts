@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -577,4 +578,33 @@ test.serial('moto refuses a stack without the required parameters', async (t) =>
     ),
   );
   t.regex(err?.message ?? '', /ImageUri|VpcId|Subnets|parameter/i);
+});
+
+test('every SpotMax metric the dashboard and alarms use is published by the code', (t) => {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+    });
+  const code = walk('src')
+    .filter((f) => !f.endsWith(join('observability', 'metric-names.ts')))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  const raw = readFileSync(TEMPLATE, 'utf8');
+  const used = new Set([
+    ...[...raw.matchAll(/MetricName=\\"([A-Za-z]+)\\"/g)].map((m) => m[1] as string),
+    ...[...raw.matchAll(/\["SpotMax", "([A-Za-z]+)"/g)].map((m) => m[1] as string),
+    ...Object.values(tpl.Resources)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.Namespace === METRIC_NAMESPACE)
+      .map((r) => r.Properties?.MetricName as string),
+  ]);
+  t.true(used.size >= 8, [...used].join(', '));
+  const keyOf = (name: string) => Object.entries(MetricNames).find(([, v]) => v === name)?.[0];
+  for (const name of used) {
+    const key = keyOf(name);
+    t.truthy(key, `${name} is not in src/observability/metric-names.ts`);
+    const published =
+      code.includes(`'${name}'`) || (key !== undefined && code.includes(`MetricNames.${key}`));
+    t.true(published, `the template uses ${name}, but no code under src/ publishes it`);
+  }
 });
