@@ -5,8 +5,6 @@ export function shutdownSignal(): AbortSignal {
     if (controller.signal.aborted) process.exit(130);
     controller.abort(new Error(`received ${name}`));
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   return controller.signal;
