@@ -3,9 +3,12 @@ import { resolveGroups } from '../config/resolve.js';
 import { createPolicyWatcher, policyReadiness } from '../config/watch.js';
 import { createInterruptionController } from '../controllers/interruption/controller.js';
 import { createDirectory } from '../controllers/interruption/directory.js';
+import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js';
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
+import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
 import { UserError } from '../domain/errors.js';
-import type { Group } from '../domain/types.js';
+import { STANDBY_FOR_TAG } from '../domain/tags.js';
+import type { Group, Instance } from '../domain/types.js';
 import type { CommandIO } from '../main.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
@@ -67,6 +70,7 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
   const cloud: Cloud = { ...base, metrics, queue: withReceiveHeartbeat(base.queue, () => heartbeats.beat('events')) };
 
   let policies: PolicySet = EMPTY_POLICIES;
+  let standbys = new Map<string, Instance[]>();
   const resolve = (groups: Group[], set: PolicySet) => resolveGroups(groups, set).filter(isOptedIn);
   const releasersFor = createReleaserFactory({ clock, logger, metrics, env: io.env });
   const directory = createDirectory({ cloud, resolve: (groups) => resolve(groups, policies), clock, ttlMs: 10_000 });
@@ -82,6 +86,7 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
     onPass: (result, latest) => {
       heartbeats.beat('reconcile');
       directory.update(resolve(latest.groups, policies), latest.instances);
+      standbys = groupStandbys(latest.standbys);
       void result;
     },
   });
@@ -110,6 +115,8 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
           directory,
           releasersFor,
           onGroupTouched: (group) => loop.requeue(group),
+          standby: createStandbyHook({ cloud, clock, logger, standbysFor: (group) => standbys.get(group) ?? [] }),
+          prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger }),
         })
       : undefined;
   if (!controller) logger.warn({}, 'no queue configured (--queue-url or SPOTMAX_QUEUE_URL): interruption events are not handled');
@@ -161,4 +168,16 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
   await health.close();
   logger.info({}, 'stopped');
   return 0;
+}
+
+function groupStandbys(all: readonly Instance[]): Map<string, Instance[]> {
+  const byGroup = new Map<string, Instance[]>();
+  for (const s of all) {
+    const group = s.tags[STANDBY_FOR_TAG];
+    if (!group) continue;
+    const list = byGroup.get(group) ?? [];
+    list.push(s);
+    byGroup.set(group, list);
+  }
+  return byGroup;
 }
