@@ -1,29 +1,38 @@
 import type { AwsClients } from '../../src/aws/clients.js';
 import {
   addSpotMembers,
+  createGroup,
   createLaunchTemplate,
   createTestQueue,
   createTestVolume,
   launchInstances,
-  seedGroup,
 } from '../helpers/aws-fixtures.js';
 import type { ContractSeeder, SeededGroup, SeedGroupSpec } from './seeder.js';
 
 /** Builds contract-suite state in moto with the raw SDK (never through the adapters under test). */
 export class AwsSeeder implements ContractSeeder {
   readonly azs = ['us-east-1a', 'us-east-1b'];
-  private templates = 0;
+  /** One template for every group and loose instance: half the calls when a test seeds 100+ groups. */
+  private template: Promise<{ id: string; name: string }> | undefined;
 
   constructor(private readonly raw: AwsClients) {}
 
+  private sharedTemplate(): Promise<{ id: string; name: string }> {
+    this.template ??= createLaunchTemplate(this.raw.ec2, 'contract-lt');
+    return this.template;
+  }
+
   async createGroup(spec: SeedGroupSpec): Promise<SeededGroup> {
-    const lt = await seedGroup(this.raw, {
+    const lt = await this.sharedTemplate();
+    await createGroup(this.raw.autoscaling, {
       name: spec.name,
       desired: spec.desired,
       max: spec.max,
       tags: spec.tags,
       azs: spec.azs ?? [this.azs[0]!],
       mixed: spec.mixed,
+      launchTemplate: lt.name,
+      ec2: this.raw.ec2,
     });
     return { name: spec.name, launchTemplate: { id: lt.id, name: lt.name, version: '$Latest' } };
   }
@@ -33,10 +42,9 @@ export class AwsSeeder implements ContractSeeder {
   }
 
   async launchInstance(opts: { az: string; tags?: Record<string, string> }): Promise<string> {
-    const name = `loose-${++this.templates}`;
-    await createLaunchTemplate(this.raw.ec2, name);
+    const lt = await this.sharedTemplate();
     const [id] = await launchInstances(this.raw.ec2, {
-      launchTemplate: name,
+      launchTemplate: lt.name,
       n: 1,
       az: opts.az,
       tags: opts.tags,
