@@ -141,7 +141,7 @@ test('mutating actions are conditioned on spotmax tags wherever AWS supports it'
   }
   const conditionOf = (sid: string) => policy.Statement.find((s) => s.Sid === sid)?.Condition;
   // ASG actions only on groups spotmax has tagged as its own.
-  t.deepEqual(conditionOf('ActOnManagedGroups'), { Null: { 'aws:ResourceTag/spotmax:group': 'false' } });
+  t.deepEqual(conditionOf('ActOnManagedGroups'), { Null: { 'autoscaling:ResourceTag/spotmax:group': 'false' } });
   // Tag writes only ever touch spotmax:* keys.
   t.deepEqual(conditionOf('WriteOnlySpotmaxTagsOnGroups'), {
     'ForAllValues:StringLike': { 'aws:TagKeys': ['spotmax:*'] },
