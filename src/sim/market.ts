@@ -196,7 +196,7 @@ export class SpotMarket implements CapacitySource {
     }
     victims.sort((a, b) => a.score - b.score);
     const n = Math.ceil(victims.length * s.share);
-    const pool = [s.instanceType ?? '*', s.az ?? '*'].join(' in ');
+    const pool = `${s.instanceType ?? 'every type'} in ${s.az ?? 'every AZ'}`;
     this.bus.emit({ type: 'storm', name: s.name, pool, instances: n });
     for (let i = 0; i < n; i++) {
       const { inst, key } = victims[i]!;
