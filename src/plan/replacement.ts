@@ -133,9 +133,10 @@ export function planReplacements(
         break;
       }
       case 'waiting': {
+        // EC2 reports launch times to the second; the ASG launches after `since`, in the same second at the earliest.
+        const after = Math.floor(record.since.getTime() / 1000) * 1000;
         const ready = fresh.find(
-          (v) =>
-            v.instance.launchTime.getTime() >= record.since.getTime() && !claimed.has(v.member.instanceId),
+          (v) => v.instance.launchTime.getTime() >= after && !claimed.has(v.member.instanceId),
         );
         if (ready) {
           claimed.add(ready.member.instanceId);
