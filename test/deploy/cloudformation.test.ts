@@ -56,7 +56,11 @@ function references(
     for (const [k, v] of Object.entries(node)) {
       if (k === 'Ref' && typeof v === 'string') out.refs.push(v);
       else if (k === 'Fn::GetAtt' && Array.isArray(v)) out.refs.push(String(v[0]));
-      else if ((k === 'Condition' || k === 'Fn::If') && (typeof v === 'string' || Array.isArray(v))) {
+      else if (
+        // {Condition: X} alone is a condition reference; Condition inside a container's DependsOn is not.
+        ((k === 'Condition' && Object.keys(node).length === 1) || k === 'Fn::If') &&
+        (typeof v === 'string' || Array.isArray(v))
+      ) {
         out.conditions.push(typeof v === 'string' ? v : String(v[0]));
         if (Array.isArray(v)) references(v.slice(1), out);
       } else if (k === 'Fn::Sub') {
@@ -213,8 +217,15 @@ test('PolicySource=git-sync adds a git-sync v4 sidecar writing a checkout the ma
     /^registry\.k8s\.io\/git-sync\/git-sync:v4\.\d+\.\d+$/,
   );
   const [, withGitSync] = props('TaskDefinition').ContainerDefinitions['Fn::If'];
-  const [main, sync] = withGitSync;
+  const [main, sync, init] = withGitSync;
   t.is(sync.Name, 'git-sync');
+  // Fargate volumes are root-owned: a one-shot root chown hands them to git-sync's user before it starts.
+  t.deepEqual(sync.DependsOn, [{ ContainerName: 'volume-permissions', Condition: 'SUCCESS' }]);
+  t.is(init.Name, 'volume-permissions');
+  t.is(init.User, '0');
+  t.false(init.Essential);
+  t.deepEqual([...init.EntryPoint, ...init.Command], ['chown', '65533:65533', '/git', '/git-sync-tmp']);
+  t.not(sync.User, '0', 'git-sync itself stays non-root');
   t.false(sync.Essential, 'an unreachable repository must not stop spotmax');
   const env = Object.fromEntries(
     sync.Environment.filter((e: object) => 'Name' in e).map((e: { Name: string; Value: unknown }) => [
@@ -491,8 +502,10 @@ test.serial('PolicySource=git-sync deploys a two-container task sharing the poli
   t.is(stack.status, 'CREATE_COMPLETE');
   const def = await describeTaskDefinition(stack.physical.TaskDefinition as string);
   t.deepEqual(def.volumes.map((v) => v.name).sort(), ['git-sync-tmp', 'policies', 'tmp']);
-  const [main, sync] = def.containerDefinitions;
+  const [main, sync, init] = def.containerDefinitions;
   t.deepEqual(main.command, ['run', '--cloud', 'aws', '--dry-run']);
+  t.deepEqual(sync.dependsOn, [{ containerName: 'volume-permissions', condition: 'SUCCESS' }]);
+  t.is(init.image, '123456789012.dkr.ecr.us-east-1.amazonaws.com/spotmax:0.1.0');
   t.is(
     main.environment.find((e: { name: string }) => e.name === 'SPOTMAX_POLICIES').value,
     '/git/current/prod',
