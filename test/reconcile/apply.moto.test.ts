@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import test from 'ava';
 import type { GroupSettings } from '../../src/config/schema.js';
+import type { ActionResult } from '../../src/controllers/reconcile/executor.js';
 import { type ReconcileDeps, reconcileOnce } from '../../src/controllers/reconcile/pass.js';
 import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
 import {
@@ -32,7 +33,7 @@ import { managedAll } from './world.js';
 const env = useMotoEnv();
 /** Groups opt in with a spotmax:* tag; spotmax:group (propagated) spares a membership action in each pass. */
 const MANAGED = [{ key: GROUP_TAG, value: 'web', propagateAtLaunch: true }];
-const relevant = (results: { action: { kind: string } }[]) =>
+const relevant = (results: ActionResult[]) =>
   results.filter((r) => r.action.kind !== 'tag-instance' && r.action.kind !== 'tag-group');
 
 function deps(s: GroupSettings): ReconcileDeps<null> {
@@ -249,7 +250,7 @@ test.serial(
     const first = await reconcileOnce(deps(s), { execute: true });
     t.deepEqual(
       relevant(first.groups[0]!.results)
-        .map((r) => [r.action.kind, r.status, (r as { error?: string }).error])
+        .map((r) => [r.action.kind, r.status, r.error])
         .sort(),
       [
         ['attach-volume', 'done', undefined],
