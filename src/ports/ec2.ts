@@ -25,7 +25,11 @@ export interface LaunchTemplateVersionInfo {
 
 /** The EC2 calls spotmax makes, and only those. */
 export interface Ec2Port {
-  /** Follows NextToken always (MaxResults counts reservations in some implementations). */
+  /**
+   * Follows NextToken always (MaxResults counts reservations in some implementations). Ids that do
+   * not exist (any more) are left out of the result, not an error: one vanished instance must not hide
+   * the others. The AWS adapter does so; the simulator should too.
+   */
   describeInstances(instanceIds: string[]): Promise<Instance[]>;
   createTags(resourceIds: string[], tags: Tags): Promise<void>;
   deleteTags(resourceIds: string[], keys: string[]): Promise<void>;

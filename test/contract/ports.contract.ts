@@ -170,6 +170,40 @@ export function contractSuite(name: string, makeCloud: () => Promise<ContractBac
     t.deepEqual(v?.attachments, []);
   });
 
+  it('a volume in use elsewhere is refused; snapshots restore into another AZ', async (t, cloud, seed) => {
+    const [azA, azB] = seed.azs as [string, string];
+    const first = await seed.launchInstance({ az: azA });
+    const second = await seed.launchInstance({ az: azA });
+    const vol = await seed.createVolume({ az: azA, tags: { 'spotmax:group': 'web' } });
+    await cloud.ec2.attachVolume(vol, first, '/dev/sdf');
+    await seed.settle();
+    await t.throwsAsync(cloud.ec2.attachVolume(vol, second, '/dev/sdf'));
+
+    const snap = await cloud.ec2.createSnapshot(vol, { 'spotmax:group': 'web', 'spotmax:volume': vol });
+    await seed.settle();
+    const found = await cloud.ec2.describeSnapshots({ 'spotmax:group': 'web' });
+    t.deepEqual(
+      found.map((s) => [s.snapshotId, s.volumeId]),
+      [[snap.snapshotId, vol]],
+    );
+    const restored = await cloud.ec2.createVolume({
+      availabilityZone: azB,
+      snapshotId: snap.snapshotId,
+      tags: { 'spotmax:group': 'web' },
+    });
+    t.is(restored.availabilityZone, azB);
+    await cloud.ec2.deleteSnapshot(snap.snapshotId);
+    t.deepEqual(await cloud.ec2.describeSnapshots({ 'spotmax:group': 'web' }), []);
+  });
+
+  it('the launch template of a group resolves to a version', async (t, cloud, seed) => {
+    const g = await seed.createGroup({ name: 'web', desired: 0 });
+    const info = await cloud.ec2.describeLaunchTemplateVersion(g.launchTemplate);
+    t.true(info.version >= 1);
+    t.is(info.name ?? g.launchTemplate.name, g.launchTemplate.name);
+    if (g.launchTemplate.version === '$Latest') t.true(info.isLatest);
+  });
+
   it('a received message stays hidden until its visibility ends, and is gone once deleted', async (t, cloud, seed) => {
     const url = await seed.createQueue('contract-events', 30);
     await cloud.queue.send(url, 'one');
