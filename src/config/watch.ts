@@ -76,9 +76,12 @@ export function countPolicies(policies: unknown): number {
   return 0;
 }
 
-/** Real path of the folder plus path, mtime and size of every visible file under it. */
+/** Real path of the folder plus path, mtime and size of every visible file under it (or of the file itself). */
 export async function fingerprintFolder(dir: string): Promise<string> {
   const root = await realpath(dir);
+  const top = await stat(root);
+  // SPOTMAX_POLICIES may name a single file.
+  if (top.isFile()) return `${root}\t${top.mtimeMs}\t${top.size}`;
   const entries: string[] = [];
   const walk = async (abs: string, rel: string, depth: number): Promise<void> => {
     if (depth > 16) return;

@@ -323,3 +323,35 @@ test('with the real loader: a bad field is rejected at its position and the good
     await rm(root, { recursive: true, force: true });
   }
 });
+
+test('a single policy file instead of a folder is watched too', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'spotmax-watch-file-'));
+  const file = join(root, 'only.yaml');
+  await writeFile(file, 'name: one\n');
+  const applied: string[][] = [];
+  const loadFile = async (paths: string[]): Promise<Set> => {
+    const text = await readFile(paths[0] as string, 'utf8');
+    return { policies: [/^name: (\S+)/.exec(text)?.[1] ?? '?'], issues: [] };
+  };
+  const watcher = createPolicyWatcher({
+    dir: file,
+    load: loadFile,
+    logger: capture().logger,
+    metrics: new PrometheusRegistry({ processMetrics: false }),
+    clock: systemClock,
+    onChange: (set) => {
+      applied.push(set.policies);
+    },
+    pollMs: 0,
+    useFsWatch: false,
+  });
+  try {
+    await watcher.start();
+    await writeFile(file, 'name: two-longer\n');
+    t.true((await watcher.check()).ok);
+    t.deepEqual(applied, [['one'], ['two-longer']]);
+  } finally {
+    await watcher.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
