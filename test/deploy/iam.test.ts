@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import test from 'ava';
-import { REQUIRED_PERMISSIONS } from '../../src/aws/permissions.js';
+import { IAM_POLICY_FILE, REQUIRED_PERMISSIONS } from '../../src/aws/permissions.js';
 import { readTemplate } from './cfn-yaml.js';
 
 // Least privilege, derived from the code: deploy/iam/spotmax-policy.json must list exactly the AWS
@@ -123,6 +123,10 @@ test('the permission list behind access-denied hints (src/aws/permissions.ts) ma
   t.deepEqual([...REQUIRED_PERMISSIONS].sort(), [...code.keys()].sort());
 });
 
+test('an access-denied error points to this policy file', (t) => {
+  t.is(IAM_POLICY_FILE, POLICY_FILE);
+});
+
 test('mutating actions are conditioned on spotmax tags wherever AWS supports it', (t) => {
   const readOnly = (a: string) => /:(Describe|Get|List|Receive)/.test(a);
   for (const s of policy.Statement) {
@@ -141,7 +145,9 @@ test('mutating actions are conditioned on spotmax tags wherever AWS supports it'
   }
   const conditionOf = (sid: string) => policy.Statement.find((s) => s.Sid === sid)?.Condition;
   // ASG actions only on groups spotmax has tagged as its own.
-  t.deepEqual(conditionOf('ActOnManagedGroups'), { Null: { 'autoscaling:ResourceTag/spotmax:group': 'false' } });
+  t.deepEqual(conditionOf('ActOnManagedGroups'), {
+    Null: { 'autoscaling:ResourceTag/spotmax:group': 'false' },
+  });
   // Tag writes only ever touch spotmax:* keys.
   t.deepEqual(conditionOf('WriteOnlySpotmaxTagsOnGroups'), {
     'ForAllValues:StringLike': { 'aws:TagKeys': ['spotmax:*'] },
