@@ -1,0 +1,48 @@
+import type { VirtualClock } from '../../src/sim/clock.js';
+import { createSimulatedRegion, type RegionOptions, type SimRegion } from '../../src/sim/region.js';
+import { type Scenario, type ScenarioInput, scenarioSchema } from '../../src/sim/scenario.js';
+
+export const PRICES = {
+  'm5.large': { onDemand: 0.096, spot: 0.036 },
+  'm5a.large': { onDemand: 0.086, spot: 0.034 },
+};
+
+/** A scenario from a partial input: one small group, no hazard, no API latency unless said. */
+export function scenario(input: Partial<ScenarioInput> = {}): Scenario {
+  return scenarioSchema.parse({
+    name: 'test',
+    duration: '2h',
+    prices: PRICES,
+    groups: [
+      {
+        name: 'web',
+        instanceTypes: ['m5.large', 'm5a.large'],
+        azs: ['us-east-1a', 'us-east-1b'],
+        desired: 4,
+        boot: { median: 60, p99: 90 },
+      },
+    ],
+    ...input,
+    market: { hazardPerHour: 0, ...(input.market ?? {}) },
+    api: { latencyMs: 0, ...(input.api ?? {}) },
+  });
+}
+
+export async function warmRegion(
+  input: Partial<ScenarioInput> = {},
+  options: RegionOptions = {},
+): Promise<SimRegion> {
+  const region = createSimulatedRegion(scenario(input), options);
+  await region.warmUp();
+  return region;
+}
+
+/** Awaits `p` while the virtual clock moves in `stepMs` steps (port calls with latency wait on it). */
+export async function during<T>(clock: VirtualClock, p: Promise<T>, stepMs = 100): Promise<T> {
+  let done = false;
+  const settled = p.finally(() => {
+    done = true;
+  });
+  for (let i = 0; i < 100_000 && !done; i++) await clock.advanceBy(stepMs);
+  return settled;
+}
