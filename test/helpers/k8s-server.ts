@@ -76,6 +76,8 @@ export interface K8sServer {
   pdbs: FakePdb[];
   events: Record<string, unknown>[];
   evictions: EvictionRecord[];
+  /** Pods removed after their grace period, with when (epoch ms). */
+  deletions: { namespace: string; name: string; at: number }[];
   /** Request counts keyed "METHOD route", e.g. "PATCH node", "POST eviction". */
   calls: Record<string, number>;
   /** Content-Type of every node patch, in order. */
@@ -214,6 +216,7 @@ export async function startK8sServer(): Promise<K8sServer> {
     pdbs: [] as FakePdb[],
     events: [] as Record<string, unknown>[],
     evictions: [] as EvictionRecord[],
+    deletions: [] as { namespace: string; name: string; at: number }[],
     calls: {} as Record<string, number>,
     patchTypes: [] as string[],
     hang: false,
@@ -238,7 +241,9 @@ export async function startK8sServer(): Promise<K8sServer> {
     const uid = pod.metadata.uid;
     const timer = setTimeout(() => {
       timers.delete(timer);
-      if (state.pods.get(key)?.metadata.uid === uid) state.pods.delete(key);
+      if (state.pods.get(key)?.metadata.uid !== uid) return;
+      state.pods.delete(key);
+      state.deletions.push({ namespace: pod.metadata.namespace, name: pod.metadata.name, at: Date.now() });
     }, Math.max(0, graceSeconds) * state.msPerGraceSecond);
     timers.add(timer);
   };

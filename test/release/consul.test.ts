@@ -163,8 +163,8 @@ test('an agent that hangs: the fallback still runs inside the deadline; without 
     env: {},
   });
   const started = Date.now();
-  const [out] = await runReleasers([releaser], request(1200), { clock: systemClock });
-  t.true(Date.now() - started < 1300);
+  const [out] = await runReleasers([releaser], request(2000), { clock: systemClock });
+  t.true(Date.now() - started < 2000, 'ends inside the deadline, fallback included');
   t.is(out?.status, 'done', out?.detail);
   t.regex(out?.detail ?? '', /no answer within/);
   t.deepEqual(central.catalogDeregistered, [{ Node: 'ip-10-20-30-40.ec2.internal' }]);
@@ -177,7 +177,7 @@ test('an agent that hangs: the fallback still runs inside the deadline; without 
   });
   const started2 = Date.now();
   const [out2] = await runReleasers([alone], request(3000), { clock: systemClock });
-  t.true(Date.now() - started2 < 1500, 'the per-call timeout (timeoutSeconds) applies');
+  t.true(Date.now() - started2 < 2000, 'the per-call timeout (timeoutSeconds) applies');
   t.is(out2?.status, 'failed');
   t.regex(out2?.detail ?? '', /no consul.centralAddress/);
 });

@@ -131,13 +131,16 @@ test('a PDB-blocked pod is evicted once another replica is ready elsewhere', asy
   server.addPod('node-a', 'web-1', { labels: { app: 'web' }, graceSeconds: 1 });
   server.addPod('node-b', 'web-2', { labels: { app: 'web' } });
   server.addPdb({ name: 'web-pdb', matchLabels: { app: 'web' }, minAvailable: 2 });
-  let replicaAt = 0;
-  const replica = setTimeout(() => {
-    replicaAt = Date.now();
-    server.addPod('node-b', 'web-3', { labels: { app: 'web' } });
-  }, 400);
-  t.teardown(() => clearTimeout(replica));
-  const out = await releaser.release(request('i-0a1'));
+  // The replica appears only once the budget has refused the eviction at least once.
+  const releasing = releaser.release(request('i-0a1', { deadline: new Date(Date.now() + 20_000) }));
+  const waitStart = Date.now();
+  while (!server.evictions.some((e) => e.status === 429) && Date.now() - waitStart < 10_000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  const replicaAt = Date.now();
+  server.addPod('node-b', 'web-3', { labels: { app: 'web' } });
+  const out = await releasing;
   t.is(out.status, 'done', out.detail);
   t.is(out.counts?.podsEvicted, 1);
   t.true((out.counts?.evictionRetries ?? 0) >= 1);
@@ -145,7 +148,7 @@ test('a PDB-blocked pod is evicted once another replica is ready elsewhere', asy
   t.is(tries[0]?.status, 429);
   const accepted = tries.find((e) => e.status === 201);
   t.truthy(accepted);
-  t.true((accepted?.at ?? 0) >= replicaAt && replicaAt > 0);
+  t.true((accepted?.at ?? 0) >= replicaAt);
   t.true(tries.slice(0, -1).every((e) => e.status === 429));
   t.false(server.pods.has('default/web-1'));
 });
@@ -157,14 +160,14 @@ test('a pod whose budget never frees is left at the time limit: partial, listed,
   server.addPod('node-a', 'web-1', { graceSeconds: 1 });
   server.addPdb({ name: 'db-pdb', matchLabels: { app: 'db' }, minAvailable: 1 });
   const started = Date.now();
-  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 1500) }));
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 4000) }));
   const took = Date.now() - started;
   t.is(out.status, 'partial', out.detail);
   t.regex(out.detail ?? '', /1 left at the time limit: default\/db-0/);
   t.regex(out.detail ?? '', /PodDisruptionBudget/);
   t.is(out.counts?.podsEvicted, 1);
   t.is(out.counts?.podsLeft, 1);
-  t.true(took < 1500, `took ${took} ms`);
+  t.true(took < 4000, `took ${took} ms`);
   t.true(server.evictions.filter((e) => e.name === 'db-0').length >= 2, 'retried with backoff');
 });
 
@@ -174,17 +177,17 @@ test('a long grace period is capped by the time left before the deadline', async
   server.addNode('node-a', { instanceId: 'i-0a1' });
   server.addPod('node-a', 'slow', { graceSeconds: 600 });
   const started = Date.now();
-  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 3000) }));
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 4000) }));
   const took = Date.now() - started;
   const grace = server.evictions.find((e) => e.name === 'slow')?.gracePeriodSeconds ?? 999;
   t.true(grace >= 1 && grace <= 3, `grace ${grace}`);
   t.is(out.status, 'done', out.detail);
-  t.true(took < 3000, `took ${took} ms`);
+  t.true(took < 4000, `took ${took} ms`);
 });
 
 test('--grace-period and --timeout from the seed drain option are honoured; unmanaged pods need --force', async (t) => {
   const { server, releaser } = await setup(t, 'flags', {
-    drainOption: '--ignore-daemonsets --grace-period=1 --timeout=1s',
+    drainOption: '--ignore-daemonsets --grace-period=1 --timeout=3s',
   });
   server.addNode('node-a', { instanceId: 'i-0a1' });
   server.addPod('node-a', 'web-1', { graceSeconds: 50 });
@@ -193,8 +196,9 @@ test('--grace-period and --timeout from the seed drain option are honoured; unma
   server.addPod('node-a', 'held', { labels: { app: 'held' } });
   server.addPdb({ name: 'held', matchLabels: { app: 'held' }, minAvailable: 1 });
   const started = Date.now();
-  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 10_000) }));
-  t.true(Date.now() - started < 1500, '--timeout=1s bounds the drain');
+  const out = await releaser.release(request('i-0a1', { deadline: new Date(started + 60_000) }));
+  const took = Date.now() - started;
+  t.true(took >= 2500 && took < 4000, `--timeout=3s bounds the drain (took ${took} ms)`);
   t.is(out.status, 'partial', out.detail);
   t.is(server.evictions.find((e) => e.name === 'web-1')?.gracePeriodSeconds, 1);
   t.regex(out.detail ?? '', /default\/bare \(no controller; --force evicts it\)/);
@@ -231,13 +235,14 @@ test('an API server that hangs does not hold the release past the deadline', asy
   const started = Date.now();
   const [out] = await runReleasers(
     [releaser],
-    { ...request('i-0a1'), deadline: new Date(started + 1200) },
+    { ...request('i-0a1'), deadline: new Date(started + 2000) },
     { clock: systemClock },
   );
   const took = Date.now() - started;
-  t.true(took < 1400, `took ${took} ms`);
-  t.is(out?.status, 'failed', out?.detail);
-  t.regex(out?.detail ?? '', /time limit reached/);
+  // Bounded by the deadline (plus event-loop lag on a busy machine), whichever side stops it first.
+  t.true(took < 2300, `took ${took} ms`);
+  t.true(out?.status === 'failed' || out?.status === 'partial', out?.detail);
+  t.regex(out?.detail ?? '', /time limit/);
   t.true((server.calls.hung ?? 0) >= 1);
 });
 

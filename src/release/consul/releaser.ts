@@ -109,7 +109,10 @@ export class ConsulReleaser implements Releaser {
       detail,
       counts,
     });
-    const left = () => req.deadline.getTime() - clock.now().getTime();
+    // The step ends a little before the deadline so it reports its own outcome (which fallback ran)
+    // rather than being cut off by runReleasers.
+    const margin = Math.min(250, Math.max(0, (req.deadline.getTime() - started) * 0.05));
+    const left = () => req.deadline.getTime() - margin - clock.now().getTime();
     const log = this.opts.logger.child({ step: STEP, instanceId: id, group: req.groupName });
 
     const { token, problem } = await readConsulToken(settings, this.opts.env);

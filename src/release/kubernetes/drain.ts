@@ -131,8 +131,10 @@ async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
       return { accepted: false, retries, error: error ?? 'time limit reached' };
     const own = pod.spec?.terminationGracePeriodSeconds ?? 30;
     const wanted = ctx.options.gracePeriodSeconds ?? own;
-    // At least 1 s: 0 would ask for an immediate, unclean deletion.
-    const grace = Math.max(1, Math.min(wanted, Math.floor(leftMs / 1000)));
+    // Capped so the pod is gone, and seen gone by a poll, before the time limit: one second and one
+    // poll interval are kept for the kubelet to report the deletion. At least 1 s, as 0 would ask for an
+    // immediate, unclean deletion.
+    const grace = Math.max(1, Math.min(wanted, Math.floor((leftMs - ctx.tuning.pollMs) / 1000) - 1));
     const call = boundedSignal(
       ctx.clock,
       ctx.signal,

@@ -155,11 +155,12 @@ export class KubernetesReleaser implements Releaser {
       const complete = result.left.length === 0 && result.kept.length === 0;
       return outcome(complete ? 'done' : 'partial', parts.join('; '), counts);
     } catch (err) {
-      const why = signal.aborted
-        ? req.signal.aborted
-          ? 'aborted by the caller'
-          : 'time limit reached'
-        : describeKubeError(err);
+      const overTime = signal.aborted || clock.now().getTime() >= endAt;
+      const why = req.signal.aborted
+        ? 'aborted by the caller'
+        : overTime
+          ? 'time limit reached'
+          : describeKubeError(err);
       return outcome('failed', `${stage} node ${nodeName} for ${id} at ${client.server}: ${why}`);
     } finally {
       bounded.dispose();
