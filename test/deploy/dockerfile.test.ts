@@ -198,3 +198,34 @@ test('every COPY source exists in a clean clone and is not excluded by .dockerig
   t.true(ignored('node_modules/x/index.js', patterns), 'node_modules stays out of the build context');
   t.true(ignored('.git/HEAD', patterns));
 });
+
+test('the HEALTHCHECK probe exits 0 on a healthy /healthz, 1 on 503 and 1 when nothing listens', async (t) => {
+  const { startHealthServer } = await import('../../src/observability/health-server.js');
+  const { PrometheusRegistry } = await import('../../src/observability/prometheus.js');
+  const { silentLogger } = await import('../../src/ports/logger.js');
+  const { execFile } = await import('node:child_process');
+  const hc = ops(runtime, 'HEALTHCHECK').at(-1)?.args ?? '';
+  const probe = (JSON.parse(hc.slice(hc.indexOf('CMD') + 3).trim()) as string[])[2] as string;
+  let healthy = true;
+  const server = await startHealthServer({
+    port: 0,
+    host: '127.0.0.1',
+    checks: { live: () => ({ ok: healthy, checks: {} }), ready: async () => ({ ok: true, checks: {} }) },
+    metrics: new PrometheusRegistry({ processMetrics: false }),
+    logger: silentLogger,
+  });
+  const run = (port: number) =>
+    new Promise<number>((resolve) => {
+      execFile(process.execPath, ['-e', probe.replace(':8080/', `:${port}/`)], { timeout: 10_000 }, (err) =>
+        resolve(err ? ((err as { code?: number }).code ?? -1) : 0),
+      );
+    });
+  try {
+    t.is(await run(server.port), 0);
+    healthy = false;
+    t.is(await run(server.port), 1);
+  } finally {
+    await server.close();
+  }
+  t.is(await run(server.port), 1, 'connection refused');
+});
