@@ -23,7 +23,11 @@ export function isRetryableAwsError(err: unknown): boolean {
 /** Wraps an error of `service`'s `action` in a CloudError that says what spotmax was doing. */
 export function toCloudError(service: AwsService, action: string, context: string, err: unknown): CloudError {
   if (err instanceof CloudError) return err;
-  const code = errorCode(err);
+  const status = httpStatus(err);
+  // An answer the SDK could not parse (an HTML error page from a proxy) has no AWS code; the HTTP
+  // status is the most useful thing to show.
+  const sdkCode = errorCode(err);
+  const code = (sdkCode === 'Error' || sdkCode === 'Unknown') && status ? `HTTP ${status}` : sdkCode;
   const wrapped = new CloudError(action, context, code, isRetryableAwsError(err), err);
   if (isAccessDenied(err)) {
     const permission = iamPermission(service, action);

@@ -131,6 +131,22 @@ test.serial('a request about a missing resource is NotFound and not retryable', 
   );
 });
 
+test.serial('an unparseable 5xx answer is retried, then reported with its HTTP status', async (t) => {
+  proxy.setRule(
+    firstN('DescribeScalingActivities', 100, {
+      status: 502,
+      body: '<html><title>Bad Gateway</title></html>',
+    }),
+  );
+  const err = await t.throwsAsync(cloud.autoscaling.describeScalingActivities('web'), {
+    instanceOf: CloudError,
+  });
+  t.is((err as CloudError).code, 'HTTP 502');
+  t.true((err as CloudError).retryable);
+  t.is(attempts('DescribeScalingActivities'), 4);
+  t.regex(err!.message, /^reading scaling activities of web: DescribeScalingActivities failed \(HTTP 502\)/);
+});
+
 test.serial('lifecycle actions send the hook, instance, token and result (moto lacks them)', async (t) => {
   proxy.setRule((req) =>
     req.action === 'CompleteLifecycleAction' || req.action === 'RecordLifecycleActionHeartbeat'
