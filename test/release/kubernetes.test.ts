@@ -320,3 +320,43 @@ test('a storm: 50 simultaneous interruptions in one cluster are all cordoned wit
   t.true([...server.nodes.values()].every((n) => n.spec.unschedulable === true));
   t.is(server.calls['GET nodes'], 1);
 });
+
+test('a second release of the same node from the cached list resolves the resourceVersion conflict', async (t) => {
+  const { server, releaser } = await setup(t, 'conflict');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  const first = await releaser.release(request('i-0a1', { mode: 'cordon', reason: 'rebalance' }));
+  t.is(first.status, 'done', first.detail);
+  const second = await releaser.release(request('i-0a1', { mode: 'cordon', reason: 'spot-interruption' }));
+  t.is(second.status, 'done', second.detail);
+  t.is(server.calls['GET nodes'], 1, 'the cached list served both');
+  t.is(server.calls['GET node'], 1, 'the conflict re-read the node once');
+  t.is(server.calls['PATCH node'], 3, 'first patch, a conflicting one, the retry');
+  t.deepEqual(
+    server.nodes.get('node-a')?.spec.taints?.map((x) => `${x.key}=${x.value}:${x.effect}`),
+    ['spotmax.io/interruption=spot-interruption:NoSchedule'],
+  );
+});
+
+test('out-of-service taint after termination, only when enabled', async (t) => {
+  const on = await setup(t, 'oos-on', { outOfServiceTaint: true });
+  on.server.addNode('node-a', { instanceId: 'i-0a1' });
+  const out = await on.releaser.markOutOfService(request('i-0a1').instance, new AbortController().signal);
+  t.is(out.status, 'done', out.detail);
+  const node = on.server.nodes.get('node-a');
+  t.true(
+    node?.spec.taints?.some(
+      (x) =>
+        x.key === 'node.kubernetes.io/out-of-service' &&
+        x.value === 'nodeshutdown' &&
+        x.effect === 'NoExecute',
+    ),
+  );
+  const off = await setup(t, 'oos-off');
+  off.server.addNode('node-a', { instanceId: 'i-0a1' });
+  const skipped = await off.releaser.markOutOfService(
+    request('i-0a1').instance,
+    new AbortController().signal,
+  );
+  t.is(skipped.status, 'skipped');
+  t.is(off.server.calls['PATCH node'] ?? 0, 0);
+});

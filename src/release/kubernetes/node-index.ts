@@ -114,11 +114,6 @@ export class NodeIndex {
     }
     return hit;
   }
-
-  /** Forget the cached list (after a node changed under us). */
-  invalidate(): void {
-    this.index = undefined;
-  }
 }
 
 function lookup(index: Index, instance: ReleaseRequest['instance']): FoundNode | undefined {

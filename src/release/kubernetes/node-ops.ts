@@ -47,7 +47,8 @@ export async function patchNode(
     if (current.resourceVersion) body.metadata = { resourceVersion: current.resourceVersion };
     try {
       await client.core.patchNode({ name: node.name, body }, callOptions(signal, PatchStrategy.MergePatch));
-      client.nodes.invalidate();
+      // The cached node list is not invalidated: in a storm every cordon would force a fresh list. A
+      // later patch from the stale copy fails its resourceVersion check and re-reads the node.
       return { changed: true };
     } catch (err) {
       if (httpStatus(err) !== 409 || attempt >= MAX_CONFLICT_RETRIES) throw err;
