@@ -33,19 +33,26 @@ export function makeStrategy(name: StrategyName, ctx: StrategyContext): Strategy
   }
 }
 
+let queue: Promise<unknown> = Promise.resolve();
+
 /**
  * Some code under test draws jitter from Math.random; during a run it draws from the seed instead, so
- * the same seed gives the same report. Runs are sequential, so one replacement at a time is safe.
+ * the same seed gives the same report. Runs in one process are queued, one at a time, so no two runs
+ * ever share (or restore) the replacement.
  */
-async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
-  const original = Math.random;
-  const stream = new Random(seed).fork('math-random');
-  Math.random = () => stream.next();
-  try {
-    return await fn();
-  } finally {
-    Math.random = original;
-  }
+function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(async () => {
+    const original = Math.random;
+    const stream = new Random(seed).fork('math-random');
+    Math.random = () => stream.next();
+    try {
+      return await fn();
+    } finally {
+      Math.random = original;
+    }
+  });
+  queue = run.catch(() => undefined);
+  return run;
 }
 
 export async function runStrategy(
