@@ -1,0 +1,43 @@
+import { PassThrough } from 'node:stream';
+import test from 'ava';
+import { runSimDemo } from '../../src/sim/demo.js';
+
+// npm start runs `spotmax run --cloud sim`, which calls runSimDemo: driven here in-process.
+
+test('the demo prints its first actions within a few seconds, serves /healthz and /metrics on loopback, and exits 0 on abort', async (t) => {
+  const stdout = new PassThrough();
+  let out = '';
+  let firstAction: (() => void) | undefined;
+  const sawAction = new Promise<void>((resolve) => {
+    firstAction = resolve;
+  });
+  stdout.on('data', (d) => {
+    out += d;
+    if (/\d\d:\d\d:\d\d spotmax: /.test(out)) firstAction?.();
+  });
+  const ac = new AbortController();
+  const started = Date.now();
+  const run = runSimDemo(
+    { speed: 30, port: 0, signal: ac.signal },
+    { env: {}, stdout, stderr: new PassThrough() },
+  );
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`no action printed within 8 s:\n${out}`)), 8_000),
+  );
+  await Promise.race([sawAction, timeout]);
+  t.true(Date.now() - started < 8_000);
+
+  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(out)?.[1]);
+  t.true(port > 0);
+  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  t.is(health.status, 200);
+  t.is(((await health.json()) as { status: string }).status, 'ok');
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.regex(metrics, /spotmax_sim_in_service\{group="web-asg"\} \d+/);
+
+  ac.abort();
+  t.is(await run, 0);
+  t.regex(out, /spotmax demo: simulated region us-east-1, scenario "demo"/);
+  t.regex(out, /stopped at \d\d:\d\d:\d\d: \d+ interruption/);
+  await t.throwsAsync(fetch(`http://127.0.0.1:${port}/healthz`), undefined, 'the server is closed');
+});
