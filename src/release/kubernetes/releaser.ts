@@ -109,20 +109,22 @@ export class KubernetesReleaser implements Releaser {
       };
       await patchNode(client, node, { cordon: true, taint }, signal);
 
-      stage = 'recording the event';
+      // The event goes out alongside the drain: it explains the cordon, it need not precede the evictions.
       const counts: Record<string, number> = { cordoned: 1 };
       const why = `spotmax: ${req.reason} for instance ${id}; node cordoned${req.mode === 'drain' ? ' and being drained' : ''} before the instance goes (deadline ${req.deadline.toISOString()})`;
-      try {
-        await postNodeEvent(client, node, { reason: req.reason, message: why, clock }, signal);
-      } catch (err) {
-        counts.eventFailures = 1;
-        log.warn(
-          { node: node.name, error: describeKubeError(err) },
-          'could not record the Kubernetes event (cordon done)',
-        );
-      }
-      if (req.mode === 'cordon')
+      const event = postNodeEvent(client, node, { reason: req.reason, message: why, clock }, signal).catch(
+        (err) => {
+          counts.eventFailures = 1;
+          log.warn(
+            { node: node.name, error: describeKubeError(err) },
+            'could not record the Kubernetes event (cordon done)',
+          );
+        },
+      );
+      if (req.mode === 'cordon') {
+        await event;
         return outcome('done', `node ${node.name} (by ${node.matchedBy}) cordoned and tainted`, counts);
+      }
 
       stage = 'draining';
       const result = await drainNode({
@@ -135,6 +137,7 @@ export class KubernetesReleaser implements Releaser {
         signal,
         tuning: this.tuning,
       });
+      await event;
       Object.assign(counts, {
         podsEvicted: result.evicted,
         podsLeft: result.left.length,
