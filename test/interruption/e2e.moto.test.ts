@@ -9,7 +9,10 @@ import {
 } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import test from 'ava';
-import { createInterruptionController } from '../../src/controllers/interruption/controller.js';
+import {
+  createInterruptionController,
+  DEFAULT_COALESCE_WINDOW_MS,
+} from '../../src/controllers/interruption/controller.js';
 import { createDirectory } from '../../src/controllers/interruption/directory.js';
 import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
 import { CloudError } from '../../src/domain/errors.js';

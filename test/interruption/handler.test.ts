@@ -1,4 +1,5 @@
 import test from 'ava';
+import { DEFAULT_COALESCE_WINDOW_MS } from '../../src/controllers/interruption/controller.js';
 import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
 import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
@@ -79,9 +80,10 @@ test('the detach waits until detachDelaySeconds after the EVENT time, not the pr
   const callB = fake.detachCalls.find((c) => c.ids.includes(b))!;
   const secondsAfterEvent = (call: { at: number }, time: Date) =>
     (call.at - Date.parse(`${time.toISOString().slice(0, 19)}Z`)) / 1000;
-  // The clock is virtual: detaches go exactly at event + 20 s, plus the 100 ms coalescing window.
-  t.is(secondsAfterEvent(callA, old), 20.1);
-  t.is(secondsAfterEvent(callB, fresh), 20.1);
+  // The clock is virtual: detaches go exactly at event + 20 s, plus the coalescing window.
+  const window = DEFAULT_COALESCE_WINDOW_MS / 1000;
+  t.is(secondsAfterEvent(callA, old), 20 + window);
+  t.is(secondsAfterEvent(callB, fresh), 20 + window);
   t.true(callA.at < callB.at);
 });
 

@@ -18,6 +18,12 @@ import { METRIC } from './metric-names.js';
 import type { StandbyHook } from './standby-hook.js';
 import { emptyStats, type InterruptionStats } from './stats.js';
 
+/**
+ * How long the first detach of a group waits for company. Ids of one receive batch reach the coalescer
+ * within a few ms of each other, so 20 ms catches them while adding little to the detach lag.
+ */
+export const DEFAULT_COALESCE_WINDOW_MS = 20;
+
 export interface InterruptionDeps {
   cloud: Cloud;
   clock: Clock;
@@ -63,7 +69,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     clock: deps.clock,
     logger: deps.logger,
     dryRun: deps.dryRun,
-    windowMs: o.coalesceWindowMs ?? 100,
+    windowMs: o.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS,
   });
   const ctx: HandlerContext = {
     cloud: deps.cloud,
@@ -173,7 +179,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
       await flushMetrics();
       deps.logger.info({ stats }, 'interruption event loop stopped');
     },
-    stats: () => structuredClone(stats),
+    stats: () => ({ ...structuredClone(stats), dedupeEntries: ctx.done.size }),
     handleMessage,
   };
 }

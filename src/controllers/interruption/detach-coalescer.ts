@@ -32,7 +32,7 @@ export interface DetachCoalescerOptions {
   clock: Clock;
   logger: Logger;
   dryRun: boolean;
-  /** How long the first id of a batch waits for company. */
+  /** How long the first id of a batch waits for company; capped at 100 ms. */
   windowMs?: number;
 }
 
@@ -51,7 +51,7 @@ export class DetachCoalescer {
   calls = 0;
 
   constructor(private readonly opts: DetachCoalescerOptions) {
-    this.windowMs = opts.windowMs ?? 100;
+    this.windowMs = Math.min(100, Math.max(0, opts.windowMs ?? 20));
   }
 
   detach(groupName: string, instanceId: string, decrement: boolean, deadline: Date): Promise<DetachResult> {

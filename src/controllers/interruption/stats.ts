@@ -15,6 +15,8 @@ export interface InterruptionStats {
   retireRequested: number;
   cordoned: number;
   inFlight: number;
+  /** Entries in the dedupe store; bounded by its expiry and cap. */
+  dedupeEntries: number;
 }
 
 export function emptyStats(): InterruptionStats {
@@ -31,5 +33,6 @@ export function emptyStats(): InterruptionStats {
     retireRequested: 0,
     cordoned: 0,
     inFlight: 0,
+    dedupeEntries: 0,
   };
 }
