@@ -165,3 +165,17 @@ test.serial('describeInstances follows NextToken when the implementation pages a
   t.is(new Set(got.map((i) => i.instanceId)).size, 105);
   t.is(calls.get('ec2:DescribeInstances'), 2);
 });
+
+test.serial('the Tagging API lookup pages 100 at a time and returns ids, not ARNs', async (t) => {
+  await moto.reset();
+  const ids: string[] = [];
+  for (let i = 0; i < 105; i++)
+    ids.push(await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { 'spotmax:group': `g${i % 3}` } }));
+  await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { other: 'x' } });
+  const cloud = testCloud(moto.endpoint, calls.onCall);
+  calls.reset();
+  const found = await cloud.tagging.findResourceIds('ec2:volume', 'spotmax:group');
+  t.deepEqual([...found].sort(), [...ids].sort());
+  t.is(calls.get('tagging:GetResources'), 2);
+  t.deepEqual(await cloud.tagging.findResourceIds('ec2:instance', 'spotmax:group'), []);
+});
