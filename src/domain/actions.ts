@@ -61,6 +61,12 @@ export interface ReplacementRetireAction extends ActionBase {
   newInstanceId?: string;
   /** Retire even though no new member is InService (past durationHours). */
   force: boolean;
+  /**
+   * The old instance was interrupted while its replacement was under way: the capacity added for it
+   * stands in for the ASG's own replacement, so it is detached with decrement (or, when the fast path
+   * detached it first, desired is lowered by one) without a release (the fast path released it).
+   */
+  interrupted?: boolean;
   /** The original record (since, desiredBefore, raisedMax, ...) carried through. */
   record: string;
   /** For the releasers. */

@@ -41,6 +41,10 @@ export interface ReplacementRecord {
   maxExpected?: number;
   /** Set when the old instance was retired without a ready replacement (past durationHours). */
   forced?: boolean;
+  /** The old instance was interrupted mid-replacement; the added capacity replaces it. */
+  interrupted?: boolean;
+  /** Desired capacity right before lowering it for an interrupted instance someone else detached. */
+  desiredExpected?: number;
 }
 
 export function formatReplacementRecord(r: ReplacementRecord): string {
@@ -52,6 +56,8 @@ export function formatReplacementRecord(r: ReplacementRecord): string {
   if (r.newInstanceId) parts.push(`new=${r.newInstanceId}`);
   if (r.maxExpected !== undefined) parts.push(`maxExpected=${r.maxExpected}`);
   if (r.forced) parts.push('forced=1');
+  if (r.interrupted) parts.push('interrupted=1');
+  if (r.desiredExpected !== undefined) parts.push(`desiredExpected=${r.desiredExpected}`);
   return parts.join(';');
 }
 
@@ -89,6 +95,9 @@ export function parseReplacementRecord(value: string): ReplacementRecord | { err
   const maxExpected = int('maxExpected');
   if (maxExpected !== undefined) record.maxExpected = maxExpected;
   if (flag('forced')) record.forced = true;
+  if (flag('interrupted')) record.interrupted = true;
+  const desiredExpected = int('desiredExpected');
+  if (desiredExpected !== undefined) record.desiredExpected = desiredExpected;
   return record;
 }
 

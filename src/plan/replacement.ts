@@ -116,6 +116,22 @@ export function planReplacements(
     if (!record) continue;
     const f = { ...flight, record };
     const id = instance.instanceId;
+    if (
+      instance.tags[INTERRUPTED_AT_TAG] !== undefined &&
+      (record.step === 'waiting' || record.step === 'releasing')
+    ) {
+      // Interrupted mid-replacement: the capacity already added is its replacement; no second one.
+      const action = retireAction(
+        input,
+        f,
+        'detaching',
+        `retire ${id}: interrupted during its replacement (${record.why}); the capacity added for it stands in`,
+        {},
+      );
+      if (action.kind === 'replacement-retire') action.interrupted = true;
+      part.actions.push(action);
+      continue;
+    }
     switch (record.step) {
       case 'adding': {
         const action: Action = {

@@ -146,3 +146,19 @@ test('an unreadable record is a problem and blocks a second replacement of that 
   t.false(plan.actions.some((a) => a.kind.startsWith('replacement')));
   t.true(plan.problems.some((p) => p.includes(odd.instanceId) && p.includes('unreadable')));
 });
+
+test('an instance interrupted mid-replacement is retired at once from the detach, without waiting for a new member', (t) => {
+  const old = instance({
+    ageMinutes: 60,
+    tags: {
+      [GROUP_TAG]: GROUP,
+      [REPLACEMENT_TAG]: rec({ since: minutesAgo(1) }),
+      'spotmax:interrupted-at': minutesAgo(0.5).toISOString(),
+    },
+  });
+  const plan = planGroupDetailed(planInput({ members: [old], settings: s }));
+  const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
+  t.is(retire.fromStep, 'detaching');
+  t.true(retire.interrupted);
+  t.false(plan.actions.some((a) => a.kind === 'replacement-add-capacity'));
+});

@@ -166,3 +166,28 @@ test('dry run: the plan is the same, nothing changes', async (t) => {
   t.deepEqual([w.cloud.group('web').desired, w.cloud.group('web').max], [2, 2]);
   t.is(w.cloud.instances.get(w.old)!.tags[REPLACEMENT_TAG], undefined);
 });
+
+for (const fastPathFirst of [true, false]) {
+  test(`interrupted mid-replacement (${fastPathFirst ? 'fast path detached it first' : 'still a member'}): the added capacity stands in, desired and MaxSize come back`, async (t) => {
+    const w = await agedGroup();
+    const g = w.cloud.group('web');
+    await w.pass();
+    t.deepEqual([g.desired, g.max], [3, 3]);
+    const old = w.cloud.instances.get(w.old)!;
+    old.tags['spotmax:interrupted-at'] = w.clock.now().toISOString();
+    if (fastPathFirst) await w.cloud.autoscaling.detachInstances('web', [w.old], false);
+    const r = await w.pass();
+    const retire = r?.groups[0]?.actions.find((a) => a.kind === 'replacement-retire');
+    t.regex(retire?.reason ?? '', /interrupted during its replacement/);
+    t.is(r?.groups[0]?.results.find((x) => x.action.kind === 'replacement-retire')?.status, 'done');
+    t.deepEqual([g.desired, g.max], [2, 2]);
+    t.is(old.state, 'shutting-down');
+    for (let n = 0; n < 3; n++) {
+      await w.wait(61);
+      await w.pass();
+    }
+    t.deepEqual([g.desired, g.max, g.members.length], [2, 2, 2]);
+    t.true(g.members.every((m) => m.lifecycleState === 'InService'));
+    t.deepEqual(liveRecords(w.cloud), []);
+  });
+}

@@ -94,7 +94,10 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
   if (current.step === 'adding')
     throw new SpotmaxError(`retiring ${a.target} from ${a.group}: capacity was never added`);
   let record: ReplacementRecord = { ...current };
-  if (record.step === 'waiting') {
+  if (a.interrupted && !record.interrupted && (record.step === 'waiting' || record.step === 'releasing')) {
+    // The fast path released it; go straight to the detach, which now also undoes the added capacity.
+    record = { ...record, step: 'detaching', interrupted: true };
+  } else if (record.step === 'waiting') {
     record = { ...record, step: 'releasing' };
     if (a.newInstanceId) record.newInstanceId = a.newInstanceId;
     if (a.force) record.forced = true;
@@ -123,13 +126,7 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         break;
       }
       case 'detaching':
-        await writeRecord(ctx, a.target, record);
-        try {
-          await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
-        } catch (err) {
-          // Already detached by an earlier pass: the decrement happened then.
-          if (!isNotFound(err)) throw err;
-        }
+        record = await detach(ctx, a, record);
         break;
       case 'restoring-max': {
         if (!record.raisedMax) break;
@@ -152,6 +149,48 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         break;
     }
   }
+}
+
+/**
+ * Detach with decrement. For an instance interrupted mid-replacement that the fast path detached first
+ * (without decrement, so the ASG replaces it), desired is lowered by one instead: the capacity added
+ * for the replacement would otherwise stay forever. Guarded by the desired capacity seen before, so a
+ * resumed pass never lowers it twice.
+ */
+async function detach(
+  ctx: ExecContext,
+  a: ActionOf<'replacement-retire'>,
+  current: ReplacementRecord,
+): Promise<ReplacementRecord> {
+  let record = current;
+  if (!record.interrupted) {
+    await writeRecord(ctx, a.target, record);
+    try {
+      await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
+    } catch (err) {
+      // Already detached by an earlier pass: the decrement happened then.
+      if (!isNotFound(err)) throw err;
+    }
+    return record;
+  }
+  const group = await freshGroup(ctx, a.group);
+  if (group.members.some((m) => m.instanceId === a.target)) {
+    await writeRecord(ctx, a.target, record);
+    try {
+      await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
+      return record;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  if (record.desiredExpected === undefined) {
+    record = { ...record, desiredExpected: group.desired };
+    await writeRecord(ctx, a.target, record);
+  }
+  if (group.desired === record.desiredExpected && group.desired > group.min) {
+    await ctx.cloud.autoscaling.updateGroup(a.group, { desired: group.desired - 1 });
+  }
+  return record;
 }
 
 export const replacementHandlers: ActionHandlers = {
