@@ -246,7 +246,10 @@ test.serial(
       // A call of fewer than 20 ids closes a coalescing window: the next one of that group comes a window later.
       for (let i = 1; i < mine.length; i++) {
         if (mine[i - 1]!.n < 20)
-          t.true(mine[i]!.at - mine[i - 1]!.at >= 90, `${name}: calls ${i - 1} and ${i} in one window`);
+          t.true(
+            mine[i]!.at - mine[i - 1]!.at >= DEFAULT_COALESCE_WINDOW_MS - 1,
+            `${name}: calls ${i - 1} and ${i} in one window`,
+          );
       }
     }
     const group = (
