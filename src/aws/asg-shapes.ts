@@ -1,6 +1,7 @@
 import type {
   Activity,
   AutoScalingGroup,
+  InstanceRequirements,
   LaunchTemplateSpecification,
   MixedInstancesPolicy as SdkMixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
@@ -32,6 +33,7 @@ export function toMixedPolicy(p: SdkMixedInstancesPolicy | undefined): MixedInst
       instanceType: o.InstanceType,
       weightedCapacity: o.WeightedCapacity,
       launchTemplate: toTemplateRef(o.LaunchTemplateSpecification),
+      instanceRequirements: o.InstanceRequirements ? { ...o.InstanceRequirements } : undefined,
     })),
     instancesDistribution: {
       onDemandAllocationStrategy: d.OnDemandAllocationStrategy,
@@ -53,6 +55,7 @@ export function fromMixedPolicy(p: MixedInstancesPolicy): SdkMixedInstancesPolic
         InstanceType: o.instanceType,
         WeightedCapacity: o.weightedCapacity,
         LaunchTemplateSpecification: o.launchTemplate ? fromTemplateRef(o.launchTemplate) : undefined,
+        InstanceRequirements: o.instanceRequirements as InstanceRequirements | undefined,
       })),
     },
     InstancesDistribution: {

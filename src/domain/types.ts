@@ -16,7 +16,13 @@ export interface LaunchTemplateRef {
 /** The ASG's MixedInstancesPolicy, kept whole: UpdateAutoScalingGroup must always receive all of it. */
 export interface MixedInstancesPolicy {
   launchTemplate: LaunchTemplateRef;
-  overrides: { instanceType?: string; weightedCapacity?: string; launchTemplate?: LaunchTemplateRef }[];
+  overrides: {
+    instanceType?: string;
+    weightedCapacity?: string;
+    launchTemplate?: LaunchTemplateRef;
+    /** Attribute-based selection, kept opaque (the API's InstanceRequirements) so an update sends it back. */
+    instanceRequirements?: Record<string, unknown>;
+  }[];
   instancesDistribution: {
     onDemandAllocationStrategy?: string;
     onDemandBaseCapacity?: number;

@@ -4,7 +4,12 @@ import {
   PutLifecycleHookCommand,
 } from '@aws-sdk/client-auto-scaling';
 import test from 'ava';
-import { addSpotMembers, MIXED_INSTANCE_TYPES, seedGroup } from '../helpers/aws-fixtures.js';
+import {
+  addSpotMembers,
+  createLaunchTemplate,
+  MIXED_INSTANCE_TYPES,
+  seedGroup,
+} from '../helpers/aws-fixtures.js';
 import { unlistedPermissions, useMotoEnv } from './moto-env.js';
 
 const env = useMotoEnv();
@@ -160,6 +165,39 @@ test.serial('updateGroup changes sizes and always keeps the whole MixedInstances
 
   await t.throwsAsync(env.cloud.autoscaling.updateGroup('nope', { desired: 1 }), {
     message: /updating desired of nope/,
+  });
+});
+
+test.serial('attribute-based overrides (InstanceRequirements) survive an update', async (t) => {
+  await env.moto.reset();
+  await createLaunchTemplate(env.raw.ec2, 'abs-lt');
+  await env.raw.autoscaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'abs',
+      MinSize: 0,
+      MaxSize: 4,
+      DesiredCapacity: 0,
+      AvailabilityZones: ['us-east-1a'],
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateName: 'abs-lt', Version: '$Latest' },
+          Overrides: [{ InstanceRequirements: { VCpuCount: { Min: 2, Max: 8 }, MemoryMiB: { Min: 4096 } } }],
+        },
+        InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 },
+      },
+    }),
+  );
+  const [before] = await env.cloud.autoscaling.describeGroups(['abs']);
+  t.deepEqual(before!.mixedInstancesPolicy?.overrides[0]?.instanceRequirements, {
+    VCpuCount: { Min: 2, Max: 8 },
+    MemoryMiB: { Min: 4096 },
+  });
+  await env.cloud.autoscaling.updateGroup('abs', { max: 5 });
+  const g = await rawGroup('abs');
+  t.is(g?.MaxSize, 5);
+  t.deepEqual(g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.[0]?.InstanceRequirements, {
+    VCpuCount: { Min: 2, Max: 8 },
+    MemoryMiB: { Min: 4096 },
   });
 });
 
