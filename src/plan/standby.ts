@@ -61,7 +61,10 @@ export function planStandby(input: ManagedInput): PlanPart {
   const size = settings.standby.size;
   const memberIds = new Set(group.members.map((m) => m.instanceId));
   const all = standbysOf(input);
-  if (size === 0 && all.length === 0) return part;
+  const attached = group.members.some(
+    (m) => input.observation.instances.get(m.instanceId)?.tags[STANDBY_FOR_TAG] !== undefined,
+  );
+  if (size === 0 && all.length === 0 && !attached) return part;
 
   const template = input.launchTemplate;
   if (!template && size > 0) {
@@ -77,20 +80,24 @@ export function planStandby(input: ManagedInput): PlanPart {
     );
   }
 
-  const usable: Instance[] = [];
-  for (const s of all) {
-    const id = s.instanceId;
-    if (memberIds.has(id)) {
-      // Attached by the fast path, which could not clean up: it is a member now.
+  // Attached by the fast path, which could not clean up: members now, no longer standbys.
+  for (const id of memberIds) {
+    const i = input.observation.instances.get(id);
+    if (i && i.tags[STANDBY_FOR_TAG] !== undefined && i.state !== 'terminated') {
       part.actions.push({
         kind: 'untag-resource',
         group: group.name,
         target: id,
-        keys: [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG],
+        keys: [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG],
         reason: `${id} is a member of the group now, no longer a standby`,
       });
-      continue;
     }
+  }
+
+  const usable: Instance[] = [];
+  for (const s of all) {
+    const id = s.instanceId;
+    if (memberIds.has(id)) continue;
     const claim = s.tags[STANDBY_CLAIMED_TAG];
     if (claim !== undefined) {
       const { instanceId, at } = parseClaim(claim);

@@ -116,12 +116,13 @@ test('a claimed standby is left to the fast path, until the claim expires', (t) 
 
 test('a standby that became a member loses its standby tags', (t) => {
   const attached = standby({ state: 'running' });
+  // observe() lists it as a member only, never among the standbys.
   const plan = planGroupDetailed(
-    planInput({ members: [attached], standbys: [attached], settings: settings({ standby: { size: 0 } }) }),
+    planInput({ members: [attached], settings: settings({ standby: { size: 0 } }) }),
   );
   const untag = plan.actions.find((a) => a.kind === 'untag-resource') as ActionOf<'untag-resource'>;
   t.is(untag.target, attached.instanceId);
-  t.deepEqual(untag.keys, [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG]);
+  t.deepEqual(untag.keys, [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG]);
   t.false(plan.actions.some((a) => a.kind === 'terminate-standby'));
 });
 
