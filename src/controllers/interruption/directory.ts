@@ -1,7 +1,10 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
+import { isNotFound } from '../../domain/errors.js';
+import { GROUP_TAG } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
+import { withRetry } from './retry.js';
 
 export interface DirectoryEntry {
   resolved: ResolvedGroup;
@@ -19,17 +22,21 @@ export interface GroupDirectory {
 }
 
 export interface DirectoryOptions {
-  cloud: Pick<Cloud, 'autoscaling'>;
+  cloud: Pick<Cloud, 'autoscaling' | 'ec2'>;
   resolve: (groups: Group[]) => ResolvedGroup[];
   clock: Clock;
   /** A miss triggers at most one describe of all groups per this many ms (a storm of foreign ids costs one call). */
   ttlMs: number;
 }
 
+/** The tag AWS puts on every instance an ASG launches or attaches. */
+const ASG_NAME_TAG = 'aws:autoscaling:groupName';
+
 /**
- * Membership index from the latest observation, with a bounded fallback: on a miss, all groups are
- * described again (shared by concurrent misses, at most once per ttl) so a freshly launched instance is
- * found without waiting for the next reconcile.
+ * Membership index from the latest observation, with fallbacks so a freshly launched instance is found
+ * without waiting for the next reconcile: on a miss, the instance itself is described (its
+ * aws:autoscaling:groupName tag names its group); failing that, all groups are described again (shared by
+ * concurrent misses, at most once per ttl, so a storm of foreign ids costs one call).
  */
 export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   let groups = new Map<string, ResolvedGroup>();
@@ -37,6 +44,9 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   let instances = new Map<string, Instance>();
   let refreshedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
+
+  // Throttling in a storm is expected: retry briefly rather than fail the message.
+  const retryFor = () => ({ clock: opts.clock, deadline: new Date(opts.clock.now().getTime() + 10_000) });
 
   const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>) => {
     const g = new Map<string, ResolvedGroup>();
@@ -54,8 +64,7 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
 
   const refresh = async (): Promise<void> => {
     if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
-    refreshing ??= opts.cloud.autoscaling
-      .describeGroups()
+    refreshing ??= withRetry(() => opts.cloud.autoscaling.describeGroups(), retryFor())
       .then((all) => update(opts.resolve(all), instances))
       .finally(() => {
         refreshing = undefined;
@@ -69,19 +78,40 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     return resolved ? { resolved, instance: instances.get(instanceId) } : undefined;
   };
 
+  const lookupGroup = async (groupName: string): Promise<ResolvedGroup | undefined> => {
+    const hit = groups.get(groupName);
+    if (hit) return hit;
+    await refresh();
+    return groups.get(groupName);
+  };
+
+  const byOwnTags = async (instanceId: string): Promise<DirectoryEntry | undefined> => {
+    let instance: Instance | undefined;
+    try {
+      [instance] = await withRetry(() => opts.cloud.ec2.describeInstances([instanceId]), retryFor());
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const groupName = instance?.tags[ASG_NAME_TAG] ?? instance?.tags[GROUP_TAG];
+    if (!instance || !groupName) return undefined;
+    const resolved = await lookupGroup(groupName);
+    if (!resolved) return undefined;
+    byInstance.set(instanceId, groupName);
+    instances.set(instanceId, instance);
+    return { resolved, instance };
+  };
+
   return {
     update,
+    lookupGroup,
     async lookup(instanceId) {
       const hit = entryFor(instanceId);
       if (hit) return hit;
+      const tagged = await byOwnTags(instanceId);
+      if (tagged) return tagged;
       await refresh();
       return entryFor(instanceId);
-    },
-    async lookupGroup(groupName) {
-      const hit = groups.get(groupName);
-      if (hit) return hit;
-      await refresh();
-      return groups.get(groupName);
     },
   };
 }

@@ -131,6 +131,8 @@ export class FakeCloud {
       }
       this.detachCalls.push({ groupName, ids: [...ids], decrement, at: this.clock.now().getTime() });
       group.members = group.members.filter((m) => !ids.includes(m.instanceId));
+      // As AWS does: a detached instance loses the tag naming its group.
+      for (const id of ids) delete this.instances.get(id)?.tags['aws:autoscaling:groupName'];
       if (decrement) group.desired -= ids.length;
       while (group.members.length < group.desired) this.launchInto(group);
     },
