@@ -32,7 +32,7 @@ export interface ReconcileDeps<P = unknown> {
   /** Defaults to the region observer; tests and the simulator may pass their own. */
   observe?: ObserveFn;
   handlers?: ActionHandlers;
-  /** How long release steps may take when retiring an instance voluntarily. */
+  /** How long release steps may take when retiring an instance voluntarily; default drainTimeoutSeconds + 30 s. */
   releaseTimeoutMs?: number;
 }
 
@@ -122,7 +122,8 @@ async function executeGroup<P>(
     clock: deps.clock,
     logger,
     releasers,
-    ...(deps.releaseTimeoutMs !== undefined ? { releaseTimeoutMs: deps.releaseTimeoutMs } : {}),
+    // A voluntary retirement is not racing a Spot warning: the drain gets its full configured time.
+    releaseTimeoutMs: deps.releaseTimeoutMs ?? (settings.kubernetes.drainTimeoutSeconds + 30) * 1000,
   });
   return executor.execute(actions, { dryRun: deps.dryRun || settings.dryRun });
 }
