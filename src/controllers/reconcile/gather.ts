@@ -20,6 +20,7 @@ export interface GroupExtras {
 }
 
 export const ACTIVITIES_FETCHED = 50;
+const GATHER_CONCURRENCY = 8;
 
 export async function gatherExtras(
   cloud: Cloud,
@@ -31,9 +32,15 @@ export async function gatherExtras(
   for (const r of managed) out.set(r.group.name, { outsiders: [], problems: [] });
   if (managed.length === 0) return out;
 
+  // A few groups at a time: a region with hundreds of groups must not burst the API rate limits.
+  const queue = [...managed];
+  const worker = async () => {
+    for (let r = queue.shift(); r; r = queue.shift())
+      await gatherGroup(cloud, observation, r, out.get(r.group.name)!);
+  };
   await Promise.all([
     gatherOutsiders(cloud, observation, out),
-    ...managed.map((r) => gatherGroup(cloud, observation, r, out.get(r.group.name)!)),
+    ...Array.from({ length: Math.min(GATHER_CONCURRENCY, queue.length) }, worker),
   ]);
   return out;
 }
