@@ -55,6 +55,10 @@ export function planVolumes(input: ManagedInput): PlanPart {
   for (const v of active) {
     const id = v.volumeId;
     const attachment = v.attachments.find((a) => ATTACHED.has(a.state) || a.state === 'detaching');
+    if (attachment?.state === 'detaching') {
+      part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, 15);
+      continue;
+    }
     if (attachment) {
       const holder = findInstance(input, attachment.instanceId);
       placeAttached(input, part, v, attachment.instanceId, holder, memberIds.has(attachment.instanceId));

@@ -1,6 +1,6 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
 import { isNotFound, SpotmaxError } from '../../../domain/errors.js';
-import { REPLACEMENT_TAG } from '../../../domain/tags.js';
+import { GROUP_TAG, REPLACEMENT_TAG } from '../../../domain/tags.js';
 import {
   formatReplacementRecord,
   isRecordError,
@@ -18,8 +18,17 @@ import { freshGroup, freshInstance } from './cloud-reads.js';
 const RETIRE_ORDER: readonly RetireStep[] = ['releasing', 'detaching', 'restoring-max', 'terminating'];
 const DEFAULT_RELEASE_MS = 120_000;
 
-async function writeRecord(ctx: ExecContext, instanceId: string, record: ReplacementRecord): Promise<void> {
-  await ctx.cloud.ec2.createTags([instanceId], { [REPLACEMENT_TAG]: formatReplacementRecord(record) });
+/** The group tag goes along: a detached instance is found again by it (and by the record). */
+async function writeRecord(
+  ctx: ExecContext,
+  instanceId: string,
+  record: ReplacementRecord,
+  group: string,
+): Promise<void> {
+  await ctx.cloud.ec2.createTags([instanceId], {
+    [REPLACEMENT_TAG]: formatReplacementRecord(record),
+    [GROUP_TAG]: group,
+  });
 }
 
 function readRecord(value: string | undefined): ReplacementRecord | undefined {
@@ -51,7 +60,7 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
       desiredBefore: group.desired,
       maxBefore: group.max,
     };
-    await writeRecord(ctx, a.target, record);
+    await writeRecord(ctx, a.target, record, a.group);
   }
   const desiredBefore = record.desiredBefore ?? a.resumeDesiredBefore ?? group.desired;
   const maxBefore = record.maxBefore ?? a.resumeMaxBefore ?? group.max;
@@ -69,20 +78,30 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
         { cause: err },
       );
     }
-    await writeRecord(ctx, a.target, {
+    await writeRecord(
+      ctx,
+      a.target,
+      {
+        ...record,
+        step: 'waiting',
+        addedCapacity: true,
+        raisedMax: raise || group.max > maxBefore,
+      },
+      a.group,
+    );
+    return;
+  }
+  await writeRecord(
+    ctx,
+    a.target,
+    {
       ...record,
       step: 'waiting',
       addedCapacity: true,
-      raisedMax: raise || group.max > maxBefore,
-    });
-    return;
-  }
-  await writeRecord(ctx, a.target, {
-    ...record,
-    step: 'waiting',
-    addedCapacity: true,
-    raisedMax: group.max > maxBefore,
-  });
+      raisedMax: group.max > maxBefore,
+    },
+    a.group,
+  );
 }
 
 async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Promise<void> {
@@ -107,7 +126,7 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
     record = { ...record, step };
     switch (step) {
       case 'releasing': {
-        await writeRecord(ctx, a.target, record);
+        await writeRecord(ctx, a.target, record, a.group);
         const releasers = ctx.releasers ?? [];
         if (releasers.length > 0) {
           const outcomes = await runReleasers(
@@ -133,7 +152,7 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         const group = await freshGroup(ctx, a.group);
         if (record.maxExpected === undefined) {
           record = { ...record, maxExpected: group.max };
-          await writeRecord(ctx, a.target, record);
+          await writeRecord(ctx, a.target, record, a.group);
         }
         // Lower only from the value seen before lowering: a resumed pass never lowers twice.
         if (group.max === record.maxExpected) {
@@ -144,7 +163,7 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         break;
       }
       case 'terminating':
-        await writeRecord(ctx, a.target, record);
+        await writeRecord(ctx, a.target, record, a.group);
         await ctx.cloud.ec2.terminateInstances([a.target]);
         break;
     }
@@ -164,7 +183,7 @@ async function detach(
 ): Promise<ReplacementRecord> {
   let record = current;
   if (!record.interrupted) {
-    await writeRecord(ctx, a.target, record);
+    await writeRecord(ctx, a.target, record, a.group);
     try {
       await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
     } catch (err) {
@@ -175,7 +194,7 @@ async function detach(
   }
   const group = await freshGroup(ctx, a.group);
   if (group.members.some((m) => m.instanceId === a.target)) {
-    await writeRecord(ctx, a.target, record);
+    await writeRecord(ctx, a.target, record, a.group);
     try {
       await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
       return record;
@@ -185,7 +204,7 @@ async function detach(
   }
   if (record.desiredExpected === undefined) {
     record = { ...record, desiredExpected: group.desired };
-    await writeRecord(ctx, a.target, record);
+    await writeRecord(ctx, a.target, record, a.group);
   }
   if (group.desired === record.desiredExpected && group.desired > group.min) {
     await ctx.cloud.autoscaling.updateGroup(a.group, { desired: group.desired - 1 });
