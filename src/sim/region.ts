@@ -1,3 +1,4 @@
+import { GROUP_TAG } from '../domain/tags.js';
 import type { Cloud } from '../ports/cloud.js';
 import { SimApi } from './api.js';
 import { SimAutoScaling } from './asg-port.js';
@@ -169,7 +170,10 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
           spotAllocationStrategy: 'price-capacity-optimized',
         },
       },
-      tags: Object.entries(g.tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      tags: [
+        ...Object.entries(g.tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+        ...(g.adopted ? [{ key: GROUP_TAG, value: g.name, propagateAtLaunch: true }] : []),
+      ],
       hooks,
     });
     targets.set(g.name, g.desired);

@@ -54,6 +54,8 @@ const groupSchema = z
     hibernation: z.boolean().default(false),
     /** ASG tags, e.g. spotmax:policy. */
     tags: z.record(z.string(), z.string()).default({}),
+    /** Already adopted by spotmax: the group propagates spotmax:group at launch, so members start tagged. */
+    adopted: z.boolean().default(false),
     lifecycleHooks: z.array(hookSchema).default([]),
     persistentVolume: z
       .object({ sizeGiB: z.number().int().min(1).default(100), device: z.string().default('/dev/sdf') })

@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { VirtualClock } from '../src/sim/clock.js';
+import { runStrategy } from '../src/sim/run.js';
+import { loadScenario } from '../src/sim/scenario.js';
+
+// The simulator's scale benchmark (issue 6): spotmax's real controllers against the simulated region.
+//  1. scale.yaml: 50 groups x 40 instances for 24 simulated hours: wall time, CPU time, events/s.
+//  2. scale-large.yaml: 500 groups x 100 instances (50,000) for 30 simulated minutes: peak RSS.
+// Wall time on a shared 2-core machine depends on the neighbours, so CPU time is printed beside it.
+
+const scenarios = fileURLToPath(new URL('./scenarios/', import.meta.url));
+const policies = `${scenarios}policies`;
+
+interface RunFigures {
+  wallSeconds: number;
+  cpuSeconds: number;
+  events: number;
+  simulatedHours: number;
+  instances: number;
+  interruptions: number;
+  apiCalls: number;
+  throttles: number;
+  handled: number;
+}
+
+async function play(file: string): Promise<RunFigures> {
+  const scenario = loadScenario(`${scenarios}${file}`);
+  let clock: VirtualClock | undefined;
+  let instances = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const run = await runStrategy(scenario, 'spotmax', {
+    policiesDir: policies,
+    onRegion: (region) => {
+      clock = region.clock;
+      instances = [...region.targets.values()].reduce((a, b) => a + b, 0);
+    },
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return {
+    wallSeconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    events: clock?.fired ?? 0,
+    simulatedHours: scenario.duration / 3600,
+    instances,
+    interruptions: run.report.interruptions,
+    apiCalls: run.report.apiCalls,
+    throttles: run.report.throttles,
+    handled: run.report.handledBeforeDeadline,
+  };
+}
+
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+
+export async function benchSim(): Promise<Record<string, number | string>> {
+  const day = await play('scale.yaml');
+  const rssAfterDay = process.resourceUsage().maxRSS;
+  const large = await play('scale-large.yaml');
+  const rssAfterLarge = process.resourceUsage().maxRSS;
+  return {
+    '24 h, 50 groups, instances': day.instances,
+    '24 h: wall time (s)': day.wallSeconds.toFixed(1),
+    '24 h: CPU time (s)': day.cpuSeconds.toFixed(1),
+    '24 h: simulated events': day.events,
+    '24 h: events per wall second': Math.round(day.events / day.wallSeconds),
+    '24 h: interruptions / handled before deadline': `${day.interruptions} / ${(day.handled * 100).toFixed(1)} %`,
+    '24 h: API calls / throttled': `${day.apiCalls} / ${day.throttles}`,
+    '24 h: peak RSS': mb(rssAfterDay),
+    [`${large.simulatedHours} h, 500 groups, instances`]: large.instances,
+    [`${large.simulatedHours} h (500 groups): wall time (s)`]: large.wallSeconds.toFixed(1),
+    [`${large.simulatedHours} h (500 groups): CPU time (s)`]: large.cpuSeconds.toFixed(1),
+    [`${large.simulatedHours} h (500 groups): simulated events`]: large.events,
+    [`${large.simulatedHours} h (500 groups): interruptions`]: large.interruptions,
+    'peak RSS (whole process, after both)': mb(rssAfterLarge),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const figures = await benchSim();
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(48)} ${v}`);
+}
