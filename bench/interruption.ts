@@ -172,7 +172,11 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
   const prefix = `moto ${pollers} poller${pollers > 1 ? 's' : ''}, window ${coalesceWindowMs} ms:`;
   return {
     [`${prefix} detached`]: `${detachedAt.size}/${ids.length}`,
-    [`${prefix} outcomes`]: JSON.stringify({ sendFailures, ...pick(controller.stats()) }),
+    [`${prefix} outcomes`]: JSON.stringify({
+      sendFailures,
+      receivedIds: receivedAt.size,
+      ...pick(controller.stats()),
+    }),
     [`${prefix} visible->detach p50 ms`]: ms(percentile(total, 50)),
     [`${prefix} visible->detach p99 ms`]: ms(percentile(total, 99)),
     [`${prefix} receive->detach p50 ms`]: ms(percentile(path, 50)),

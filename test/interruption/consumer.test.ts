@@ -1,19 +1,26 @@
 import test from 'ava';
-import { QueueConsumer } from '../../src/controllers/interruption/consumer.js';
-import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { type ConsumerOptions, QueueConsumer } from '../../src/controllers/interruption/consumer.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import type { Releaser } from '../../src/ports/releaser.js';
 import { fastClock } from './helpers/clock.js';
 import { FakeCloud } from './helpers/fake-cloud.js';
-import { makeController } from './helpers/setup.js';
+import { hangingReleaser, makeController, until, warningBody } from './helpers/setup.js';
 
-const until = async (cond: () => boolean, ms = 5000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+/** A consumer over the fake queue 'q1' with a silent logger. */
+const consumerOn = (
+  fake: FakeCloud,
+  clock: Clock,
+  over: Partial<ConsumerOptions> & Pick<ConsumerOptions, 'handle'>,
+) =>
+  new QueueConsumer({
+    queue: fake.queue,
+    clock,
+    logger: silentLogger,
+    queueUrls: ['q1'],
+    pollers: 1,
+    concurrency: 2,
+    ...over,
+  });
 
 test('the loop receives, handles and deletes; garbage is deleted and the loop goes on', async (t) => {
   const clock = fastClock(10);
@@ -22,18 +29,8 @@ test('the loop receives, handles and deletes; garbage is deleted and the loop go
   const { controller } = makeController({ cloud: fake.cloud, clock });
   controller.start();
   await fake.queue.send('q1', 'garbage');
-  await fake.queue.send(
-    'q1',
-    JSON.stringify(
-      buildSampleEvent({
-        type: 'spot-interruption',
-        instanceId: victim,
-        region: 'us-east-1',
-        time: clock.now(),
-      }),
-    ),
-  );
-  await until(() => fake.deleted.length === 2);
+  await fake.queue.send('q1', warningBody(victim, clock.now()));
+  await until('messages deleted', () => fake.deleted.length === 2);
   await controller.stop(1000);
   t.is(fake.queued('q1'), 0);
   t.is(fake.detachCalls.length, 1);
@@ -45,30 +42,11 @@ test('stop mid-work: in-flight work gets the grace period, then its message stay
   const clock = fastClock(1);
   const fake = new FakeCloud(clock);
   const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  let started = false;
-  // A release step that runs for a long time (stops only when aborted).
-  const slow: Releaser = {
-    name: 'slow',
-    release: (r) =>
-      new Promise((resolve) => {
-        started = true;
-        r.signal.addEventListener('abort', () => resolve({ step: 'slow', status: 'partial', durationMs: 0 }));
-      }),
-  };
+  const slow = hangingReleaser();
   const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [slow] });
   controller.start();
-  await fake.queue.send(
-    'q1',
-    JSON.stringify(
-      buildSampleEvent({
-        type: 'spot-interruption',
-        instanceId: victim,
-        region: 'us-east-1',
-        time: clock.now(),
-      }),
-    ),
-  );
-  await until(() => started);
+  await fake.queue.send('q1', warningBody(victim, clock.now()));
+  await until('release started', () => slow.started);
   const t0 = Date.now();
   await controller.stop(200);
   t.true(Date.now() - t0 >= 190, 'waited for the grace period');
@@ -85,11 +63,7 @@ test('a handler that throws leaves the message for redelivery and the loop conti
   const clock = fastClock(1);
   const fake = new FakeCloud(clock);
   let calls = 0;
-  const consumer = new QueueConsumer({
-    queue: fake.queue,
-    clock,
-    logger: silentLogger,
-    queueUrls: ['q1'],
+  const consumer = consumerOn(fake, clock, {
     pollers: 1,
     concurrency: 4,
     visibilityTimeoutSeconds: 1,
@@ -102,7 +76,7 @@ test('a handler that throws leaves the message for redelivery and the loop conti
   consumer.start();
   await fake.queue.send('q1', 'bad');
   await fake.queue.send('q1', 'good');
-  await until(() => fake.deleted.length === 2, 5000);
+  await until('messages deleted', () => fake.deleted.length === 2, 5000);
   await consumer.stop(100);
   t.is(calls, 3);
   t.is(fake.queued('q1'), 0);
@@ -114,11 +88,7 @@ test('concurrency is bounded and pollers never pull messages they cannot start',
   let running = 0;
   let peak = 0;
   const gates: (() => void)[] = [];
-  const consumer = new QueueConsumer({
-    queue: fake.queue,
-    clock,
-    logger: silentLogger,
-    queueUrls: ['q1'],
+  const consumer = consumerOn(fake, clock, {
     pollers: 3,
     concurrency: 5,
     handle: async () => {
@@ -131,7 +101,7 @@ test('concurrency is bounded and pollers never pull messages they cannot start',
   });
   for (let i = 0; i < 12; i++) await fake.queue.send('q1', `m${i}`);
   consumer.start();
-  await until(() => running === 5);
+  await until('5 handlers running', () => running === 5);
   await new Promise((r) => setTimeout(r, 50));
   // Only the 5 being handled are invisible; the other 7 were never received.
   const now = clock.now().getTime();
@@ -148,11 +118,7 @@ test('visibility is extended while a message is being handled', async (t) => {
   const clock = fastClock(20);
   const fake = new FakeCloud(clock);
   let release!: () => void;
-  const consumer = new QueueConsumer({
-    queue: fake.queue,
-    clock,
-    logger: silentLogger,
-    queueUrls: ['q1'],
+  const consumer = consumerOn(fake, clock, {
     pollers: 1,
     concurrency: 2,
     visibilityTimeoutSeconds: 10,
@@ -160,14 +126,14 @@ test('visibility is extended while a message is being handled', async (t) => {
   });
   await fake.queue.send('q1', 'slow');
   consumer.start();
-  await until(() => release !== undefined);
+  await until('handler started', () => release !== undefined);
   // 30 s of clock time: without extension the message would have reappeared after 10 s.
   await clock.sleep(30_000);
   const m = fake.messages.get('q1')![0]!;
   t.true(m.visibleAt > clock.now().getTime(), 'still invisible');
   t.is(m.receiveCount, 1);
   release();
-  await until(() => fake.deleted.length === 1);
+  await until('messages deleted', () => fake.deleted.length === 1);
   await consumer.stop(100);
 });
 
@@ -177,11 +143,7 @@ test('receive errors are logged and retried with backoff; the loop survives', as
   fake.fail('receive', new Error('connect ECONNREFUSED'), 3);
   let handled = 0;
   let errors = 0;
-  const consumer = new QueueConsumer({
-    queue: fake.queue,
-    clock,
-    logger: silentLogger,
-    queueUrls: ['q1'],
+  const consumer = consumerOn(fake, clock, {
     pollers: 1,
     concurrency: 2,
     handle: async () => {
@@ -192,7 +154,7 @@ test('receive errors are logged and retried with backoff; the loop survives', as
   });
   consumer.start();
   await fake.queue.send('q1', 'x');
-  await until(() => handled === 1);
+  await until('message handled', () => handled === 1);
   await consumer.stop(100);
   t.is(errors, 3);
   t.is(fake.deleted.length, 1);

@@ -31,7 +31,7 @@ import {
   testCloud,
 } from '../helpers/aws-fixtures.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
-import { simpleResolve } from './helpers/setup.js';
+import { hangingReleaser, simpleResolve, until } from './helpers/setup.js';
 
 // End to end against moto: EventBridge rule on the default bus -> SQS -> spotmax -> ASG/EC2/CloudWatch.
 
@@ -42,14 +42,6 @@ test.before(async () => {
 test.after.always(async () => {
   await moto?.stop();
 });
-
-const until = async (what: string, cond: () => Promise<boolean>, ms = 15_000) => {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 async function world(queueName: string) {
   await moto.reset();
@@ -168,19 +160,11 @@ test.serial(
 
 test.serial('stop mid-work leaves the unfinished message on the queue', async (t) => {
   const w = await world('e2e-stop');
-  let started = false;
-  const slow: Releaser = {
-    name: 'slow',
-    release: (r) =>
-      new Promise((resolve) => {
-        started = true;
-        r.signal.addEventListener('abort', () => resolve({ step: 'slow', status: 'partial', durationMs: 0 }));
-      }),
-  };
+  const slow = hangingReleaser();
   const controller = controllerFor(w.cloud, w.queueUrl, [slow]);
   controller.start();
   await w.events.send(new PutEventsCommand({ Entries: [spotWarning(w.members[1]!)] }));
-  await until('release started', async () => started);
+  await until('release started', () => slow.started);
   await controller.stop(300);
   t.is(w.counter.get('autoscaling:DetachInstances'), 0);
   const left = await w.clients.sqs.send(

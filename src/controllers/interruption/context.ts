@@ -18,17 +18,24 @@ export type LaunchPreparer = (args: {
   signal: AbortSignal;
 }) => Promise<void>;
 
-/** What the event handlers share. */
-export interface HandlerContext {
+/** What the caller supplies and the handlers use as given. */
+export interface HandlerDeps {
   cloud: Cloud;
   clock: Clock;
   logger: Logger;
+  /** Resolve targets and log every action; change nothing, delete nothing. */
   dryRun: boolean;
   directory: GroupDirectory;
   releasersFor(groupName: string, settings: GroupSettings): Releaser[];
+  /** Called after the fast path changed a group, so the reconciler can look at it soon. */
   onGroupTouched?(groupName: string): void;
   standby?: StandbyHook;
+  /** Extension point for launch lifecycle hooks (volume attach); CONTINUE follows it. */
   prepareLaunch?: LaunchPreparer;
+}
+
+/** What the event handlers share. */
+export interface HandlerContext extends HandlerDeps {
   coalescer: DetachCoalescer;
   /** Work already done, by deterministic key (`i-123/release`, `lifecycle/<group>/<hook>/<id>/<token>`). */
   done: DedupeStore<string>;

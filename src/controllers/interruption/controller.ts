@@ -1,21 +1,14 @@
-import type { GroupSettings } from '../../config/schema.js';
 import { describeError } from '../../domain/errors.js';
-import type { Clock } from '../../ports/clock.js';
-import type { Cloud } from '../../ports/cloud.js';
-import type { Logger } from '../../ports/logger.js';
 import type { QueueMessage } from '../../ports/queue.js';
-import type { Releaser } from '../../ports/releaser.js';
 import { type MessageVerdict, QueueConsumer } from './consumer.js';
-import type { HandlerContext, LaunchPreparer } from './context.js';
+import type { HandlerContext, HandlerDeps } from './context.js';
 import { DedupeStore } from './dedupe-store.js';
 import { DetachCoalescer } from './detach-coalescer.js';
-import type { GroupDirectory } from './directory.js';
 import { parseMessageBody, truncateBody } from './envelope.js';
 import type { DiscardReason } from './events.js';
 import { handleEvent } from './handle-event.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { METRIC } from './metric-names.js';
-import type { StandbyHook } from './standby-hook.js';
 import { emptyStats, type InterruptionStats } from './stats.js';
 
 /**
@@ -24,23 +17,12 @@ import { emptyStats, type InterruptionStats } from './stats.js';
  */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
-export interface InterruptionDeps {
-  cloud: Cloud;
-  clock: Clock;
-  logger: Logger;
+export interface InterruptionDeps extends HandlerDeps {
   queueUrls: string[];
   /** Receive loops per queue. */
   pollers: number;
   /** Messages handled at once. */
   concurrency: number;
-  dryRun: boolean;
-  directory: GroupDirectory;
-  releasersFor(groupName: string, settings: GroupSettings): Releaser[];
-  /** Called after the fast path changed a group, so the reconciler can look at it soon. */
-  onGroupTouched?(groupName: string): void;
-  standby?: StandbyHook;
-  /** Extension point for launch lifecycle hooks (volume attach); CONTINUE follows it. */
-  prepareLaunch?: LaunchPreparer;
   /** Tunables; defaults suit production. */
   options?: {
     coalesceWindowMs?: number;
@@ -71,16 +53,9 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     dryRun: deps.dryRun,
     windowMs: o.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS,
   });
+  const { queueUrls: _q, pollers: _p, concurrency: _c, options: _o, ...handlerDeps } = deps;
   const ctx: HandlerContext = {
-    cloud: deps.cloud,
-    clock: deps.clock,
-    logger: deps.logger,
-    dryRun: deps.dryRun,
-    directory: deps.directory,
-    releasersFor: deps.releasersFor,
-    onGroupTouched: deps.onGroupTouched,
-    standby: deps.standby,
-    prepareLaunch: deps.prepareLaunch,
+    ...handlerDeps,
     coalescer,
     // Duplicates arrive within minutes (warning, state-change, lifecycle); the instance tag covers the rest.
     done: new DedupeStore<string>(deps.clock, o.dedupeTtlMs ?? 15 * 60_000),

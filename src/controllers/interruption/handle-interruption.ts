@@ -8,7 +8,7 @@ import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
 import type { SpotInterruptionEvent, StateChangeEvent } from './events.js';
 import { countForGroup, METRIC, secondsForGroup } from './metric-names.js';
-import { discard, done, type EventOutcome, freshInstance, isGone, tagInstance } from './outcome.js';
+import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 
 /** State changes that mean the instance is going away: release it if nothing has yet. */
 export const LEAVING_STATES = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
@@ -30,8 +30,7 @@ export async function handleInterruption(
   ctx: HandlerContext,
   signal: AbortSignal,
 ): Promise<EventOutcome> {
-  const groupName = entry.resolved.group.name;
-  const settings = entry.resolved.settings as GroupSettings;
+  const { groupName, settings } = groupOf(entry.resolved);
   const deadline = new Date(ev.time.getTime() + WARNING_MS);
   const log = ctx.logger.child({
     instance: ev.instanceId,

@@ -7,7 +7,7 @@ import { type HandlerContext, WARNING_MS } from './context.js';
 import type { LifecycleEvent } from './events.js';
 import { release, releaseKey } from './handle-interruption.js';
 import { countForGroup, METRIC } from './metric-names.js';
-import { done, type EventOutcome, freshInstance, isGone, tagInstance } from './outcome.js';
+import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 import { withRetry } from './retry.js';
 
 // The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.
@@ -27,8 +27,7 @@ export async function handleLifecycle(
   ctx: HandlerContext,
   signal: AbortSignal,
 ): Promise<EventOutcome> {
-  const groupName = resolved.group.name;
-  const settings = resolved.settings as GroupSettings;
+  const { groupName, settings } = groupOf(resolved);
   const key = completionKey(ev);
   if (ctx.done.has(key)) return done('lifecycle action already completed');
   const ref: LifecycleActionRef = {

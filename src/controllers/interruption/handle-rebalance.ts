@@ -1,10 +1,9 @@
-import type { GroupSettings } from '../../config/schema.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../domain/tags.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
 import type { RebalanceEvent, ScheduledChangeEvent } from './events.js';
 import { release } from './handle-interruption.js';
-import { done, type EventOutcome, freshInstance, isGone, tagInstance } from './outcome.js';
+import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 
 export const rebalanceKey = (instanceId: string) => `${instanceId}/rebalance`;
 
@@ -19,8 +18,7 @@ export async function handleRebalance(
   ctx: HandlerContext,
   signal: AbortSignal,
 ): Promise<EventOutcome> {
-  const groupName = entry.resolved.group.name;
-  const settings = entry.resolved.settings as GroupSettings;
+  const { groupName, settings } = groupOf(entry.resolved);
   const action = settings.rebalance.action;
   const log = ctx.logger.child({ instance: ev.instanceId, group: groupName, event: ev.kind, action });
   if (action === 'ignore') {

@@ -1,3 +1,5 @@
+import type { ResolvedGroup } from '../../config/resolved.js';
+import type { GroupSettings } from '../../config/schema.js';
 import { isNotFound, SpotmaxError } from '../../domain/errors.js';
 import type { Instance, Tags } from '../../domain/types.js';
 import type { HandlerContext } from './context.js';
@@ -57,3 +59,8 @@ export async function tagInstance(
 }
 
 export const isGone = (instance: Instance | undefined) => !instance || instance.state === 'terminated';
+
+/** Name and settings of a managed group (the directory only returns managed groups, which have settings). */
+export function groupOf(resolved: ResolvedGroup): { groupName: string; settings: GroupSettings } {
+  return { groupName: resolved.group.name, settings: resolved.settings as GroupSettings };
+}

@@ -5,10 +5,11 @@ import {
   type InterruptionDeps,
 } from '../../../src/controllers/interruption/controller.js';
 import { createDirectory } from '../../../src/controllers/interruption/directory.js';
+import { buildSampleEvent } from '../../../src/controllers/interruption/sample-events.js';
 import type { Group } from '../../../src/domain/types.js';
 import type { Clock } from '../../../src/ports/clock.js';
 import type { Logger } from '../../../src/ports/logger.js';
-import type { ReleaseRequest, Releaser } from '../../../src/ports/releaser.js';
+import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../../../src/ports/releaser.js';
 import { NoopReleaser } from '../../../src/release/noop.js';
 
 /** Managed = carries a spotmax:* tag; settings are the defaults with per-group overrides. */
@@ -93,3 +94,34 @@ export function recordingReleaser(name = 'rec'): Releaser & { requests: ReleaseR
     },
   };
 }
+
+/** Polls `cond` every few ms until it holds; fails naming `what` after `ms`. */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  ms = 10_000,
+): Promise<void> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A release step that runs until it is aborted (then reports `partial`); `started` tells when it began. */
+export function hangingReleaser(): Releaser & { started: boolean } {
+  const step = {
+    name: 'hang',
+    started: false,
+    release: (r: ReleaseRequest) =>
+      new Promise<ReleaseOutcome>((resolve) => {
+        step.started = true;
+        r.signal.addEventListener('abort', () => resolve({ step: 'hang', status: 'partial', durationMs: 0 }));
+      }),
+  };
+  return step;
+}
+
+/** A Spot warning for `instanceId` as a queue body. */
+export const warningBody = (instanceId: string, time?: Date) =>
+  JSON.stringify(buildSampleEvent({ type: 'spot-interruption', instanceId, region: 'us-east-1', time }));
