@@ -6,24 +6,27 @@ import {
   type InterruptionController,
 } from '../../controllers/interruption/controller.js';
 import { createDirectory } from '../../controllers/interruption/directory.js';
-import { reconcileOnce } from '../../controllers/reconcile/pass.js';
-import { describeError } from '../../domain/errors.js';
-import type { Group } from '../../domain/types.js';
+import { volumeLaunchPreparer } from '../../controllers/reconcile/launch-volume.js';
+import { ReconcileLoop } from '../../controllers/reconcile/loop.js';
+import { createStandbyHook } from '../../controllers/reconcile/standby-hook.js';
+import { STANDBY_FOR_TAG } from '../../domain/tags.js';
+import type { Group, Instance } from '../../domain/types.js';
 import { NoopReleaser } from '../../release/noop.js';
 import type { Strategy, StrategyContext } from './types.js';
 
-// spotmax's real controllers against the simulated region: the interruption fast path on the queue,
-// and reconcile passes on the virtual clock (every interval, sooner after the fast path touched a
-// group or a planner asked to look again). The simulated region has no Kubernetes or Consul, so
-// release steps are no-ops; everything else is the production code.
+// spotmax's real controllers against the simulated region: the interruption fast path on the queue
+// (with the standby hook and the launch-volume preparer), and the reconcile loop, whose passes run on
+// the virtual clock: ReconcileLoop's own schedule is node-cron (wall time), so the full pass is called
+// here every interval instead, while its requeues and backoffs already wait on the injected clock.
+// The simulated region has no Kubernetes or Consul, so release steps are no-ops; the rest is production code.
 
 export interface SpotmaxRuntime {
   controller: InterruptionController;
-  /** Reconcile passes run so far and action results by kind. */
+  loop: ReconcileLoop<PolicySet>;
+  /** Full passes started so far, and action results by kind. */
   passes: number;
   actionCounts: Record<string, number>;
   failedActions: number;
-  lastResolved: ResolvedGroup[];
 }
 
 export function spotmaxStrategy(ctx: StrategyContext, onRuntime?: (rt: SpotmaxRuntime) => void): Strategy {
@@ -36,101 +39,84 @@ export function spotmaxStrategy(ctx: StrategyContext, onRuntime?: (rt: SpotmaxRu
   const memoResolve = memoizedResolve();
   const resolve = (groups: Group[]) => memoResolve(groups, policies);
   const directory = createDirectory({ cloud, resolve, clock, ttlMs: 5_000 });
-  let soon: number | undefined;
-  let wake: (() => void) | undefined;
-  let loop: Promise<void> | undefined;
-  const rt: SpotmaxRuntime = {
-    controller: createInterruptionController({
+  let standbys = new Map<string, Instance[]>();
+  const actionCounts: Record<string, number> = {};
+  let failedActions = 0;
+  const loop = new ReconcileLoop<PolicySet>({
+    cloud,
+    clock,
+    logger: logger.child({ component: 'reconcile' }),
+    loadPolicies: () => policies,
+    resolve: memoResolve,
+    releasersFor: () => noop,
+    dryRun: false,
+    onPass: (result, latest) => {
+      // A per-group pass reports one group: the directory needs every group's latest resolution.
+      directory.update(loop.latest()?.resolved ?? result.groups.map((g) => g.resolved), latest.instances);
+      const next = new Map<string, Instance[]>();
+      for (const s of latest.standbys) {
+        const owner = s.tags[STANDBY_FOR_TAG];
+        if (owner) next.set(owner, [...(next.get(owner) ?? []), s]);
+      }
+      standbys = next;
+      for (const g of result.groups) {
+        for (const r of g.results) {
+          if (r.status === 'done') actionCounts[r.action.kind] = (actionCounts[r.action.kind] ?? 0) + 1;
+          if (r.status === 'failed') failedActions++;
+        }
+      }
+    },
+  });
+  const interruptionLogger = logger.child({ component: 'interruption' });
+  const controller = createInterruptionController({
+    cloud,
+    clock,
+    logger: interruptionLogger,
+    queueUrls: [region.queueUrl],
+    pollers: settings.pollers,
+    concurrency: settings.concurrency,
+    dryRun: false,
+    directory,
+    releasersFor: () => noop,
+    onGroupTouched: (name) => loop.requeue(name),
+    standby: createStandbyHook({
       cloud,
       clock,
-      logger: logger.child({ component: 'interruption' }),
-      queueUrls: [region.queueUrl],
-      pollers: settings.pollers,
-      concurrency: settings.concurrency,
-      dryRun: false,
-      directory,
-      releasersFor: () => noop,
-      onGroupTouched: () => requestPass(2_000),
+      logger: interruptionLogger,
+      standbysFor: (name) => standbys.get(name) ?? [],
     }),
-    passes: 0,
-    actionCounts: {},
-    failedActions: 0,
-    lastResolved: [],
-  };
+    prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
+  });
+  const rt: SpotmaxRuntime = { controller, loop, passes: 0, actionCounts, failedActions };
   onRuntime?.(rt);
-
-  function requestPass(inMs: number): void {
-    const at = clock.now().getTime() + inMs;
-    if (soon === undefined || at < soon) {
-      soon = at;
-      wake?.();
-    }
-  }
-
-  const pass = async () => {
-    rt.passes++;
-    const result = await reconcileOnce(
-      {
-        cloud,
-        clock,
-        logger: logger.child({ component: 'reconcile' }),
-        loadPolicies: () => policies,
-        resolve: memoResolve,
-        releasersFor: () => noop,
-        dryRun: false,
-      },
-      { execute: true },
-    );
-    rt.lastResolved = result.groups.map((g) => g.resolved);
-    directory.update(rt.lastResolved, result.observation.instances);
-    for (const g of result.groups) {
-      for (const r of g.results) {
-        if (r.status === 'done') rt.actionCounts[r.action.kind] = (rt.actionCounts[r.action.kind] ?? 0) + 1;
-        if (r.status === 'failed') rt.failedActions++;
-      }
-      if (g.requeueAfterSeconds !== undefined) requestPass(g.requeueAfterSeconds * 1000);
-    }
-  };
+  let ticker: Promise<void> | undefined;
 
   return {
     name: 'spotmax',
     async start() {
       if (ctx.policiesDir) policies = await loadPolicies([ctx.policiesDir]);
       for (const issue of policies.issues) logger.warn({ issue }, 'policy problem');
-      rt.controller.start();
-      // The loop's first pass runs at once; start() itself must not wait on the virtual clock.
-      loop = (async () => {
+      controller.start();
+      // The first full pass runs at once; start() itself must not wait on the virtual clock.
+      ticker = (async () => {
         const interval = settings.reconcileIntervalSeconds * 1000;
-        let next = clock.now().getTime();
         while (!stopping.signal.aborted) {
-          const due = Math.min(next, soon ?? next);
-          const waitMs = due - clock.now().getTime();
-          if (waitMs > 0) {
-            const woken = new AbortController();
-            wake = () => woken.abort();
-            const onStop = () => woken.abort();
-            stopping.signal.addEventListener('abort', onStop, { once: true });
-            await clock.sleep(waitMs, woken.signal).catch(() => undefined);
-            stopping.signal.removeEventListener('abort', onStop);
-            wake = undefined;
-            continue;
-          }
-          if (stopping.signal.aborted) break;
-          soon = undefined;
-          next = clock.now().getTime() + interval;
-          // A failed pass (throttled observe, say) is logged; the next one comes at the next interval.
-          await pass().catch((err) => logger.warn({ err: describeError(err) }, 'reconcile pass failed'));
+          rt.passes++;
+          await loop.runOnce();
+          rt.failedActions = failedActions;
+          await clock.sleep(interval, stopping.signal).catch(() => undefined);
         }
       })();
     },
     async stop() {
       stopping.abort();
-      await loop;
-      await rt.controller.stop(5_000);
+      await ticker;
+      await loop.stop();
+      await controller.stop(5_000);
     },
     actions: () => {
-      const s = rt.controller.stats();
-      return { ...rt.actionCounts, 'interruption-release': s.released, 'interruption-detach': s.detached };
+      const s = controller.stats();
+      return { ...actionCounts, 'interruption-release': s.released, 'interruption-detach': s.detached };
     },
   };
 }
