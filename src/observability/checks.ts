@@ -14,6 +14,7 @@ export interface HealthResult {
 }
 
 /** A check passes by returning (or returning {ok: true}); it fails by throwing or returning {ok: false}. */
+// biome-ignore lint/suspicious/noConfusingVoidType: `async () => {}` (void) is the natural passing check
 export type Check = () => Promise<CheckResult | undefined | void> | CheckResult | undefined | void;
 
 /**

@@ -41,6 +41,7 @@ const res = (name: string) => {
   if (!r) throw new Error(`${TEMPLATE} has no resource ${name}`);
   return r;
 };
+// biome-ignore lint/suspicious/noExplicitAny: template properties are free-form; each test reads the fields it checks
 const props = (name: string) => (res(name).Properties ?? {}) as Record<string, any>;
 const RULES = Object.entries(tpl.Resources)
   .filter(([, r]) => r.Type === 'AWS::Events::Rule')
@@ -239,6 +240,7 @@ test('PolicySource=git-sync adds a git-sync v4 sidecar writing a checkout the ma
   t.deepEqual(sync.MountPoints[0], { SourceVolume: 'policies', ContainerPath: '/git' });
   t.deepEqual(main.MountPoints[1], { SourceVolume: 'policies', ContainerPath: '/git', ReadOnly: true });
   const policiesEnv = main.Environment.find((e: { Name: string }) => e.Name === 'SPOTMAX_POLICIES');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string, not a JS template
   t.deepEqual(policiesEnv.Value, { 'Fn::Sub': '/git/current/${PolicyRepoPath}' });
 });
 

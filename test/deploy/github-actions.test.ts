@@ -26,6 +26,7 @@ test('validates, then plans as markdown with the read-only role, then comments',
     /spotmax\.js plan --cloud aws --region "\$AWS_REGION" --policies "\$POLICY_DIR" --format markdown/,
   );
   const creds = steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@'));
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
   t.is(creds?.with?.['role-to-assume'], '${{ env.PLAN_ROLE_ARN }}');
   t.regex(runs, /gh pr comment "\$PR" .*--body-file comment\.md/);
   const order = [
