@@ -376,3 +376,17 @@ test('dry run resolves and logs, changes nothing', async (t) => {
   t.true(logger.lines.some((l) => /would detach 1 instance/.test(l.msg ?? '')));
   t.true(logger.lines.some((l) => /would mark/.test(l.msg ?? '')));
 });
+
+test('a message that keeps failing is given up after its last attempt: counted, logged, deleted', async (t) => {
+  const { fake, clock, controller, directory, logger } = setup();
+  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
+  t.truthy(await directory.lookup(victim));
+  const denied = new CloudError('DetachInstances', 'detaching from web', 'AccessDenied', false);
+  fake.fail('detachInstances', denied, 2);
+  fake.fail('describeGroups', denied, 2);
+  const m = warning(victim, clock.now());
+  await t.throwsAsync(controller.handleMessage({ ...m, receiveCount: 9 }, 'q1'));
+  t.is(await controller.handleMessage({ ...m, receiveCount: 10 }, 'q1'), 'delete');
+  t.is(controller.stats().discarded['too-many-attempts'], 1);
+  t.true(logger.lines.some((l) => l.msg === 'discarding message: too-many-attempts'));
+});

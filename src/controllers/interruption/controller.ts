@@ -31,6 +31,8 @@ export interface InterruptionDeps extends HandlerDeps {
     metricsFlushMs?: number;
     visibilityTimeoutSeconds?: number;
     waitSeconds?: number;
+    /** Deliveries of a failing message before it is given up (deleted, counted as too-many-attempts). */
+    maxAttempts?: number;
   };
 }
 
@@ -63,6 +65,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     releaseMarginMs: o.releaseMarginMs ?? 5_000,
   };
   const serializer = new KeyedSerializer();
+  const maxAttempts = o.maxAttempts ?? 10;
 
   const discardMessage = (message: QueueMessage, reason: DiscardReason, detail: string) => {
     stats.discarded[reason] = (stats.discarded[reason] ?? 0) + 1;
@@ -72,7 +75,9 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
       unit: 'Count',
       dimensions: { Reason: reason },
     });
-    deps.logger.warn(
+    // Bad input is a warning; giving up on work that kept failing is an error.
+    const level = reason === 'too-many-attempts' ? 'error' : 'warn';
+    deps.logger[level](
       { messageId: message.messageId, reason, detail, body: truncateBody(message.body) },
       `discarding message: ${reason}`,
     );
@@ -94,6 +99,12 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
       const outcomes = await Promise.all(parsed.events.map((ev) => handleEvent(ev, ctx, serializer, signal)));
       for (const out of outcomes)
         if (out.status === 'discard') discardMessage(message, out.reason, out.detail);
+      return deps.dryRun ? 'keep' : 'delete';
+    } catch (err) {
+      // A message that keeps failing (a missing permission, a group that cannot be changed) would come back
+      // forever; past its last attempt it is logged as an error, counted and deleted.
+      if (message.receiveCount < maxAttempts || signal.aborted) throw err;
+      discardMessage(message, 'too-many-attempts', `attempt ${message.receiveCount}: ${describeError(err)}`);
       return deps.dryRun ? 'keep' : 'delete';
     } finally {
       stats.inFlight--;

@@ -63,7 +63,8 @@ export type DiscardReason =
   | 'test-notification'
   | 'irrelevant'
   | 'unknown-instance'
-  | 'too-old';
+  | 'too-old'
+  | 'too-many-attempts';
 
 export type ParseResult =
   | { ok: true; events: InterruptionEvent[] }
