@@ -47,7 +47,7 @@ function timeLabel(seconds: number, total: number): string {
 export function renderCapacitySvg(input: ChartInput): string {
   const W = 1000;
   const H = 520;
-  const m = { left: 80, right: 180, top: 56, bottom: 64 };
+  const m = { left: 80, right: 220, top: 56, bottom: 64 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const all = input.series.flatMap((s) => s.values);
@@ -65,16 +65,21 @@ export function renderCapacitySvg(input: ChartInput): string {
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${m.left}" y="28" font-size="18" font-weight="bold">${esc(input.title)}</text>`,
   );
-  for (const mark of input.marks) {
+  // Bands first, then their labels (stacked), so a later band never covers an earlier label.
+  const labels: string[] = [];
+  input.marks.forEach((mark, i) => {
     const x0 = x(mark.from);
     const x1 = Math.max(x(mark.to), x0 + 3);
     const fill = mark.kind === 'storm' ? '#f4a3a3' : '#c9c9c9';
     out.push(
       `<rect x="${x0.toFixed(1)}" y="${m.top}" width="${(x1 - x0).toFixed(1)}" height="${ph}" fill="${fill}" fill-opacity="0.55"/>`,
-      `<text x="${(x0 + 4).toFixed(1)}" y="${m.top + 16}" font-size="12" fill="#7a1f1f">${esc(mark.kind === 'storm' ? `⚡ ${mark.label}` : mark.label)}</text>`,
     );
-  }
-  const yStep = niceStep(yMax - yMin, 6);
+    labels.push(
+      `<text x="${(x0 + 4).toFixed(1)}" y="${m.top + 16 + (i % 4) * 16}" font-size="12" fill="#7a1f1f">${esc(mark.kind === 'storm' ? `⚡ ${mark.label}` : mark.label)}</text>`,
+    );
+  });
+  out.push(...labels);
+  const yStep = Math.max(1, niceStep(yMax - yMin, 6));
   for (let v = Math.ceil(yMin / yStep) * yStep; v <= yMax; v += yStep) {
     out.push(
       `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>`,
@@ -94,8 +99,18 @@ export function renderCapacitySvg(input: ChartInput): string {
     `<text transform="translate(22 ${m.top + ph / 2}) rotate(-90)" text-anchor="middle">instances InService (all groups)</text>`,
     `<line x1="${m.left}" x2="${m.left + pw}" y1="${y(input.desired).toFixed(1)}" y2="${y(input.desired).toFixed(1)}" stroke="#555" stroke-dasharray="6 4"/>`,
   );
+  // A series identical to an earlier one would hide it: draw the earlier wide and pale, the later dashed on top.
+  const sameAs = input.series.map((s, i) =>
+    input.series.findIndex((o, j) => j < i && o.values.every((v, k) => v === s.values[k])),
+  );
+  const hidden = new Set(sameAs.filter((j) => j >= 0));
   input.series.forEach((s, i) => {
     const color = COLORS[s.name] ?? FALLBACK[i % FALLBACK.length]!;
+    const style = hidden.has(i)
+      ? 'stroke-width="6" stroke-opacity="0.45"'
+      : sameAs[i]! >= 0
+        ? 'stroke-width="2" stroke-dasharray="7 4"'
+        : 'stroke-width="2"';
     const n = s.values.length;
     const pts: string[] = [];
     s.values.forEach((v, k) => {
@@ -104,13 +119,13 @@ export function renderCapacitySvg(input: ChartInput): string {
       pts.push(`${x(t0).toFixed(1)},${y(v).toFixed(1)}`, `${x(t1).toFixed(1)},${y(v).toFixed(1)}`);
     });
     out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round" points="${pts.join(' ')}"/>`,
+      `<polyline fill="none" stroke="${color}" ${style} stroke-linejoin="round" points="${pts.join(' ')}"/>`,
     );
   });
   const lx = m.left + pw + 16;
   const legend: [string, string, string?][] = [
     ...input.series.map((s, i): [string, string] => [
-      s.name,
+      sameAs[i]! >= 0 ? `${s.name} (= ${input.series[sameAs[i]!]!.name})` : s.name,
       COLORS[s.name] ?? FALLBACK[i % FALLBACK.length]!,
     ]),
     ['desired', '#555', '6 4'],
