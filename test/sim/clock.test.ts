@@ -43,11 +43,12 @@ test('paced mode advances virtual time at about speed x wall time and stops on a
   const clock = new VirtualClock(0);
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 300);
+  const began = Date.now();
   await clock.runPaced({ speed: 100, signal: ac.signal, sliceMs: 20 });
-  t.true(
-    clock.nowMs() >= 15_000 && clock.nowMs() <= 60_000,
-    `virtual ${clock.nowMs()} ms after ~300 ms at 100x`,
-  );
+  const wall = Date.now() - began;
+  // A loaded machine may stretch the wall time; virtual time follows it and never runs ahead of it.
+  t.true(clock.nowMs() <= wall * 100, `virtual ${clock.nowMs()} ms after ${wall} ms at 100x`);
+  t.true(clock.nowMs() >= (wall - 100) * 50, `virtual ${clock.nowMs()} ms after ${wall} ms at 100x`);
 });
 
 test('keyed draws depend only on seed and keys; streams are reproducible', (t) => {
