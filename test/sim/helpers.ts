@@ -7,6 +7,18 @@ export const PRICES = {
   'm5a.large': { onDemand: 0.086, spot: 0.034 },
 };
 
+/** One m5.large group "web" in us-east-1a booting in about a minute; `extra` sets the rest. */
+export function webGroup(extra: Partial<ScenarioInput['groups'][number]>): ScenarioInput['groups'][number] {
+  return {
+    name: 'web',
+    instanceTypes: ['m5.large'],
+    azs: ['us-east-1a'],
+    desired: 1,
+    boot: { median: 60, p99: 90 },
+    ...extra,
+  };
+}
+
 /** A scenario from a partial input: one small group, no hazard, no API latency unless said. */
 export function scenario(input: Partial<ScenarioInput> = {}): Scenario {
   return scenarioSchema.parse({

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { CloudError, isThrottled } from '../../src/domain/errors.js';
-import { during, warmRegion } from './helpers.js';
+import { during, warmRegion, webGroup } from './helpers.js';
 
 // What moto cannot show: timing, the Spot market, lifecycle hooks, scaling activities, throttling.
 // Where the simulator follows AWS's documentation, the test names the document.
@@ -76,13 +76,9 @@ test('a storm reclaims its share of the pool within its window; other pools are 
 test('during a Spot outage launches fail with a scaling activity naming Spot capacity; afterwards the group recovers', async (t) => {
   const region = await warmRegion({
     groups: [
-      {
-        name: 'web',
-        instanceTypes: ['m5.large'],
-        azs: ['us-east-1a'],
+      webGroup({
         desired: 3,
-        boot: { median: 60, p99: 90 },
-      },
+      }),
     ],
     market: { outages: [{ from: 0, to: 600, az: 'us-east-1a' }] },
     timings: { launchRetrySeconds: 30, healthCheckSeconds: 10 },
@@ -136,12 +132,8 @@ test('MixedInstancesPolicy: On-Demand base first, then the On-Demand percentage 
 test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat extends it; a timeout applies the default result', async (t) => {
   const region = await warmRegion({
     groups: [
-      {
-        name: 'web',
-        instanceTypes: ['m5.large'],
-        azs: ['us-east-1a'],
+      webGroup({
         desired: 2,
-        boot: { median: 60, p99: 90 },
         lifecycleHooks: [
           {
             name: 'prepare',
@@ -150,7 +142,7 @@ test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat exte
             defaultResult: 'ABANDON',
           },
         ],
-      },
+      }),
     ],
   });
   const [a, b] = members(region);
@@ -194,14 +186,10 @@ test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat exte
 test('detach rules follow the Auto Scaling API: InService only, at most 20 ids, not below min with decrement', async (t) => {
   const region = await warmRegion({
     groups: [
-      {
-        name: 'web',
-        instanceTypes: ['m5.large'],
-        azs: ['us-east-1a'],
+      webGroup({
         desired: 3,
         min: 3,
-        boot: { median: 60, p99: 90 },
-      },
+      }),
     ],
   });
   const [a] = members(region);
@@ -223,14 +211,11 @@ test('detach rules follow the Auto Scaling API: InService only, at most 20 ids, 
 test('hibernated standbys resume faster than stopped ones start, and both faster than a cold boot', async (t) => {
   const region = await warmRegion({
     groups: [
-      {
-        name: 'web',
-        instanceTypes: ['m5.large'],
-        azs: ['us-east-1a'],
+      webGroup({
         desired: 0,
         hibernation: true,
         boot: { median: 120, p99: 200 },
-      },
+      }),
     ],
   });
   const launch = async (hibernate: boolean) => {
@@ -372,14 +357,10 @@ test('launch template versions: $Latest and $Default resolve, hibernation readin
 test('describes are paged: 2,500 ids cost three DescribeInstances requests', async (t) => {
   const region = await warmRegion({
     groups: [
-      {
-        name: 'web',
-        instanceTypes: ['m5.large'],
-        azs: ['us-east-1a'],
+      webGroup({
         desired: 2500,
         max: 2500,
-        boot: { median: 60, p99: 90 },
-      },
+      }),
     ],
   });
   const ids = members(region).map((m) => m.instanceId);
