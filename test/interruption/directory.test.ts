@@ -96,3 +96,28 @@ test('work for one key runs in order, other keys in parallel; idle keys are forg
   await new Promise((r) => setTimeout(r, 5));
   t.is(s.activeKeys, 0);
 });
+
+test('a call that never answers is abandoned after its attempt timeout and retried inside the deadline', async (t) => {
+  const { withRetry } = await import('../../src/controllers/interruption/retry.js');
+  const { virtualClock } = await import('./helpers/clock.js');
+  const clock = virtualClock();
+  let calls = 0;
+  const start = clock.now().getTime();
+  const result = await withRetry(
+    () => {
+      calls++;
+      return calls === 1 ? new Promise<string>(() => {}) : Promise.resolve('answer');
+    },
+    { clock, deadline: new Date(start + 60_000), attemptTimeoutMs: 5_000 },
+  );
+  t.is(result, 'answer');
+  t.is(calls, 2);
+  t.true(clock.now().getTime() - start >= 5_000);
+  // Past the deadline the timeout is the last word.
+  await t.throwsAsync(
+    withRetry(() => new Promise(() => {}), { clock, deadline: new Date(clock.now().getTime() + 2_000) }),
+    {
+      message: /no answer within/,
+    },
+  );
+});

@@ -2,6 +2,7 @@ import { describeError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { QueueMessage, QueuePort } from '../../ports/queue.js';
+import { withRetry } from './retry.js';
 import { Semaphore } from './semaphore.js';
 
 /** What the handler decided: delete the message, or keep it (dry-run) so it is neither lost nor acted on. */
@@ -153,7 +154,7 @@ export class QueueConsumer {
       const verdict = await this.opts.handle(message, queueUrl, abort.signal);
       // Work that finished (even after the grace period) is done: its message goes.
       if (verdict === 'delete') {
-        await this.opts.queue.delete(queueUrl, message.receiptHandle);
+        await withRetry(() => this.opts.queue.delete(queueUrl, message.receiptHandle), this.briefly());
         entry.deleted = true;
         this.opts.onDeleted?.();
       }
@@ -169,6 +170,12 @@ export class QueueConsumer {
     }
   }
 
+  /** Queue calls after the work is done get a few seconds (a hung call must not hold a handler slot). */
+  private briefly() {
+    const now = this.opts.clock.now().getTime();
+    return { clock: this.opts.clock, deadline: new Date(now + 10_000), attemptTimeoutMs: 5_000 };
+  }
+
   /** Pushes the visibility timeout out every half period while the handler runs. */
   private async extendVisibility(
     queueUrl: string,
@@ -182,7 +189,10 @@ export class QueueConsumer {
         return;
       }
       try {
-        await this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, this.visibility);
+        await withRetry(
+          () => this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, this.visibility),
+          this.briefly(),
+        );
       } catch (err) {
         this.opts.logger.warn(
           { messageId: message.messageId, err: describeError(err) },
