@@ -451,6 +451,36 @@ export class AsgState {
     }
   }
 
+  /**
+   * TerminateInstanceInAutoScalingGroup: the member goes through the terminate hooks; without decrement
+   * the group launches a replacement, with it the desired capacity drops (not below min).
+   */
+  terminateInGroup(instanceId: string, decrement: boolean): void {
+    const name = this.memberOf.get(instanceId);
+    if (!name)
+      throw awsError(
+        'ValidationError',
+        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+      );
+    const g = this.groups.get(name)!;
+    const m = g.members.get(instanceId)!;
+    if (LEAVING.has(m.lifecycleState)) return;
+    if (decrement && g.desired - 1 < g.min) {
+      throw awsError(
+        'ValidationError',
+        `Currently, desired capacity equals minimum size (${g.min}) of ${name}: cannot decrement.`,
+      );
+    }
+    if (decrement) g.desired--;
+    this.activity(
+      g,
+      'InProgress',
+      `Terminating EC2 instance: ${instanceId}`,
+      'a user request terminated the instance',
+    );
+    this.beginTermination(g, m);
+  }
+
   detach(groupName: string, ids: string[], decrement: boolean): void {
     const g = this.mustGet(groupName);
     if (ids.length > 20)

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { CloudError, isThrottled } from '../../src/domain/errors.js';
-import { during, warmRegion, webGroup } from './helpers.js';
+import { createSimulatedRegion } from '../../src/sim/region.js';
+import { during, scenario, warmRegion, webGroup } from './helpers.js';
 
 // What moto cannot show: timing, the Spot market, lifecycle hooks, scaling activities, throttling.
 // Where the simulator follows AWS's documentation, the test names the document.
@@ -129,6 +130,8 @@ test('MixedInstancesPolicy: On-Demand base first, then the On-Demand percentage 
   t.true(spot.some((x) => x.instanceType === 'm5.large') && spot.some((x) => x.instanceType === 'm5a.large'));
 });
 
+// "Amazon EC2 Auto Scaling lifecycle hooks": Pending:Wait until CompleteLifecycleAction, heartbeat
+// resets the timeout, the default result applies on timeout. moto has no lifecycle hooks.
 test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat extends it; a timeout applies the default result', async (t) => {
   const region = await warmRegion({
     groups: [
@@ -183,6 +186,8 @@ test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat exte
   t.regex(b!.lifecycleState, /Terminating/, 'ABANDON on timeout terminates it');
 });
 
+// Amazon EC2 Auto Scaling API Reference, DetachInstances: up to 20 instances, InService or Standby only;
+// moto accepts more and does not check the state.
 test('detach rules follow the Auto Scaling API: InService only, at most 20 ids, not below min with decrement', async (t) => {
   const region = await warmRegion({
     groups: [
@@ -208,6 +213,7 @@ test('detach rules follow the Auto Scaling API: InService only, at most 20 ids, 
   t.regex(err!.message, /detaching i-0123456789abcdef0 from web: DetachInstances failed \(ValidationError\)/);
 });
 
+// "Hibernate your Amazon EC2 instance": a resumed instance restores its memory instead of booting.
 test('hibernated standbys resume faster than stopped ones start, and both faster than a cold boot', async (t) => {
   const region = await warmRegion({
     groups: [
@@ -253,6 +259,7 @@ test('hibernated standbys resume faster than stopped ones start, and both faster
   t.true(mean(ids.stop) < 120);
 });
 
+// "Stop and start Spot Instances": only persistent requests can be stopped; moto stops any instance.
 test('a Spot instance cannot be stopped (one-time request), as EC2 answers', async (t) => {
   const region = await warmRegion();
   const spot = members(region).find((m) => m.market === 'spot')!;
@@ -261,6 +268,8 @@ test('a Spot instance cannot be stopped (one-time request), as EC2 answers', asy
   });
 });
 
+// "Request throttling for the Amazon EC2 API": RunInstances bucket 5, refill 2/s; RequestLimitExceeded.
+// moto never throttles.
 test('rate limits: a burst of RunInstances beyond its bucket (5, 2/s) is throttled with an AWS-shaped error the core recognises', async (t) => {
   const region = await warmRegion({ api: { maxAttempts: 1 } });
   const req = {
@@ -311,6 +320,8 @@ test('injected errors and latency per API', async (t) => {
   t.true(region.clock.nowMs() - t0 >= 250);
 });
 
+// Amazon SQS Developer Guide, "Amazon SQS message identifiers": only the most recent receipt handle is
+// sure to delete a message received more than once; standard queues deliver at least once.
 test('SQS: a long poll wakes on a send; at-least-once with injected duplicates; a stale receipt handle deletes nothing', async (t) => {
   const region = await warmRegion({ queue: { duplicateRate: 1, visibilityTimeoutSeconds: 30 } });
   const q = region.cloud.queue;
@@ -375,4 +386,104 @@ test('describes are paged: 2,500 ids cost three DescribeInstances requests', asy
     undefined,
     'described shapes are frozen, not shared mutable state',
   );
+});
+
+test('terminate in the group with and without decrement, through the terminate hook', async (t) => {
+  const region = await warmRegion({
+    groups: [
+      webGroup({
+        desired: 3,
+        lifecycleHooks: [{ name: 'drain', transition: 'terminating', heartbeatTimeoutSeconds: 120 }],
+      }),
+    ],
+  });
+  const [a, b] = members(region);
+  region.asg.terminateInGroup(a!.instanceId, true);
+  t.is(region.asg.mustGet('web').desired, 2);
+  t.is(a!.lifecycleState, 'Terminating:Wait');
+  const [msg] = await region.cloud.queue.receive(region.queueUrl, { maxMessages: 1, waitSeconds: 0 });
+  t.is(JSON.parse(msg!.body)['detail-type'], 'EC2 Instance-terminate Lifecycle Action');
+  await region.cloud.autoscaling.completeLifecycleAction(
+    { groupName: 'web', hookName: 'drain', instanceId: a!.instanceId },
+    'CONTINUE',
+  );
+  region.asg.terminateInGroup(b!.instanceId, false);
+  await region.clock.advanceBy(600_000);
+  const now = members(region);
+  t.false(now.some((m) => m.instanceId === a!.instanceId || m.instanceId === b!.instanceId));
+  t.is(
+    now.filter((m) => m.lifecycleState === 'InService').length,
+    2,
+    'b replaced (the hook timed out and continued), a not',
+  );
+});
+
+test('a rebalance recommendation can precede a reclaim; state-change notifications follow it', async (t) => {
+  const region = await warmRegion({
+    groups: [webGroup({ desired: 1 })],
+    market: { hazardPerHour: 2, rebalance: { share: 1, lead: 300 }, stateChangeEvents: true },
+    duration: '6h',
+  });
+  const seen: { type: string; at: number }[] = [];
+  for (let i = 0; i < 400 && !seen.some((s) => s.type.includes('State-change')); i++) {
+    await region.clock.advanceBy(60_000);
+    for (const m of await region.cloud.queue.receive(region.queueUrl, { maxMessages: 10, waitSeconds: 0 })) {
+      const body = JSON.parse(m.body);
+      seen.push({ type: body['detail-type'], at: Date.parse(body.time) });
+      await region.cloud.queue.delete(region.queueUrl, m.receiptHandle);
+    }
+  }
+  const rebalance = seen.find((s) => s.type === 'EC2 Instance Rebalance Recommendation');
+  const warning = seen.find((s) => s.type === 'EC2 Spot Instance Interruption Warning');
+  t.truthy(rebalance && warning);
+  t.is(warning!.at - rebalance!.at, 300_000);
+  t.true(seen.some((s) => s.type === 'EC2 Instance State-change Notification'));
+});
+
+test('snapshots complete after a while, are found by tags, and can seed a volume in another AZ', async (t) => {
+  const region = await warmRegion();
+  const ec2 = region.cloud.ec2;
+  const vol = await ec2.createVolume({
+    availabilityZone: 'us-east-1a',
+    sizeGiB: 50,
+    tags: { 'spotmax:group': 'web' },
+  });
+  await region.clock.advanceBy(10_000);
+  const snap = await ec2.createSnapshot(vol.volumeId, { 'spotmax:group': 'web' });
+  t.is(snap.state, 'pending');
+  await region.clock.advanceBy(61_000);
+  const [found] = await ec2.describeSnapshots({ 'spotmax:group': 'web' });
+  t.like(found, { snapshotId: snap.snapshotId, state: 'completed', volumeId: vol.volumeId });
+  t.deepEqual(await ec2.describeSnapshots({ 'spotmax:group': 'other' }), []);
+  const copy = await ec2.createVolume({
+    availabilityZone: 'us-east-1b',
+    snapshotId: snap.snapshotId,
+    tags: {},
+  });
+  t.like(copy, {
+    availabilityZone: 'us-east-1b',
+    sizeGiB: 50,
+    snapshotId: snap.snapshotId,
+    state: 'creating',
+  });
+  await ec2.deleteSnapshot(snap.snapshotId);
+  await t.throwsAsync(ec2.deleteSnapshot(snap.snapshotId), { message: /InvalidSnapshot\.NotFound/ });
+});
+
+test('the CloudWatch sink keeps sums per metric and dimensions', (t) => {
+  const region = createSimulatedRegion(scenario());
+  region.cloud.metrics.record({
+    name: 'Warnings',
+    value: 1,
+    unit: 'Count',
+    dimensions: { AutoScalingGroupName: 'web' },
+  });
+  region.cloud.metrics.record({
+    name: 'Warnings',
+    value: 2,
+    unit: 'Count',
+    dimensions: { AutoScalingGroupName: 'api' },
+  });
+  t.is(region.metrics.sum('Warnings'), 3);
+  t.is(region.metrics.totals.size, 2);
 });
