@@ -130,9 +130,9 @@ export class SimEc2 implements Ec2Port {
 
   startInstances(instanceIds: string[]): Promise<void> {
     return this.api.call('ec2', 'StartInstances', `starting ${instanceIds.join(', ')}`, () => {
+      // Every instance is checked before any starts: a refused call changes nothing.
       const insts = instanceIds.map((id) => this.state.mustGet(id));
-      for (const i of insts)
-        if (i.state !== 'stopped' && i.state !== 'pending' && i.state !== 'running') this.state.start(i);
+      for (const i of insts) this.state.checkStart(i);
       for (const i of insts) this.state.start(i);
     });
   }
@@ -140,15 +140,7 @@ export class SimEc2 implements Ec2Port {
   stopInstances(instanceIds: string[], hibernate: boolean): Promise<void> {
     return this.api.call('ec2', 'StopInstances', `stopping ${instanceIds.join(', ')}`, () => {
       const insts = instanceIds.map((id) => this.state.mustGet(id));
-      for (const i of insts) {
-        if (
-          i.market === 'spot' ||
-          (i.state !== 'running' && i.state !== 'stopping' && i.state !== 'stopped') ||
-          (hibernate && !i.hibernationConfigured)
-        ) {
-          this.state.stop(i, hibernate);
-        }
-      }
+      for (const i of insts) this.state.checkStop(i, hibernate);
       for (const i of insts) this.state.stop(i, hibernate);
     });
   }

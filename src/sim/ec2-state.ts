@@ -240,7 +240,8 @@ export class Ec2State {
     this.bus.emit({ type: 'instance-state', instanceId: inst.instanceId, from, to });
   }
 
-  start(inst: SimInstance): void {
+  /** Throws what EC2 answers when `inst` cannot be started now; starting a running one is a no-op. */
+  checkStart(inst: SimInstance): void {
     if (inst.state === 'pending' || inst.state === 'running') return;
     if (inst.state !== 'stopped') {
       throw awsError(
@@ -255,6 +256,11 @@ export class Ec2State {
         500,
       );
     }
+  }
+
+  start(inst: SimInstance): void {
+    this.checkStart(inst);
+    if (inst.state === 'pending' || inst.state === 'running') return;
     const wasHibernated = inst.hibernated;
     inst.hibernated = false;
     this.setState(inst, 'pending');
@@ -266,7 +272,8 @@ export class Ec2State {
     );
   }
 
-  stop(inst: SimInstance, hibernate: boolean): void {
+  /** Throws what EC2 answers when `inst` cannot be stopped; stopping a stopped one is a no-op. */
+  checkStop(inst: SimInstance, hibernate: boolean): void {
     if (inst.state === 'stopped' || inst.state === 'stopping') return;
     if (inst.market === 'spot') {
       throw awsError(
@@ -285,6 +292,11 @@ export class Ec2State {
         `The instance '${inst.instanceId}' is not enabled for hibernation.`,
       );
     }
+  }
+
+  stop(inst: SimInstance, hibernate: boolean): void {
+    this.checkStop(inst, hibernate);
+    if (inst.state === 'stopped' || inst.state === 'stopping') return;
     this.setState(inst, 'stopping');
     inst.hibernated = hibernate;
     this.transitionAfter(
