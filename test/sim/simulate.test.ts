@@ -151,3 +151,22 @@ test('a broken scenario is a user error naming the file and line', async (t) => 
     message: /--seed/,
   });
 });
+
+test('spotmax simulate through the CLI: flags reach the command, files land in --out', async (t) => {
+  const { main } = await import('../../src/main.js');
+  const out = mkdtempSync(join(tmpdir(), 'sim-cli-'));
+  const { io: cio, out: printed } = io();
+  const code = await main(
+    ['simulate', '--scenario', join(SCENARIOS, 'stateful.yaml'), '--out', out, '--seed', '4'],
+    {},
+    cio,
+  );
+  t.is(code, 0);
+  t.is(readReport(out).seed, 4);
+  t.regex(printed(), /scenario stateful \(seed 4\)/);
+  t.is(
+    await main(['simulate', '--scenario', join(out, 'nope.yaml')], {}, io().io),
+    1,
+    'a missing scenario is a user error',
+  );
+});
