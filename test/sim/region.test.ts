@@ -186,8 +186,9 @@ test('launch lifecycle hook holds Pending:Wait until completed; a heartbeat exte
   t.regex(b!.lifecycleState, /Terminating/, 'ABANDON on timeout terminates it');
 });
 
-// Amazon EC2 Auto Scaling API Reference, DetachInstances: up to 20 instances, InService or Standby only;
-// moto accepts more and does not check the state.
+// Amazon EC2 Auto Scaling API Reference, DetachInstances (up to 20 instances), and the user guide's
+// "Detach or attach instances from your Auto Scaling group" (InService or Standby instances only, desired
+// not below min); moto does not check the state.
 test('detach rules follow the Auto Scaling API: InService only, at most 20 ids, not below min with decrement', async (t) => {
   const region = await warmRegion({
     groups: [
