@@ -46,6 +46,12 @@ export interface SimRegion {
   warmUp(): Promise<void>;
   /** Starts measuring (call at the scenario start). */
   record(): Recorder;
+  /**
+   * Awaits `work` while the virtual clock moves on in small steps: for one-shot use of the ports
+   * outside a paced or scripted run (plan/apply against the sim), where nothing else advances time and
+   * a call waiting out its latency or a throttling backoff would otherwise wait forever.
+   */
+  drive<T>(work: Promise<T>, stepMs?: number): Promise<T>;
 }
 
 export interface RegionOptions {
@@ -215,5 +221,14 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     targets,
     warmUp: () => clock.runUntil(start),
     record: () => new Recorder(clock, bus, asg, ec2, targets, scenario.prices, start, end),
+    drive: async (work, stepMs = 100) => {
+      let done = false;
+      const settled = work.finally(() => {
+        done = true;
+      });
+      settled.catch(() => undefined);
+      while (!done) await clock.advanceBy(stepMs);
+      return settled;
+    },
   };
 }

@@ -48,13 +48,3 @@ export async function warmRegion(
   await region.warmUp();
   return region;
 }
-
-/** Awaits `p` while the virtual clock moves in `stepMs` steps (port calls with latency wait on it). */
-export async function during<T>(clock: VirtualClock, p: Promise<T>, stepMs = 100): Promise<T> {
-  let done = false;
-  const settled = p.finally(() => {
-    done = true;
-  });
-  for (let i = 0; i < 100_000 && !done; i++) await clock.advanceBy(stepMs);
-  return settled;
-}

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CloudError, isThrottled } from '../../src/domain/errors.js';
 import { createSimulatedRegion } from '../../src/sim/region.js';
-import { during, scenario, warmRegion, webGroup } from './helpers.js';
+import { scenario, warmRegion, webGroup } from './helpers.js';
 
 // What moto cannot show: timing, the Spot market, lifecycle hooks, scaling activities, throttling.
 // Where the simulator follows AWS's documentation, the test names the document.
@@ -227,8 +227,7 @@ test('hibernated standbys resume faster than stopped ones start, and both faster
   });
   const launch = async (hibernate: boolean) => {
     // Ten launches exceed the RunInstances bucket: the retries wait on the virtual clock.
-    const [i] = await during(
-      region.clock,
+    const [i] = await region.drive(
       region.cloud.ec2.runInstances({
         launchTemplate: { name: 'web-lt' },
         market: 'on-demand',
@@ -296,7 +295,7 @@ test('with the SDK-like retries a throttled call succeeds once the bucket refill
     api: { maxAttempts: 4, autoscalingBucket: { capacity: 2, refillPerSecond: 1 } },
   });
   const calls = Array.from({ length: 4 }, () => region.cloud.autoscaling.describeGroups(['web']));
-  const out = await during(region.clock, Promise.all(calls));
+  const out = await region.drive(Promise.all(calls));
   t.is(out.length, 4);
   t.true(region.api.stats.throttles >= 2);
   const strict = await warmRegion({
@@ -312,8 +311,7 @@ test('injected errors and latency per API', async (t) => {
     api: { maxAttempts: 1, faults: { DescribeInstances: { errorRate: 1, latencyMs: 250 } } },
   });
   const t0 = region.clock.nowMs();
-  const err = await during(
-    region.clock,
+  const err = await region.drive(
     region.cloud.ec2.describeInstances([members(region)[0]!.instanceId]).catch((e) => e),
     50,
   );
