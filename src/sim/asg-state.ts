@@ -1,101 +1,29 @@
-import type {
-  AsgMember,
-  Group,
-  LaunchTemplateRef,
-  Market,
-  MixedInstancesPolicy,
-  ScalingActivity,
-} from '../domain/types.js';
+import type { Group, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
 import { awsError } from './api.js';
+import { describeGroup } from './asg-describe.js';
+import {
+  type AsgHooks,
+  type AsgTimings,
+  DEFAULT_ASG_TIMINGS,
+  LEAVING,
+  MAX_ACTIVITIES,
+  type SimGroup,
+  type SimHook,
+  type SimMember,
+} from './asg-model.js';
 import { chooseLaunch, countMarkets } from './asg-placement.js';
 import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
-import type { LifecycleEventFields } from './events.js';
 import { deepFreeze } from './freeze.js';
+
+export type { AsgHooks, AsgTimings, SimGroup, SimHook, SimMember };
+export { DEFAULT_ASG_TIMINGS };
 
 // Auto Scaling groups as the Auto Scaling documentation describes them: the group launches or
 // terminates to keep its desired capacity, balances AZs, follows its MixedInstancesPolicy, replaces a
 // member whose instance died (after a health check interval), detaches and attaches with or without a
 // change of desired capacity, and holds instances in Pending:Wait / Terminating:Wait for lifecycle hooks.
-
-export interface AsgTimings {
-  /** From an instance's death to the group noticing (EC2 status checks). */
-  healthCheckSeconds: number;
-  /** After a failed launch, the next attempt. */
-  launchRetrySeconds: number;
-  attachSeconds: number;
-  detachSeconds: number;
-}
-
-export const DEFAULT_ASG_TIMINGS: AsgTimings = {
-  healthCheckSeconds: 30,
-  launchRetrySeconds: 60,
-  attachSeconds: 3,
-  detachSeconds: 3,
-};
-
-export type HookTransition = LifecycleEventFields['transition'];
-
-export interface SimHook {
-  name: string;
-  transition: HookTransition;
-  heartbeatTimeoutSeconds: number;
-  defaultResult: 'CONTINUE' | 'ABANDON';
-}
-
-interface PendingAction {
-  hook: SimHook;
-  token: string;
-  timer: TimerHandle;
-}
-
-export interface SimMember {
-  instanceId: string;
-  az: string;
-  instanceType: string;
-  market: Market;
-  lifecycleState: string;
-  healthStatus: 'Healthy' | 'Unhealthy';
-  launchTemplate?: LaunchTemplateRef;
-  protectedFromScaleIn: boolean;
-  launchedAt: number;
-  action?: PendingAction;
-}
-
-export interface SimGroup {
-  name: string;
-  min: number;
-  max: number;
-  desired: number;
-  launchTemplate?: LaunchTemplateRef;
-  mixedInstancesPolicy?: MixedInstancesPolicy;
-  azs: string[];
-  tags: Map<string, { value: string; propagateAtLaunch: boolean }>;
-  members: Map<string, SimMember>;
-  activities: ScalingActivity[];
-  hooks: SimHook[];
-  createdTime: number;
-  inService: number;
-  checkScheduled: boolean;
-  retryAt?: number;
-  /** The last described shape, reused until something about the group changes. */
-  snapshot?: Group;
-}
-
-const LEAVING = new Set([
-  'Terminating',
-  'Terminating:Wait',
-  'Terminating:Proceed',
-  'Detaching',
-  'Terminated',
-  'Detached',
-]);
-const MAX_ACTIVITIES = 100;
-
-export interface AsgHooks {
-  lifecycleEvent(fields: LifecycleEventFields): void;
-}
 
 export class AsgState {
   readonly groups = new Map<string, SimGroup>();
@@ -596,36 +524,7 @@ export class AsgState {
    * reconcile pass over thousands of members does not copy them all each time.
    */
   toGroup(g: SimGroup): Group {
-    g.snapshot ??= deepFreeze(this.buildGroup(g));
+    g.snapshot ??= deepFreeze(describeGroup(g, this.ec2));
     return g.snapshot;
-  }
-
-  private buildGroup(g: SimGroup): Group {
-    const members: AsgMember[] = [];
-    for (const m of g.members.values()) {
-      members.push({
-        instanceId: m.instanceId,
-        availabilityZone: m.az,
-        lifecycleState: m.lifecycleState,
-        healthStatus: m.healthStatus,
-        instanceType: m.instanceType,
-        launchTemplate: m.launchTemplate ? { ...m.launchTemplate } : undefined,
-        protectedFromScaleIn: m.protectedFromScaleIn,
-      });
-    }
-    return {
-      name: g.name,
-      arn: `arn:aws:autoscaling:${this.ec2.region}:123456789012:autoScalingGroup:00000000-0000-0000-0000-000000000000:autoScalingGroupName/${g.name}`,
-      desired: g.desired,
-      min: g.min,
-      max: g.max,
-      launchTemplate: g.launchTemplate ? { ...g.launchTemplate } : undefined,
-      mixedInstancesPolicy: g.mixedInstancesPolicy ? structuredClone(g.mixedInstancesPolicy) : undefined,
-      availabilityZones: [...g.azs],
-      subnetIds: g.azs.map((az) => this.ec2.subnet(az)),
-      tags: [...g.tags].map(([key, t]) => ({ key, value: t.value, propagateAtLaunch: t.propagateAtLaunch })),
-      members,
-      createdTime: new Date(g.createdTime),
-    };
   }
 }

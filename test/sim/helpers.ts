@@ -48,3 +48,14 @@ export async function warmRegion(
   await region.warmUp();
   return region;
 }
+
+/** Awaits `p` while the virtual clock moves in `stepMs` steps (other tests use it; SimRegion.drive is the same). */
+export async function during<T>(clock: VirtualClock, p: Promise<T>, stepMs = 100): Promise<T> {
+  let done = false;
+  const settled = p.finally(() => {
+    done = true;
+  });
+  settled.catch(() => undefined);
+  while (!done) await clock.advanceBy(stepMs);
+  return settled;
+}

@@ -1,0 +1,89 @@
+import type {
+  Group,
+  LaunchTemplateRef,
+  Market,
+  MixedInstancesPolicy,
+  ScalingActivity,
+} from '../domain/types.js';
+import type { TimerHandle } from './clock.js';
+import type { LifecycleEventFields } from './events.js';
+
+// The Auto Scaling model's data: groups, members, hooks, timings. The behaviour is in asg-state.ts.
+
+export interface AsgTimings {
+  /** From an instance's death to the group noticing (EC2 status checks). */
+  healthCheckSeconds: number;
+  /** After a failed launch, the next attempt. */
+  launchRetrySeconds: number;
+  attachSeconds: number;
+  detachSeconds: number;
+}
+
+export const DEFAULT_ASG_TIMINGS: AsgTimings = {
+  healthCheckSeconds: 30,
+  launchRetrySeconds: 60,
+  attachSeconds: 3,
+  detachSeconds: 3,
+};
+
+export type HookTransition = LifecycleEventFields['transition'];
+
+export interface SimHook {
+  name: string;
+  transition: HookTransition;
+  heartbeatTimeoutSeconds: number;
+  defaultResult: 'CONTINUE' | 'ABANDON';
+}
+
+export interface PendingAction {
+  hook: SimHook;
+  token: string;
+  timer: TimerHandle;
+}
+
+export interface SimMember {
+  instanceId: string;
+  az: string;
+  instanceType: string;
+  market: Market;
+  lifecycleState: string;
+  healthStatus: 'Healthy' | 'Unhealthy';
+  launchTemplate?: LaunchTemplateRef;
+  protectedFromScaleIn: boolean;
+  launchedAt: number;
+  action?: PendingAction;
+}
+
+export interface SimGroup {
+  name: string;
+  min: number;
+  max: number;
+  desired: number;
+  launchTemplate?: LaunchTemplateRef;
+  mixedInstancesPolicy?: MixedInstancesPolicy;
+  azs: string[];
+  tags: Map<string, { value: string; propagateAtLaunch: boolean }>;
+  members: Map<string, SimMember>;
+  activities: ScalingActivity[];
+  hooks: SimHook[];
+  createdTime: number;
+  inService: number;
+  checkScheduled: boolean;
+  retryAt?: number;
+  /** The last described shape, reused until something about the group changes. */
+  snapshot?: Group;
+}
+
+export const LEAVING = new Set([
+  'Terminating',
+  'Terminating:Wait',
+  'Terminating:Proceed',
+  'Detaching',
+  'Terminated',
+  'Detached',
+]);
+export const MAX_ACTIVITIES = 100;
+
+export interface AsgHooks {
+  lifecycleEvent(fields: LifecycleEventFields): void;
+}
