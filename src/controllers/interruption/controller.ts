@@ -11,6 +11,12 @@ import { KeyedSerializer } from './keyed-serializer.js';
 import { METRIC } from './metric-names.js';
 import { emptyStats, type InterruptionStats } from './stats.js';
 
+// The interruption fast path (DESIGN 1.1). consumer.ts long-polls the queues and keeps handlers bounded;
+// envelope.ts + registry.ts + messages/ turn a body into events (or a discard reason); handle-event.ts
+// serializes them per instance and deduplicates by key; handle-interruption/-lifecycle/-rebalance act;
+// detach-coalescer.ts batches the detaches of a group. Effects are idempotent (marker tag on the
+// instance), so a message is deleted only when its work is done and redelivery is always safe.
+
 /**
  * How long the first detach of a group waits for company. Ids of one receive batch reach the coalescer
  * within a few ms of each other, so 20 ms catches them while adding little to the detach lag.

@@ -48,7 +48,6 @@ export class DetachCoalescer {
   private readonly buckets = new Map<string, Bucket>();
   private readonly windowMs: number;
   private readonly inFlight = new Set<Promise<void>>();
-  calls = 0;
 
   constructor(private readonly opts: DetachCoalescerOptions) {
     this.windowMs = Math.min(100, Math.max(0, opts.windowMs ?? 20));
@@ -143,7 +142,6 @@ export class DetachCoalescer {
     await withRetry(
       () => {
         sentAt = this.opts.clock.now();
-        this.calls++;
         return this.opts.autoscaling.detachInstances(groupName, ids, decrement);
       },
       {
