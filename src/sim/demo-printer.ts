@@ -57,7 +57,7 @@ export function attachDemoPrinter(region: SimRegion, write: (line: string) => vo
           const w = warned.get(id);
           const after = w ? ` ${secs(clock.nowMs() - w.at)} after the warning` : '';
           const how = e.decrement
-            ? 'desired lowered: a standby takes its place'
+            ? 'desired lowered: its replacement is already in'
             : 'desired kept: the group launches a replacement';
           say(`  -> ${id} detached from ${e.group}${after} (${how})`);
         }
