@@ -59,6 +59,10 @@ function percentile(sorted: number[], p: number): number {
 const ms = (v: number) => Math.round(v * 10) / 10;
 
 const pick = (s: InterruptionStats) => ({
+  received: s.received,
+  deleted: s.deleted,
+  detached: s.detached,
+  inFlight: s.inFlight,
   failed: s.failed,
   discarded: s.discarded,
   receiveErrors: s.receiveErrors,
@@ -150,6 +154,9 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
   const deadline = Date.now() + 60_000;
   while (controller.stats().detached < ids.length && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
+  const atEnd = pick(controller.stats());
+  const missing = ids.filter((id) => !detachedAt.has(id));
+  const stuck = missing.map((id) => `${id}: received=${receivedAt.has(id)} awsMs=${ms(awsMs.get(id) ?? -1)}`);
   await controller.stop(5000);
 
   const path: number[] = [];
@@ -175,7 +182,8 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
     [`${prefix} outcomes`]: JSON.stringify({
       sendFailures,
       receivedIds: receivedAt.size,
-      ...pick(controller.stats()),
+      ...atEnd,
+      ...(stuck.length > 0 ? { stuck } : {}),
     }),
     [`${prefix} visible->detach p50 ms`]: ms(percentile(total, 50)),
     [`${prefix} visible->detach p99 ms`]: ms(percentile(total, 99)),
