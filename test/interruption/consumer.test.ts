@@ -159,3 +159,24 @@ test('receive errors are logged and retried with backoff; the loop survives', as
   t.is(errors, 3);
   t.is(fake.deleted.length, 1);
 });
+
+test('several queues are consumed; in dry run nothing is changed and nothing deleted', async (t) => {
+  const clock = fastClock(10);
+  const fake = new FakeCloud(clock);
+  const [a, b] = fake.addGroup('web', 2).members.map((m) => m.instanceId) as [string, string];
+  const { controller } = makeController({
+    cloud: fake.cloud,
+    clock,
+    deps: { dryRun: true, queueUrls: ['q1', 'q2'] },
+  });
+  controller.start();
+  await fake.queue.send('q1', warningBody(a, clock.now()));
+  await fake.queue.send('q2', warningBody(b, clock.now()));
+  await fake.queue.send('q2', 'garbage');
+  await until('three messages handled', () => controller.stats().received >= 3);
+  await controller.stop(1000);
+  t.is(fake.deleted.length, 0, 'dry run deletes nothing');
+  t.is(fake.queued('q1') + fake.queued('q2'), 3);
+  t.is(fake.detachCalls.length, 0);
+  t.is(fake.tagCalls.length, 0);
+});
