@@ -77,6 +77,7 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--policies <dir>', 'policy folder for the spotmax strategy')
     .option('--out <dir>', 'where report.json and capacity.svg go', 'simulation-out')
     .option('--seed <n>', 'random seed')
+    .option('--duration <d>', "override the scenario's duration (seconds, or 30m, 2h)")
     .action(async (opts) => setExit(await (await import('./cli/simulate.js')).simulateCommand(opts, io)));
 
   const events = program.command('events').description('work with the event queue');

@@ -48,7 +48,21 @@ const RECEIVE_STALE_MS = 2 * 60_000;
 /** `spotmax run`: the service. Returns 0 after a clean shutdown on SIGTERM/SIGINT. */
 export async function runCommand(opts: RunOptions, io: CommandIO): Promise<number> {
   const signal = shutdownSignal();
-  if (opts.cloud === 'sim') throw new UserError('--cloud sim: the simulated region is not wired into run yet');
+  if (opts.cloud === 'sim') {
+    const { runSimDemo } = await import('../sim/demo.js');
+    const speed = Number(opts.speed);
+    if (!Number.isFinite(speed) || speed <= 0) throw new UserError(`--speed must be a positive number, got "${opts.speed}"`);
+    return runSimDemo(
+      {
+        ...(opts.scenario ? { scenario: opts.scenario } : {}),
+        ...(opts.policies ? { policies: opts.policies } : {}),
+        speed,
+        port: Number(opts.port),
+        signal,
+      },
+      io,
+    );
+  }
   return runService(opts, io, signal);
 }
 
@@ -83,11 +97,13 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
     releasersFor,
     dryRun: opts.dryRun,
     schedule: opts.interval,
-    onPass: (result, latest) => {
+    onPass: () => {
       heartbeats.beat('reconcile');
-      directory.update(resolve(latest.groups, policies), latest.instances);
-      standbys = groupStandbys(latest.standbys);
-      void result;
+      // The loop's merged view, not this pass's groups: a one-group pass must not drop the others.
+      const latest = loop.latest();
+      if (!latest) return;
+      directory.update(latest.resolved, latest.observation.instances);
+      standbys = groupStandbys(latest.observation.standbys);
     },
   });
   const watcher = createPolicyWatcher<PolicySet>({
