@@ -5,6 +5,9 @@ import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
 
+/** Instances per CreateTags call: the API takes 1,000 and AWS recommends smaller batches. */
+const TAG_BATCH = 200;
+
 export interface ExecContext {
   cloud: Cloud;
   clock: Clock;
@@ -37,8 +40,50 @@ export class ActionExecutor {
   ) {}
 
   async execute(actions: Action[], options: { dryRun: boolean }): Promise<ActionResult[]> {
+    const results = new Map<Action, ActionResult>();
+    if (!options.dryRun) {
+      for (const r of await this.tagInBatches(actions)) results.set(r.action, r);
+    }
+    for (const action of actions) {
+      if (!results.has(action)) results.set(action, await this.executeOne(action, options.dryRun));
+    }
+    return actions.map((a) => results.get(a)!);
+  }
+
+  /**
+   * Membership tags are the one action that comes by the thousand (a newly adopted group): EC2 allows
+   * about 5 mutating calls a second, so one CreateTags per instance would take minutes to hours.
+   * Instances needing the same tags share a call; a batch that fails is retried one by one so a single
+   * vanished instance does not fail its neighbours.
+   */
+  private async tagInBatches(actions: Action[]): Promise<ActionResult[]> {
+    const byTags = new Map<string, ActionOf<'tag-instance'>[]>();
+    for (const a of actions) {
+      if (a.kind !== 'tag-instance') continue;
+      const key = JSON.stringify(Object.entries(a.tags).sort());
+      byTags.set(key, [...(byTags.get(key) ?? []), a]);
+    }
     const results: ActionResult[] = [];
-    for (const action of actions) results.push(await this.executeOne(action, options.dryRun));
+    for (const group of byTags.values()) {
+      if (group.length < 2) continue;
+      for (let i = 0; i < group.length; i += TAG_BATCH) {
+        const batch = group.slice(i, i + TAG_BATCH);
+        try {
+          await this.ctx.cloud.ec2.createTags(
+            batch.map((a) => a.target),
+            batch[0]!.tags,
+          );
+          this.ctx.logger.info(
+            { group: batch[0]!.group, action: 'tag-instance', count: batch.length, tags: batch[0]!.tags },
+            `tagged ${batch.length} instances`,
+          );
+          for (const a of batch) results.push({ action: a, status: 'done' });
+        } catch (err) {
+          this.ctx.logger.warn({ err: describeError(err), count: batch.length }, 'batched tagging failed; tagging one by one');
+          for (const a of batch) results.push(await this.executeOne(a, false));
+        }
+      }
+    }
     return results;
   }
 
