@@ -9,6 +9,12 @@ export const STANDBY_FOR_TAG = 'spotmax:standby-for';
 export const INTERRUPTED_AT_TAG = 'spotmax:interrupted-at';
 /** Written by the fast path for rebalance `replace`; the reconciler replaces the instance. */
 export const RETIRE_REQUESTED_TAG = 'spotmax:retire-requested';
+/**
+ * On the new member a launch-before-retire claimed: the id of the instance it replaces. Once the old
+ * instance is gone its record goes with it, and without this mark a later replacement could claim the
+ * same new member and retire its own old instance before its capacity arrived.
+ */
+export const REPLACES_TAG = 'spotmax:replaces';
 /** Replacement progress, so a restarted process resumes a launch-before-retire. */
 export const REPLACEMENT_TAG = 'spotmax:replacement';
 /** On the group while on-demand fallback is active: the original instances distribution (JSON). */

@@ -1,5 +1,5 @@
 import type { Action, ReplacementWhy, RetireStep } from '../domain/actions.js';
-import { GROUP_TAG, INTERRUPTED_AT_TAG, REPLACEMENT_TAG } from '../domain/tags.js';
+import { GROUP_TAG, INTERRUPTED_AT_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
 import { formatMinutes, isInService, membersWithInstances, minutesBetween } from './members.js';
@@ -105,7 +105,9 @@ export function planReplacements(
   const claimed = new Set(flights.map((f) => f.record?.newInstanceId).filter((x): x is string => !!x));
   const fresh = membersWithInstances(input)
     .filter((v) => isInService(v) && v.member.healthStatus !== 'Unhealthy')
-    .filter((v) => !v.instance.tags[REPLACEMENT_TAG] && !v.instance.tags[INTERRUPTED_AT_TAG])
+    .filter(
+      (v) => !v.instance.tags[REPLACEMENT_TAG] && !v.instance.tags[INTERRUPTED_AT_TAG] && !v.instance.tags[REPLACES_TAG],
+    )
     .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime());
 
   const ordered = [...flights].sort(
@@ -151,9 +153,11 @@ export function planReplacements(
       case 'waiting': {
         // EC2 reports launch times to the second; the ASG launches after `since`, in the same second at the earliest.
         const after = Math.floor(record.since.getTime() / 1000) * 1000;
-        const ready = fresh.find(
-          (v) => v.instance.launchTime.getTime() >= after && !claimed.has(v.member.instanceId),
-        );
+        // A member already marked as this instance's replacement (a pass stopped between marking it and
+        // recording the step) comes first; otherwise the oldest unclaimed member launched since.
+        const ready =
+          membersWithInstances(input).find((v) => isInService(v) && v.instance.tags[REPLACES_TAG] === id) ??
+          fresh.find((v) => v.instance.launchTime.getTime() >= after && !claimed.has(v.member.instanceId));
         if (ready) {
           claimed.add(ready.member.instanceId);
           part.actions.push(

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
-import { GROUP_TAG, REPLACEMENT_TAG } from '../../src/domain/tags.js';
+import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../src/domain/tags.js';
 import { planGroupDetailed } from '../../src/plan/group.js';
 import {
   formatReplacementRecord,
@@ -87,6 +87,24 @@ test('a new member already named by another record is not claimed again', (t) =>
     retires.map((r) => [r.target, r.fromStep]),
     [[a.instanceId, 'detaching']],
   );
+});
+
+test('a new member that already replaced an instance now gone is never claimed again', (t) => {
+  // The first replacement finished: its old instance left the group and took its record along. Only the
+  // mark on the new member says it is spoken for; without it, b would retire on a's capacity.
+  const used = instance({ ageMinutes: 2, tags: { [GROUP_TAG]: GROUP, [REPLACES_TAG]: 'i-gone' } });
+  const b = tagged({ since: minutesAgo(5) });
+  const plan = planGroupDetailed(planInput({ members: [b, used], settings: s }));
+  t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
+  t.is(plan.requeueAfterSeconds, 20);
+});
+
+test('a member marked as this instance\'s replacement is taken even if older than since (resume after a stop)', (t) => {
+  const b = tagged({ since: minutesAgo(5) });
+  const marked = instance({ ageMinutes: 8, tags: { [GROUP_TAG]: GROUP, [REPLACES_TAG]: b.instanceId } });
+  const plan = planGroupDetailed(planInput({ members: [b, marked], settings: s }));
+  const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
+  t.is(retire?.newInstanceId, marked.instanceId);
 });
 
 test('waiting past readyTimeoutMinutes is a problem, and the old instance stays', (t) => {

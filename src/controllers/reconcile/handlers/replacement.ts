@@ -1,6 +1,6 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
 import { isNotFound, SpotmaxError } from '../../../domain/errors.js';
-import { GROUP_TAG, REPLACEMENT_TAG } from '../../../domain/tags.js';
+import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../../domain/tags.js';
 import {
   formatReplacementRecord,
   isRecordError,
@@ -126,6 +126,8 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
     record = { ...record, step };
     switch (step) {
       case 'releasing': {
+        // Mark the new member first: from then on no other replacement can count it as its own.
+        if (record.newInstanceId) await ctx.cloud.ec2.createTags([record.newInstanceId], { [REPLACES_TAG]: a.target });
         await writeRecord(ctx, a.target, record, a.group);
         const releasers = ctx.releasers ?? [];
         if (releasers.length > 0) {
