@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { UserError, describeError } from './domain/errors.js';
+import { describeError, UserError } from './domain/errors.js';
 
 // Composition root: the only place that reads process.env and argv. Each command lives in cli/.
 
@@ -20,14 +20,21 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
-  const cloudOption = () => new Option('--cloud <kind>', 'aws (the real region) or sim (the built-in simulated region)').choices(['aws', 'sim']).default('aws');
+  const cloudOption = () =>
+    new Option('--cloud <kind>', 'aws (the real region) or sim (the built-in simulated region)')
+      .choices(['aws', 'sim'])
+      .default('aws');
 
   program
     .command('run')
     .description('the service: reconcile loop, interruption event loop, and /healthz /readyz /metrics')
     .addOption(cloudOption())
     .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
-    .option('--queue-url <url>', 'SQS queue with interruption events; repeatable (SPOTMAX_QUEUE_URL)', collect)
+    .option(
+      '--queue-url <url>',
+      'SQS queue with interruption events; repeatable (SPOTMAX_QUEUE_URL)',
+      collect,
+    )
     .option('--region <region>', 'AWS region (AWS_REGION)')
     .option('--interval <cron>', 'reconcile schedule, a cron expression', '* * * * *')
     .option('--pollers <n>', 'concurrent receive loops per queue', '2')
@@ -42,7 +49,9 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
   program
     .command('plan')
     .description('observe and diff once; change nothing')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']).default('text'),
+    )
     .addOption(cloudOption())
     .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
     .option('--region <region>', 'AWS region (AWS_REGION)')
@@ -61,14 +70,18 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .command('validate')
     .description('check policy files; errors as file:line:col: message')
     .argument('[paths...]', 'files or folders', [])
-    .action(async (paths: string[]) => setExit(await (await import('./cli/validate.js')).validateCommand(paths, io)));
+    .action(async (paths: string[]) =>
+      setExit(await (await import('./cli/validate.js')).validateCommand(paths, io)),
+    );
 
   program
     .command('import-legacy')
     .description("convert max_group's service_config.json to policy YAML")
     .argument('<file>', 'service_config.json')
     .option('-o, --out <file>', 'write the YAML here instead of stdout')
-    .action(async (file: string, opts) => setExit(await (await import('./cli/import-legacy.js')).importLegacyCommand(file, opts, io)));
+    .action(async (file: string, opts) =>
+      setExit(await (await import('./cli/import-legacy.js')).importLegacyCommand(file, opts, io)),
+    );
 
   program
     .command('simulate')
@@ -84,19 +97,29 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
   events
     .command('send')
     .description('put a correctly shaped sample event on the queue')
-    .addOption(new Option('--type <type>', 'event type').choices(['spot-interruption', 'rebalance', 'state-change']).makeOptionMandatory())
+    .addOption(
+      new Option('--type <type>', 'event type')
+        .choices(['spot-interruption', 'rebalance', 'state-change'])
+        .makeOptionMandatory(),
+    )
     .requiredOption('--instance <id>', 'instance id, i-...')
     .option('--state <state>', 'with --type state-change', 'stopping')
     .option('--queue-url <url>', 'queue (SPOTMAX_QUEUE_URL)')
     .option('--region <region>', 'AWS region (AWS_REGION)')
-    .action(async (opts) => setExit(await (await import('./cli/events-send.js')).eventsSendCommand(opts, io)));
+    .action(async (opts) =>
+      setExit(await (await import('./cli/events-send.js')).eventsSendCommand(opts, io)),
+    );
 
   return program;
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 user error, 2 internal). */
 export async function main(argv: string[], env: Env, io?: Partial<CommandIO>): Promise<number> {
-  const fullIo: CommandIO = { env, stdout: io?.stdout ?? process.stdout, stderr: io?.stderr ?? process.stderr };
+  const fullIo: CommandIO = {
+    env,
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+  };
   let code = 0;
   const program = buildProgram(fullIo, (c) => {
     code = c;

@@ -1,6 +1,6 @@
 import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import test from 'ava';
-import { startMoto, TEST_CREDENTIALS, TEST_REGION, type Moto } from './helpers/moto.js';
+import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from './helpers/moto.js';
 
 let moto: Moto;
 test.before(async () => {

@@ -17,7 +17,15 @@ export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<n
   const logger = createLogger({ pretty: true, destination: io.stderr });
   const policies = await loadPoliciesOrFail(policyPaths(opts, io.env));
   const { cloud, clock } = await commandCloud(opts, io.env, logger);
-  const { result } = await computePass({ cloud, clock, logger, policies, env: io.env, execute: true, dryRun: opts.dryRun });
+  const { result } = await computePass({
+    cloud,
+    clock,
+    logger,
+    policies,
+    env: io.env,
+    execute: true,
+    dryRun: opts.dryRun,
+  });
   let failed = 0;
   let done = 0;
   for (const g of result.groups) {

@@ -5,8 +5,8 @@ import type { Env } from '../main.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
-import { createReleaserFactory, releaseProblems } from '../release/factory.js';
 import { noMetrics } from '../ports/metrics.js';
+import { createReleaserFactory, releaseProblems } from '../release/factory.js';
 import { buildPlanReport, type GroupPlan, isOptedIn, type PlanReport } from './plan-report.js';
 
 export interface PassRequest {
@@ -25,8 +25,15 @@ export interface PassRequest {
  * prints. Problems with release settings (an unreadable kubeconfig, a missing Consul token) are added
  * so they show before an interruption finds them.
  */
-export async function computePass(req: PassRequest): Promise<{ result: ReconcileResult; plans: GroupPlan[]; report: PlanReport }> {
-  const releasersFor = createReleaserFactory({ clock: req.clock, logger: req.logger, metrics: noMetrics, env: req.env });
+export async function computePass(
+  req: PassRequest,
+): Promise<{ result: ReconcileResult; plans: GroupPlan[]; report: PlanReport }> {
+  const releasersFor = createReleaserFactory({
+    clock: req.clock,
+    logger: req.logger,
+    metrics: noMetrics,
+    env: req.env,
+  });
   const result = await reconcileOnce(
     {
       cloud: req.cloud,

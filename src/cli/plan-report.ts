@@ -68,16 +68,18 @@ export function observedCounts(resolved: ResolvedGroup, observation: Observation
 
 export function buildPlanReport(observation: Observation, plans: GroupPlan[]): PlanReport {
   const groups = plans
-    .map(({ resolved, actions, problems }): GroupReport => ({
-      name: resolved.group.name,
-      managed: resolved.managed,
-      reason: resolved.managed ? null : (resolved.unmanagedReason ?? 'not managed'),
-      policy: resolved.policyName ?? null,
-      problems: [...resolved.problems, ...(problems ?? [])],
-      config: resolved.managed ? resolved.provenance : {},
-      observed: observedCounts(resolved, observation),
-      actions: actions.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
-    }))
+    .map(
+      ({ resolved, actions, problems }): GroupReport => ({
+        name: resolved.group.name,
+        managed: resolved.managed,
+        reason: resolved.managed ? null : (resolved.unmanagedReason ?? 'not managed'),
+        policy: resolved.policyName ?? null,
+        problems: [...resolved.problems, ...(problems ?? [])],
+        config: resolved.managed ? resolved.provenance : {},
+        observed: observedCounts(resolved, observation),
+        actions: actions.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
+      }),
+    )
     .sort((a, b) => a.name.localeCompare(b.name));
   return { region: observation.region, generatedAt: observation.observedAt.toISOString(), groups };
 }

@@ -26,7 +26,15 @@ export function render(report: PlanReport, format: PlanOptions['format']): strin
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
   const policies = await loadPoliciesOrFail(policyPaths(opts, io.env));
   const { cloud, clock } = await commandCloud(opts, io.env);
-  const { report } = await computePass({ cloud, clock, logger: silentLogger, policies, env: io.env, execute: false, dryRun: true });
+  const { report } = await computePass({
+    cloud,
+    clock,
+    logger: silentLogger,
+    policies,
+    env: io.env,
+    execute: false,
+    dryRun: true,
+  });
   io.stdout.write(render(report, opts.format));
   return 0;
 }

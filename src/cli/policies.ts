@@ -6,7 +6,9 @@ export async function loadPoliciesOrFail(paths: string[]): Promise<PolicySet> {
   const set = await loadPolicies(paths);
   if (set.issues.length > 0) {
     const lines = set.issues.map(formatIssue).join('\n');
-    throw new UserError(`the policies have ${set.issues.length} error(s); fix them (spotmax validate shows the same list):\n${lines}`);
+    throw new UserError(
+      `the policies have ${set.issues.length} error(s); fix them (spotmax validate shows the same list):\n${lines}`,
+    );
   }
   return set;
 }

@@ -51,7 +51,8 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
   if (opts.cloud === 'sim') {
     const { runSimDemo } = await import('../sim/demo.js');
     const speed = Number(opts.speed);
-    if (!Number.isFinite(speed) || speed <= 0) throw new UserError(`--speed must be a positive number, got "${opts.speed}"`);
+    if (!Number.isFinite(speed) || speed <= 0)
+      throw new UserError(`--speed must be a positive number, got "${opts.speed}"`);
     return runSimDemo(
       {
         ...(opts.scenario ? { scenario: opts.scenario } : {}),
@@ -68,12 +69,16 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
 
 async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal): Promise<number> {
   const clock = systemClock;
-  const logger = createLogger({ pretty: Boolean((io.stdout as { isTTY?: boolean }).isTTY), destination: io.stdout });
+  const logger = createLogger({
+    pretty: Boolean((io.stdout as { isTTY?: boolean }).isTTY),
+    destination: io.stdout,
+  });
   const pollers = positiveInt(opts.pollers, '--pollers');
   const concurrency = positiveInt(opts.concurrency, '--concurrency');
   const graceMs = positiveInt(opts.grace, '--grace') * 1000;
   const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be a port number, got "${opts.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UserError(`--port must be a port number, got "${opts.port}"`);
   const queues = queueUrls(opts, io.env);
   const paths = policyPaths(opts, io.env);
   const base = awsCloudFrom(opts, io.env, logger);
@@ -81,13 +86,22 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
   const heartbeats = createHeartbeats(clock);
   const prometheus = new PrometheusRegistry();
   const metrics = fanOutMetrics([base.metrics, prometheus], logger);
-  const cloud: Cloud = { ...base, metrics, queue: withReceiveHeartbeat(base.queue, () => heartbeats.beat('events')) };
+  const cloud: Cloud = {
+    ...base,
+    metrics,
+    queue: withReceiveHeartbeat(base.queue, () => heartbeats.beat('events')),
+  };
 
   let policies: PolicySet = EMPTY_POLICIES;
   let standbys = new Map<string, Instance[]>();
   const resolve = (groups: Group[], set: PolicySet) => resolveGroups(groups, set).filter(isOptedIn);
   const releasersFor = createReleaserFactory({ clock, logger, metrics, env: io.env });
-  const directory = createDirectory({ cloud, resolve: (groups) => resolve(groups, policies), clock, ttlMs: 10_000 });
+  const directory = createDirectory({
+    cloud,
+    resolve: (groups) => resolve(groups, policies),
+    clock,
+    ttlMs: 10_000,
+  });
   const loop = new ReconcileLoop<PolicySet>({
     cloud,
     clock,
@@ -131,11 +145,20 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
           directory,
           releasersFor,
           onGroupTouched: (group) => loop.requeue(group),
-          standby: createStandbyHook({ cloud, clock, logger, standbysFor: (group) => standbys.get(group) ?? [] }),
+          standby: createStandbyHook({
+            cloud,
+            clock,
+            logger,
+            standbysFor: (group) => standbys.get(group) ?? [],
+          }),
           prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger }),
         })
       : undefined;
-  if (!controller) logger.warn({}, 'no queue configured (--queue-url or SPOTMAX_QUEUE_URL): interruption events are not handled');
+  if (!controller)
+    logger.warn(
+      {},
+      'no queue configured (--queue-url or SPOTMAX_QUEUE_URL): interruption events are not handled',
+    );
 
   const health = await startHealthServer({
     port,
@@ -153,13 +176,18 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
                 if (!/not found|ValidationError|does not exist/i.test(String(err?.message ?? err))) throw err;
               });
             },
-            ...Object.fromEntries(queues.map((q, i) => [`queue${queues.length > 1 ? i + 1 : ''}`, () => base.queue.check(q)])),
+            ...Object.fromEntries(
+              queues.map((q, i) => [`queue${queues.length > 1 ? i + 1 : ''}`, () => base.queue.check(q)]),
+            ),
           },
           { clock, timeoutMs: 3000 },
         ),
     },
   });
-  logger.info({ port: health.port, queues, policies: paths, dryRun: opts.dryRun, interval: opts.interval }, 'spotmax running');
+  logger.info(
+    { port: health.port, queues, policies: paths, dryRun: opts.dryRun, interval: opts.interval },
+    'spotmax running',
+  );
 
   if (paths.length > 0) await watcher.start();
   heartbeats.register('reconcile', RECONCILE_STALE_MS);

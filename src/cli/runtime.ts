@@ -13,7 +13,9 @@ export interface AwsSettings {
 export function awsSettings(opts: { region?: string }, env: Env): AwsSettings {
   const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
-    throw new UserError('no AWS region configured: pass --region or set AWS_REGION (for example AWS_REGION=us-east-1)');
+    throw new UserError(
+      'no AWS region configured: pass --region or set AWS_REGION (for example AWS_REGION=us-east-1)',
+    );
   }
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   return endpoint ? { region, endpoint } : { region };
@@ -23,7 +25,10 @@ export function awsSettings(opts: { region?: string }, env: Env): AwsSettings {
 export function policyPaths(opts: { policies?: string }, env: Env): string[] {
   const explicit = opts.policies ?? env.SPOTMAX_POLICIES;
   if (explicit) {
-    if (!existsSync(explicit)) throw new UserError(`policy folder ${explicit} does not exist (from ${opts.policies ? '--policies' : 'SPOTMAX_POLICIES'})`);
+    if (!existsSync(explicit))
+      throw new UserError(
+        `policy folder ${explicit} does not exist (from ${opts.policies ? '--policies' : 'SPOTMAX_POLICIES'})`,
+      );
     return [explicit];
   }
   return existsSync('policies') ? ['policies'] : [];
@@ -39,6 +44,7 @@ export function queueUrls(opts: { queueUrl?: string[] }, env: Env): string[] {
 
 export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag} must be a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UserError(`${flag} must be a positive whole number, got "${value}"`);
   return n;
 }

@@ -3,10 +3,7 @@
 
 export class SpotmaxError extends Error {
   override name = 'SpotmaxError';
-  constructor(
-    message: string,
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
 }
@@ -41,7 +38,8 @@ export class DeadlineError extends SpotmaxError {
   override name = 'DeadlineError';
 }
 
-const NOT_FOUND = /NotFound|does not exist|not found|InvalidInstanceID|InvalidVolume\.NotFound|ValidationError.*not part/i;
+const NOT_FOUND =
+  /NotFound|does not exist|not found|InvalidInstanceID|InvalidVolume\.NotFound|ValidationError.*not part/i;
 const THROTTLED = /Throttl|RequestLimitExceeded|Rate exceeded|TooManyRequests|SlowDown/i;
 const ACCESS_DENIED = /AccessDenied|UnauthorizedOperation|AuthFailure|not authorized/i;
 

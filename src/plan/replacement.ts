@@ -106,7 +106,10 @@ export function planReplacements(
   const fresh = membersWithInstances(input)
     .filter((v) => isInService(v) && v.member.healthStatus !== 'Unhealthy')
     .filter(
-      (v) => !v.instance.tags[REPLACEMENT_TAG] && !v.instance.tags[INTERRUPTED_AT_TAG] && !v.instance.tags[REPLACES_TAG],
+      (v) =>
+        !v.instance.tags[REPLACEMENT_TAG] &&
+        !v.instance.tags[INTERRUPTED_AT_TAG] &&
+        !v.instance.tags[REPLACES_TAG],
     )
     .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime());
 

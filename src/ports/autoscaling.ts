@@ -24,7 +24,10 @@ export interface AutoScalingPort {
   attachInstances(groupName: string, instanceIds: string[]): Promise<void>;
   updateGroup(groupName: string, update: GroupUpdate): Promise<void>;
   /** Creates or updates group tags; `propagateAtLaunch` as given. */
-  putGroupTags(groupName: string, tags: { key: string; value: string; propagateAtLaunch: boolean }[]): Promise<void>;
+  putGroupTags(
+    groupName: string,
+    tags: { key: string; value: string; propagateAtLaunch: boolean }[],
+  ): Promise<void>;
   deleteGroupTags(groupName: string, keys: string[]): Promise<void>;
   describeScalingActivities(groupName: string, maxRecords?: number): Promise<ScalingActivity[]>;
   completeLifecycleAction(ref: LifecycleActionRef, result: 'CONTINUE' | 'ABANDON'): Promise<void>;

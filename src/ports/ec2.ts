@@ -41,7 +41,13 @@ export interface Ec2Port {
   attachVolume(volumeId: string, instanceId: string, device: string): Promise<void>;
   /** The instance is required (some implementations refuse a detach without it). */
   detachVolume(volumeId: string, instanceId: string): Promise<void>;
-  createVolume(req: { availabilityZone: string; snapshotId?: string; sizeGiB?: number; volumeType?: string; tags: Tags }): Promise<Volume>;
+  createVolume(req: {
+    availabilityZone: string;
+    snapshotId?: string;
+    sizeGiB?: number;
+    volumeType?: string;
+    tags: Tags;
+  }): Promise<Volume>;
   createSnapshot(volumeId: string, tags: Tags): Promise<Snapshot>;
   describeSnapshots(filterTags: Tags): Promise<Snapshot[]>;
   deleteSnapshot(snapshotId: string): Promise<void>;

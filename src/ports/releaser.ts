@@ -1,7 +1,14 @@
 import type { Instance } from '../domain/types.js';
 
 export type ReleaseMode = 'drain' | 'cordon';
-export type ReleaseReason = 'spot-interruption' | 'rebalance' | 'scheduled-change' | 'lifecycle-terminate' | 'state-change' | 'lifetime' | 'return-to-spot';
+export type ReleaseReason =
+  | 'spot-interruption'
+  | 'rebalance'
+  | 'scheduled-change'
+  | 'lifecycle-terminate'
+  | 'state-change'
+  | 'lifetime'
+  | 'return-to-spot';
 
 export interface ReleaseRequest {
   groupName: string;

@@ -83,52 +83,75 @@ async function seedRegion() {
     },
   });
   await seedGroup(clients, { name: 'web-frontend', desired: 1, tags: { 'spotmax:policy': 'web' } });
-  await seedGroup(clients, { name: 'legacy-lc', desired: 0, launchConfiguration: 'legacy-lc-config', tags: { 'spotmax:enabled': 'true' } });
+  await seedGroup(clients, {
+    name: 'legacy-lc',
+    desired: 0,
+    launchConfiguration: 'legacy-lc-config',
+    tags: { 'spotmax:enabled': 'true' },
+  });
   await seedGroup(clients, { name: 'opted-out', desired: 0, tags: { 'spotmax:enabled': 'false' } });
   await seedGroup(clients, { name: 'not-ours', desired: 0 });
 }
 
-test.serial('plan --format json prints the contract with provenance for seed tags and policy lines', async (t) => {
-  await seedRegion();
-  const report = await planJson();
-  t.is(report.region, 'us-east-1');
-  t.false(Number.isNaN(Date.parse(report.generatedAt)));
-  t.deepEqual(
-    report.groups.map((g) => g.name),
-    ['k8s-workers', 'legacy-lc', 'opted-out', 'web-frontend'],
-    'groups without any spotmax tag are left out',
-  );
+test.serial(
+  'plan --format json prints the contract with provenance for seed tags and policy lines',
+  async (t) => {
+    await seedRegion();
+    const report = await planJson();
+    t.is(report.region, 'us-east-1');
+    t.false(Number.isNaN(Date.parse(report.generatedAt)));
+    t.deepEqual(
+      report.groups.map((g) => g.name),
+      ['k8s-workers', 'legacy-lc', 'opted-out', 'web-frontend'],
+      'groups without any spotmax tag are left out',
+    );
 
-  const k8s = report.groups.find((g) => g.name === 'k8s-workers')!;
-  t.true(k8s.managed);
-  t.deepEqual(k8s.config['interruption.detachDelaySeconds'], { value: 80, source: 'tag:spotmax:detaching_delay_seconds' });
-  t.deepEqual(k8s.config['kubernetes.kubeconfig'], { value: '/data/spotmax/k8sconfig', source: 'tag:spotmax:k8s_config_file_path' });
-  t.deepEqual(k8s.config['lifetime.durationHours'], { value: 1, source: 'tag:spotmax:instance_duration_hours' });
-  t.deepEqual(k8s.config['lifetime.guaranteeMinutes'], { value: 50, source: 'tag:spotmax:gurantee_living_mins' });
-  t.is(k8s.config['standby.size']?.source, 'default');
-  t.true(
-    k8s.problems.some((p) => p.includes('/data/spotmax/k8sconfig')),
-    `an unreadable kubeconfig is a problem shown by plan: ${JSON.stringify(k8s.problems)}`,
-  );
-  t.like(k8s.observed, { desired: 2, inService: 2, onDemand: 2, spot: 0, standby: 0, volumes: 0 });
-  const kinds = k8s.actions.map((a) => a.kind);
-  t.true(kinds.includes('tag-group'), 'the group lacks spotmax:group with PropagateAtLaunch');
-  t.is(k8s.actions.filter((a) => a.kind === 'tag-instance').length, 2);
-  t.regex(k8s.actions.find((a) => a.kind === 'tag-instance')!.reason, /missing spotmax:group=k8s-workers/);
+    const k8s = report.groups.find((g) => g.name === 'k8s-workers')!;
+    t.true(k8s.managed);
+    t.deepEqual(k8s.config['interruption.detachDelaySeconds'], {
+      value: 80,
+      source: 'tag:spotmax:detaching_delay_seconds',
+    });
+    t.deepEqual(k8s.config['kubernetes.kubeconfig'], {
+      value: '/data/spotmax/k8sconfig',
+      source: 'tag:spotmax:k8s_config_file_path',
+    });
+    t.deepEqual(k8s.config['lifetime.durationHours'], {
+      value: 1,
+      source: 'tag:spotmax:instance_duration_hours',
+    });
+    t.deepEqual(k8s.config['lifetime.guaranteeMinutes'], {
+      value: 50,
+      source: 'tag:spotmax:gurantee_living_mins',
+    });
+    t.is(k8s.config['standby.size']?.source, 'default');
+    t.true(
+      k8s.problems.some((p) => p.includes('/data/spotmax/k8sconfig')),
+      `an unreadable kubeconfig is a problem shown by plan: ${JSON.stringify(k8s.problems)}`,
+    );
+    t.like(k8s.observed, { desired: 2, inService: 2, onDemand: 2, spot: 0, standby: 0, volumes: 0 });
+    const kinds = k8s.actions.map((a) => a.kind);
+    t.true(kinds.includes('tag-group'), 'the group lacks spotmax:group with PropagateAtLaunch');
+    t.is(k8s.actions.filter((a) => a.kind === 'tag-instance').length, 2);
+    t.regex(k8s.actions.find((a) => a.kind === 'tag-instance')!.reason, /missing spotmax:group=k8s-workers/);
 
-  const web = report.groups.find((g) => g.name === 'web-frontend')!;
-  t.true(web.managed);
-  t.deepEqual(web.config['interruption.detachDelaySeconds'], { value: 15, source: `policy:${join(policiesDir, 'web.yaml')}:7` });
+    const web = report.groups.find((g) => g.name === 'web-frontend')!;
+    t.true(web.managed);
+    t.deepEqual(web.config['interruption.detachDelaySeconds'], {
+      value: 15,
+      source: `policy:${join(policiesDir, 'web.yaml')}:7`,
+    });
 
-  const lc = report.groups.find((g) => g.name === 'legacy-lc')!;
-  t.false(lc.managed);
-  t.regex(lc.reason ?? '', /launch configuration/);
-  t.deepEqual(lc.actions, []);
+    const lc = report.groups.find((g) => g.name === 'legacy-lc')!;
+    t.false(lc.managed);
+    t.regex(lc.reason ?? '', /launch configuration/);
+    t.deepEqual(lc.actions, []);
 
-  const out = report.groups.find((g) => g.name === 'opted-out')!;
-  t.false(out.managed);
-  t.regex(out.reason ?? '', /spotmax:enabled=false/);
-});
+    const out = report.groups.find((g) => g.name === 'opted-out')!;
+    t.false(out.managed);
+    t.regex(out.reason ?? '', /spotmax:enabled=false/);
+  },
+);
 
 test.serial('apply tags every member and the group; plan then shows no action', async (t) => {
   await seedRegion();
@@ -184,21 +207,23 @@ test.serial('plan with a broken policy folder fails with file:line:col', async (
 
 test.serial('npx spotmax plan --format json works from the built bin', async (t) => {
   await seedRegion();
-  const { stdout } = await promisify(execFile)('node', ['bin/spotmax.js', 'plan', '--format', 'json', '--policies', policiesDir], {
-    env: {
-      ...process.env,
-      AWS_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL: moto.endpoint,
+  const { stdout } = await promisify(execFile)(
+    'node',
+    ['bin/spotmax.js', 'plan', '--format', 'json', '--policies', policiesDir],
+    {
+      env: {
+        ...process.env,
+        AWS_REGION: TEST_REGION,
+        AWS_ENDPOINT_URL: moto.endpoint,
+      },
     },
-  });
+  );
   const report = JSON.parse(stdout);
   t.deepEqual(Object.keys(report), ['region', 'generatedAt', 'groups']);
-  t.deepEqual(Object.keys(report.groups[0]).filter((k) => ['name', 'managed', 'problems', 'config', 'observed', 'actions'].includes(k)), [
-    'name',
-    'managed',
-    'problems',
-    'config',
-    'observed',
-    'actions',
-  ]);
+  t.deepEqual(
+    Object.keys(report.groups[0]).filter((k) =>
+      ['name', 'managed', 'problems', 'config', 'observed', 'actions'].includes(k),
+    ),
+    ['name', 'managed', 'problems', 'config', 'observed', 'actions'],
+  );
 });

@@ -36,7 +36,10 @@ function env(extra: Record<string, string> = {}) {
 function logWatcher(child: ChildProcess) {
   const lines: Record<string, unknown>[] = [];
   let buffer = '';
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
   child.stdout?.on('data', (d: Buffer) => {
     buffer += d.toString();
     let nl = buffer.indexOf('\n');
@@ -47,10 +50,11 @@ function logWatcher(child: ChildProcess) {
       try {
         const line = JSON.parse(raw) as Record<string, unknown>;
         lines.push(line);
-        for (const w of [...waiters]) if (w.pred(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
+        for (const w of [...waiters])
+          if (w.pred(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
       } catch {
         // not a log line
       }
@@ -62,8 +66,22 @@ function logWatcher(child: ChildProcess) {
       const found = lines.find(pred);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching log line within ${ms} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), ms);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `no matching log line within ${ms} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+              ),
+            ),
+          ms,
+        );
+        waiters.push({
+          pred,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
       });
     },
   };
@@ -79,78 +97,149 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
   }
 }
 
-test.serial('run: health endpoints, a Spot warning sent with `events send` is handled, SIGTERM exits 0', async (t) => {
-  await moto.reset();
-  const clients = testClients(moto.endpoint);
-  await seedGroup(clients, { name: 'web-asg', desired: 0, max: 10, tags: { 'spotmax:detaching_delay_seconds': '0' } });
-  const [victim, survivor] = await addSpotMembers(clients.ec2, clients.autoscaling, 'web-asg', 2);
-  const queueUrl = await createTestQueue(clients.sqs, 'spotmax-events');
-  const policies = await mkdtemp(join(tmpdir(), 'spotmax-run-'));
-  await writeFile(join(policies, 'none.yaml'), '# no policies: tags only\n');
-
-  const child = spawn('node', ['bin/spotmax.js', 'run', '--cloud', 'aws', '--queue-url', queueUrl, '--port', '0', '--policies', policies, '--grace', '5'], {
-    env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const logs = logWatcher(child);
-  try {
-    const running = await logs.waitFor((l) => l.msg === 'spotmax running');
-    const base = `http://127.0.0.1:${running.port}`;
-
-    const health = await fetch(`${base}/healthz`);
-    t.is(health.status, 200);
-    t.regex(health.headers.get('content-type') ?? '', /application\/json/);
-    const ready = await until('readyz ok', async () => {
-      const r = await fetch(`${base}/readyz`);
-      return r.status === 200 ? r : undefined;
+test.serial(
+  'run: health endpoints, a Spot warning sent with `events send` is handled, SIGTERM exits 0',
+  async (t) => {
+    await moto.reset();
+    const clients = testClients(moto.endpoint);
+    await seedGroup(clients, {
+      name: 'web-asg',
+      desired: 0,
+      max: 10,
+      tags: { 'spotmax:detaching_delay_seconds': '0' },
     });
-    t.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), ['aws', 'policies', 'queue']);
-    const metrics = await fetch(`${base}/metrics`);
-    t.regex(metrics.headers.get('content-type') ?? '', /text\/plain; version=0\.0\.4/);
+    const [victim, survivor] = await addSpotMembers(clients.ec2, clients.autoscaling, 'web-asg', 2);
+    const queueUrl = await createTestQueue(clients.sqs, 'spotmax-events');
+    const policies = await mkdtemp(join(tmpdir(), 'spotmax-run-'));
+    await writeFile(join(policies, 'none.yaml'), '# no policies: tags only\n');
 
-    const sent = await promisify(execFile)('node', ['bin/spotmax.js', 'events', 'send', '--type', 'spot-interruption', '--instance', victim!, '--queue-url', queueUrl], { env: env() });
-    t.regex(sent.stdout, /sent EC2 Spot Instance Interruption Warning/);
-
-    await until('victim detached', async () => {
-      const g = (await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg'] }))).AutoScalingGroups?.[0];
-      return g && !g.Instances?.some((i) => i.InstanceId === victim) ? g : undefined;
+    const child = spawn(
+      'node',
+      [
+        'bin/spotmax.js',
+        'run',
+        '--cloud',
+        'aws',
+        '--queue-url',
+        queueUrl,
+        '--port',
+        '0',
+        '--policies',
+        policies,
+        '--grace',
+        '5',
+      ],
+      {
+        env: env(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
     });
-    const group = (await clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg'] }))).AutoScalingGroups![0]!;
-    t.is(group.DesiredCapacity, 2, 'detached without decrement: desired unchanged, so the ASG replaces at once');
-    t.true(group.Instances!.some((i) => i.InstanceId === survivor));
-    const tags = (await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [victim!] }))).Reservations![0]!.Instances![0]!.Tags ?? [];
-    t.truthy(tags.find((tag) => tag.Key === 'spotmax:interrupted-at'), 'idempotency marker written');
+    const logs = logWatcher(child);
+    try {
+      const running = await logs.waitFor((l) => l.msg === 'spotmax running');
+      const base = `http://127.0.0.1:${running.port}`;
 
-    await until('message deleted', async () => {
-      const a = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-      const n = Number(a.Attributes?.ApproximateNumberOfMessages) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible);
-      return n === 0 ? true : undefined;
-    });
+      const health = await fetch(`${base}/healthz`);
+      t.is(health.status, 200);
+      t.regex(health.headers.get('content-type') ?? '', /application\/json/);
+      const ready = await until('readyz ok', async () => {
+        const r = await fetch(`${base}/readyz`);
+        return r.status === 200 ? r : undefined;
+      });
+      t.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), [
+        'aws',
+        'policies',
+        'queue',
+      ]);
+      const metrics = await fetch(`${base}/metrics`);
+      t.regex(metrics.headers.get('content-type') ?? '', /text\/plain; version=0\.0\.4/);
 
-    // The reconcile loop's first pass tags the members with spotmax:group.
-    await until('members tagged by the reconciler', async () => {
-      const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [survivor!] }));
-      const s = out.Reservations?.[0]?.Instances?.[0]?.Tags?.find((tag) => tag.Key === 'spotmax:group');
-      return s?.Value === 'web-asg' ? true : undefined;
-    });
+      const sent = await promisify(execFile)(
+        'node',
+        [
+          'bin/spotmax.js',
+          'events',
+          'send',
+          '--type',
+          'spot-interruption',
+          '--instance',
+          victim!,
+          '--queue-url',
+          queueUrl,
+        ],
+        { env: env() },
+      );
+      t.regex(sent.stdout, /sent EC2 Spot Instance Interruption Warning/);
 
-    child.kill('SIGTERM');
-    t.is(await exited, 0, stderr);
-    t.truthy(logs.lines.find((l) => l.msg === 'stopped'));
-  } catch (err) {
-    t.log(stderr);
-    throw err;
-  }
-});
+      await until('victim detached', async () => {
+        const g = (
+          await clients.autoscaling.send(
+            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg'] }),
+          )
+        ).AutoScalingGroups?.[0];
+        return g && !g.Instances?.some((i) => i.InstanceId === victim) ? g : undefined;
+      });
+      const group = (
+        await clients.autoscaling.send(
+          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-asg'] }),
+        )
+      ).AutoScalingGroups![0]!;
+      t.is(
+        group.DesiredCapacity,
+        2,
+        'detached without decrement: desired unchanged, so the ASG replaces at once',
+      );
+      t.true(group.Instances!.some((i) => i.InstanceId === survivor));
+      const tags =
+        (await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [victim!] }))).Reservations![0]!
+          .Instances![0]!.Tags ?? [];
+      t.truthy(
+        tags.find((tag) => tag.Key === 'spotmax:interrupted-at'),
+        'idempotency marker written',
+      );
+
+      await until('message deleted', async () => {
+        const a = await clients.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        const n =
+          Number(a.Attributes?.ApproximateNumberOfMessages) +
+          Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible);
+        return n === 0 ? true : undefined;
+      });
+
+      // The reconcile loop's first pass tags the members with spotmax:group.
+      await until('members tagged by the reconciler', async () => {
+        const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [survivor!] }));
+        const s = out.Reservations?.[0]?.Instances?.[0]?.Tags?.find((tag) => tag.Key === 'spotmax:group');
+        return s?.Value === 'web-asg' ? true : undefined;
+      });
+
+      child.kill('SIGTERM');
+      t.is(await exited, 0, stderr);
+      t.truthy(logs.lines.find((l) => l.msg === 'stopped'));
+    } catch (err) {
+      t.log(stderr);
+      throw err;
+    }
+  },
+);
 
 test.serial('run: a bad flag is a user error (exit 1) before anything starts', async (t) => {
-  const r = await promisify(execFile)('node', ['bin/spotmax.js', 'run', '--pollers', 'zero', '--region', 'us-east-1'], { env: env() }).catch((e) => e);
+  const r = await promisify(execFile)(
+    'node',
+    ['bin/spotmax.js', 'run', '--pollers', 'zero', '--region', 'us-east-1'],
+    { env: env() },
+  ).catch((e) => e);
   t.is(r.code, 1);
   t.regex(r.stderr, /--pollers must be a positive whole number, got "zero"/);
 });

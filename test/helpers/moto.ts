@@ -17,9 +17,12 @@ const INSTALL_HINT =
   'moto (the AWS emulator the tests run against) is required: install it with `python3 -m pip install "moto[server]"` (Python 3.9+).';
 
 export function assertMotoInstalled(): void {
-  const probe = spawnSync('python3', ['-c', 'import moto, flask; print(moto.__version__)'], { encoding: 'utf8' });
+  const probe = spawnSync('python3', ['-c', 'import moto, flask; print(moto.__version__)'], {
+    encoding: 'utf8',
+  });
   if (probe.error) throw new Error(`python3 was not found (${probe.error.message}). ${INSTALL_HINT}`);
-  if (probe.status !== 0) throw new Error(`moto is not importable: ${probe.stderr.trim().split('\n').pop()}. ${INSTALL_HINT}`);
+  if (probe.status !== 0)
+    throw new Error(`moto is not importable: ${probe.stderr.trim().split('\n').pop()}. ${INSTALL_HINT}`);
 }
 
 export async function freePort(): Promise<number> {

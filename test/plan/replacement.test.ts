@@ -99,7 +99,7 @@ test('a new member that already replaced an instance now gone is never claimed a
   t.is(plan.requeueAfterSeconds, 20);
 });
 
-test('a member marked as this instance\'s replacement is taken even if older than since (resume after a stop)', (t) => {
+test("a member marked as this instance's replacement is taken even if older than since (resume after a stop)", (t) => {
   const b = tagged({ since: minutesAgo(5) });
   const marked = instance({ ageMinutes: 8, tags: { [GROUP_TAG]: GROUP, [REPLACES_TAG]: b.instanceId } });
   const plan = planGroupDetailed(planInput({ members: [b, marked], settings: s }));

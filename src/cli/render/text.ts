@@ -6,7 +6,14 @@ import { countsLine, formatValue } from './format-value.js';
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function groupDetails(g: GroupReport): string {
@@ -26,7 +33,9 @@ export function renderText(report: PlanReport): string {
   if (report.groups.length === 0) {
     return `spotmax plan for ${report.region} at ${report.generatedAt}\nNo Auto Scaling group carries a spotmax:* tag.\n`;
   }
-  const rows = [['GROUP', 'MANAGED', 'DESIRED', 'IN SERVICE', 'SPOT', 'ON-DEMAND', 'STANDBY', 'ACTIONS', 'NOTE']];
+  const rows = [
+    ['GROUP', 'MANAGED', 'DESIRED', 'IN SERVICE', 'SPOT', 'ON-DEMAND', 'STANDBY', 'ACTIONS', 'NOTE'],
+  ];
   for (const g of report.groups) {
     const o = g.observed;
     rows.push([

@@ -79,7 +79,10 @@ export class ActionExecutor {
           );
           for (const a of batch) results.push({ action: a, status: 'done' });
         } catch (err) {
-          this.ctx.logger.warn({ err: describeError(err), count: batch.length }, 'batched tagging failed; tagging one by one');
+          this.ctx.logger.warn(
+            { err: describeError(err), count: batch.length },
+            'batched tagging failed; tagging one by one',
+          );
           for (const a of batch) results.push(await this.executeOne(a, false));
         }
       }

@@ -127,7 +127,8 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
     switch (step) {
       case 'releasing': {
         // Mark the new member first: from then on no other replacement can count it as its own.
-        if (record.newInstanceId) await ctx.cloud.ec2.createTags([record.newInstanceId], { [REPLACES_TAG]: a.target });
+        if (record.newInstanceId)
+          await ctx.cloud.ec2.createTags([record.newInstanceId], { [REPLACES_TAG]: a.target });
         await writeRecord(ctx, a.target, record, a.group);
         const releasers = ctx.releasers ?? [];
         if (releasers.length > 0) {
