@@ -1,5 +1,9 @@
 import test from 'ava';
-import { type ConsumerOptions, QueueConsumer } from '../../src/controllers/interruption/consumer.js';
+import {
+  type ConsumerOptions,
+  QueueConsumer,
+  retryDelaySeconds,
+} from '../../src/controllers/interruption/consumer.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { fastClock } from './helpers/clock.js';
@@ -59,14 +63,15 @@ test('stop mid-work: in-flight work gets the grace period, then its message stay
   t.is(again[0]!.receiveCount, 2);
 });
 
-test('a handler that throws leaves the message for redelivery and the loop continues', async (t) => {
-  const clock = fastClock(1);
+test('a handler that throws leaves the message for redelivery, soon, and the loop continues', async (t) => {
+  const clock = fastClock(10);
   const fake = new FakeCloud(clock);
   let calls = 0;
+  // A long visibility timeout: the failed message must come back after the short retry delay instead.
   const consumer = consumerOn(fake, clock, {
     pollers: 1,
     concurrency: 4,
-    visibilityTimeoutSeconds: 1,
+    visibilityTimeoutSeconds: 60,
     handle: async (m) => {
       calls++;
       if (m.body === 'bad' && m.receiveCount === 1) throw new Error('transient');
@@ -76,9 +81,12 @@ test('a handler that throws leaves the message for redelivery and the loop conti
   consumer.start();
   await fake.queue.send('q1', 'bad');
   await fake.queue.send('q1', 'good');
+  const started = clock.now().getTime();
   await until('messages deleted', () => fake.deleted.length === 2, 5000);
+  t.true(clock.now().getTime() - started < 30_000, 'retried well inside the two-minute warning');
   await consumer.stop(100);
   t.is(calls, 3);
+  t.deepEqual([1, 2, 3, 6, 9].map(retryDelaySeconds), [2, 4, 8, 60, 60]);
   t.is(fake.queued('q1'), 0);
 });
 

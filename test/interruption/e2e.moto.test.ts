@@ -19,7 +19,7 @@ import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { Cloud } from '../../src/ports/cloud.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { type Logger, silentLogger } from '../../src/ports/logger.js';
 import type { Releaser } from '../../src/ports/releaser.js';
 import { NoopReleaser } from '../../src/release/noop.js';
 import {
@@ -31,7 +31,7 @@ import {
   testCloud,
 } from '../helpers/aws-fixtures.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
-import { hangingReleaser, simpleResolve, until } from './helpers/setup.js';
+import { captureLogger, hangingReleaser, simpleResolve, until } from './helpers/setup.js';
 
 // End to end against moto: EventBridge rule on the default bus -> SQS -> spotmax -> ASG/EC2/CloudWatch.
 
@@ -73,12 +73,17 @@ async function world(queueName: string) {
   return { clients, counter, cloud, members, foreign: foreign!, queueUrl, events };
 }
 
-function controllerFor(cloud: Cloud, queueUrl: string, releasers: Releaser[] = [new NoopReleaser()]) {
+function controllerFor(
+  cloud: Cloud,
+  queueUrl: string,
+  releasers: Releaser[] = [new NoopReleaser()],
+  logger: Logger = silentLogger,
+) {
   const directory = createDirectory({ cloud, resolve: simpleResolve(), clock: systemClock, ttlMs: 500 });
   return createInterruptionController({
     cloud,
     clock: systemClock,
-    logger: silentLogger,
+    logger,
     queueUrls: [queueUrl],
     pollers: 2,
     concurrency: 8,
@@ -212,7 +217,8 @@ test.serial(
       }),
     };
     const queueUrl = await createTestQueue(clients.sqs, 'e2e-storm');
-    const controller = controllerFor(cloud, queueUrl);
+    const logger = captureLogger();
+    const controller = controllerFor(cloud, queueUrl, undefined, logger);
     const all = Object.values(ids).flat();
     for (const id of all)
       await base.queue.send(
@@ -220,7 +226,13 @@ test.serial(
         JSON.stringify(buildSampleEvent({ type: 'spot-interruption', instanceId: id, region: TEST_REGION })),
       );
     controller.start();
-    await until('60 detaches', async () => controller.stats().detached === 60, 60_000);
+    try {
+      await until('60 detaches', async () => controller.stats().detached === 60, 60_000);
+    } catch (err) {
+      for (const l of logger.lines.filter((x) => x.level !== 'info')) t.log(l.msg, JSON.stringify(l.obj));
+      t.log(JSON.stringify(controller.stats()));
+      throw err;
+    }
     await controller.stop(2000);
 
     for (const [name, n] of Object.entries(sizes)) {

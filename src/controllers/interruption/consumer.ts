@@ -160,10 +160,25 @@ export class QueueConsumer {
       }
     } catch (err) {
       this.opts.onFailed?.(message, err);
+      const retryIn = abort.signal.aborted ? undefined : retryDelaySeconds(message.receiveCount);
       this.opts.logger.error(
-        { messageId: message.messageId, receiveCount: message.receiveCount, err: describeError(err) },
+        {
+          messageId: message.messageId,
+          receiveCount: message.receiveCount,
+          retryIn,
+          err: describeError(err),
+        },
         'handling a message failed; it stays on the queue for redelivery',
       );
+      // Within a two-minute warning the full visibility timeout is too long to wait: come back soon.
+      if (retryIn !== undefined) {
+        keepAlive.abort();
+        await extender;
+        await withRetry(
+          () => this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, retryIn),
+          this.briefly(),
+        ).catch(() => undefined);
+      }
     } finally {
       keepAlive.abort();
       await extender;
@@ -201,4 +216,9 @@ export class QueueConsumer {
       }
     }
   }
+}
+
+/** Seconds until a failed message is tried again: 2, 4, 8, ... up to 60 with each delivery. */
+export function retryDelaySeconds(receiveCount: number): number {
+  return Math.min(60, 2 ** Math.max(1, receiveCount));
 }
