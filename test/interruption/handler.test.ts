@@ -390,3 +390,35 @@ test('a message that keeps failing is given up after its last attempt: counted, 
   t.is(controller.stats().discarded['too-many-attempts'], 1);
   t.true(logger.lines.some((l) => l.msg === 'discarding message: too-many-attempts'));
 });
+
+test('release outcomes reach the metrics and one readable log line', async (t) => {
+  const drain: Releaser = {
+    name: 'kubernetes',
+    release: async () => ({
+      step: 'kubernetes',
+      status: 'partial',
+      durationMs: 4200,
+      counts: { podsEvicted: 7, podsLeft: 1 },
+    }),
+  };
+  const consul: Releaser = {
+    name: 'consul',
+    release: async () => ({
+      step: 'consul',
+      status: 'done',
+      durationMs: 100,
+      counts: { servicesDeregistered: 2 },
+    }),
+  };
+  const { fake, clock, controller, logger } = setup({}, [drain, consul]);
+  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
+  t.is(await controller.handleMessage(warning(victim, clock.now()), 'q1'), 'delete');
+  const dims = { AutoScalingGroupName: 'web' };
+  t.is(fake.metricSum('PodsEvicted', dims), 7);
+  t.is(fake.metricSum('DrainIncomplete', dims), 1);
+  t.is(fake.metricSum('DrainSeconds', dims), 4.2);
+  t.true(fake.metricSum('ConsulDeregistered', dims) >= 1);
+  const line = logger.lines.find((l) => l.msg?.startsWith(`release of ${victim} incomplete`));
+  t.truthy(line, 'a partial drain is a warning');
+  t.regex(line!.msg!, /kubernetes=partial.*podsEvicted=7.*consul=done/);
+});

@@ -3,6 +3,7 @@ import { describeError } from '../../domain/errors.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
 import type { ReleaseReason } from '../../ports/releaser.js';
+import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.js';
 import { runReleasers } from '../../release/run.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
@@ -130,11 +131,14 @@ export async function release(
   const seconds = (ctx.clock.now().getTime() - started) / 1000;
   ctx.stats.released++;
   secondsForGroup(ctx.cloud.metrics, METRIC.release, groupName, seconds);
+  recordReleaseMetrics(ctx.cloud.metrics, groupName, outcomes);
   const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'partial');
   const log = ctx.logger.child({ instance: instance.instanceId, group: groupName, mode });
+  // One line an operator can read at 3 a.m.: every step, its outcome, duration and counts.
+  const summary = summarizeOutcomes(outcomes);
   if (failed.length > 0)
-    log.warn({ outcomes, seconds }, `release of ${instance.instanceId} incomplete; going on`);
-  else log.info({ outcomes, seconds }, `released ${instance.instanceId}`);
+    log.warn({ outcomes, seconds }, `release of ${instance.instanceId} incomplete; going on: ${summary}`);
+  else log.info({ outcomes, seconds }, `released ${instance.instanceId}: ${summary}`);
 }
 
 function takeStandby(

@@ -7,6 +7,7 @@ import {
   parseReplacementRecord,
   type ReplacementRecord,
 } from '../../../plan/replacement-record.js';
+import { recordReleaseMetrics, summarizeOutcomes } from '../../../release/outcomes.js';
 import { runReleasers } from '../../../release/run.js';
 import type { ActionHandlers, ExecContext } from '../executor.js';
 import { freshGroup, freshInstance } from './cloud-reads.js';
@@ -143,7 +144,11 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
             },
             { clock: ctx.clock },
           );
-          ctx.logger.info({ group: a.group, instance: a.target, outcomes }, `released ${a.target}`);
+          recordReleaseMetrics(ctx.cloud.metrics, a.group, outcomes);
+          ctx.logger.info(
+            { group: a.group, instance: a.target, outcomes },
+            `released ${a.target}: ${summarizeOutcomes(outcomes)}`,
+          );
         }
         break;
       }
