@@ -11,6 +11,7 @@ import { STANDBY_FOR_TAG } from '../domain/tags.js';
 import type { Group, Instance } from '../domain/types.js';
 import type { CommandIO } from '../main.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
+import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createLogger } from '../observability/logger.js';
@@ -69,7 +70,7 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
 
 async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal): Promise<number> {
   const clock = systemClock;
-  const logger = createLogger({
+  const baseLogger = createLogger({
     pretty: Boolean((io.stdout as { isTTY?: boolean }).isTTY),
     destination: io.stdout,
   });
@@ -81,11 +82,13 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
     throw new UserError(`--port must be a port number, got "${opts.port}"`);
   const queues = queueUrls(opts, io.env);
   const paths = policyPaths(opts, io.env);
-  const base = awsCloudFrom(opts, io.env, logger);
+  const base = awsCloudFrom(opts, io.env, baseLogger);
 
   const heartbeats = createHeartbeats(clock);
   const prometheus = new PrometheusRegistry();
-  const metrics = fanOutMetrics([base.metrics, prometheus], logger);
+  const metrics = fanOutMetrics([base.metrics, prometheus], baseLogger);
+  // Every error line also counts one Errors datum: the stack's alarm watches it.
+  const logger = countErrors(baseLogger, metrics);
   const cloud: Cloud = {
     ...base,
     metrics,
