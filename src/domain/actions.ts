@@ -84,6 +84,8 @@ export interface LaunchStandbyAction extends ActionBase {
   subnetId?: string;
   availabilityZone?: string;
   hibernate: boolean;
+  /** The group carries a standby-error tag from an earlier failure: remove it once a launch succeeds. */
+  clearError?: boolean;
 }
 
 export interface StopStandbyAction extends ActionBase {

@@ -15,6 +15,11 @@ export const RETIRE_REQUESTED_TAG = 'spotmax:retire-requested';
  * same new member and retire its own old instance before its capacity arrived.
  */
 export const REPLACES_TAG = 'spotmax:replaces';
+/**
+ * On the group while standby launches fail: `<ISO time> <error>`, so `plan` (a separate process) shows
+ * the failure and the reason; removed by the next launch that succeeds.
+ */
+export const STANDBY_ERROR_TAG = 'spotmax:standby-error';
 /** Replacement progress, so a restarted process resumes a launch-before-retire. */
 export const REPLACEMENT_TAG = 'spotmax:replacement';
 /** On the group while on-demand fallback is active: the original instances distribution (JSON). */

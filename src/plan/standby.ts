@@ -1,5 +1,10 @@
 import type { Action } from '../domain/actions.js';
-import { STANDBY_CLAIMED_TAG, STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../domain/tags.js';
+import {
+  STANDBY_CLAIMED_TAG,
+  STANDBY_ERROR_TAG,
+  STANDBY_FOR_TAG,
+  STANDBY_TEMPLATE_VERSION_TAG,
+} from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
 import { formatMinutes, minutesBetween } from './members.js';
@@ -72,6 +77,9 @@ export function planStandby(input: ManagedInput): PlanPart {
       `standby pool of ${size} cannot be kept: the group's launch template could not be resolved${group.launchConfigurationName ? ' (the group uses a launch configuration)' : ''}`,
     );
   }
+  const lastError = group.tags.find((t) => t.key === STANDBY_ERROR_TAG)?.value;
+  if (lastError)
+    part.problems.push(`standby launches are failing (last: ${lastError}); spotmax retries every pass`);
   const wantHibernate = settings.standby.state === 'hibernated';
   const hibernate = wantHibernate && !!template?.hibernationReady;
   if (wantHibernate && template && !template.hibernationReady) {
@@ -183,6 +191,7 @@ export function planStandby(input: ManagedInput): PlanPart {
     if (subnet) action.subnetId = subnet;
     if (zone) action.availabilityZone = zone;
     if (type) action.instanceType = type;
+    if (lastError) action.clearError = true;
     part.actions.push(action);
   }
   part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, 30);

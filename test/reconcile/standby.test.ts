@@ -170,3 +170,27 @@ test('StandbyHook: no standby when the pool is empty or the observation is stale
   t.is(await take(w, interrupted, { tick: false }), undefined);
   t.false(w.cloud.calls.some((c) => c.startsWith('startInstances')));
 });
+
+test('a launch template that cannot launch standbys is a problem in plan, cleared by the next launch that works', async (t) => {
+  const w = world(pool);
+  w.cloud.addTemplate({ id: 'lt-0001', version: 3, hibernationReady: true });
+  w.cloud.addGroup({ name: 'web', desired: 2, max: 4 });
+  const refusal = Object.assign(new Error('The image id [ami-gone] does not exist'), {
+    name: 'InvalidAMIID.NotFound',
+  });
+  w.cloud.failNext('runInstances', refusal);
+  w.cloud.failNext('runInstances', refusal);
+  const failed = await w.pass();
+  t.true(failed!.groups[0]!.results.some((r) => r.action.kind === 'launch-standby' && r.status === 'failed'));
+
+  // The next pass (a `plan` in another process would see the same) names the failure and why.
+  const shown = await w.pass();
+  const problem = shown!.groups[0]!.problems.find((p) => p.startsWith('standby launches are failing'));
+  t.truthy(problem, JSON.stringify(shown!.groups[0]!.problems));
+  t.regex(problem!, /launch template lt-0001 version 3.*ami-gone/);
+
+  // That pass launched successfully and removed the mark.
+  const after = await w.pass();
+  t.false(after!.groups[0]!.problems.some((p) => p.startsWith('standby launches are failing')));
+  t.is(standbys(w).length, 2);
+});

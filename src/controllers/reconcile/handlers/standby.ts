@@ -1,5 +1,5 @@
-import { SpotmaxError } from '../../../domain/errors.js';
-import { STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../../domain/tags.js';
+import { describeError, SpotmaxError } from '../../../domain/errors.js';
+import { STANDBY_ERROR_TAG, STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../../domain/tags.js';
 import type { ActionHandlers } from '../executor.js';
 
 /** The standby pool: launch On-Demand from the group's template, stop (or hibernate), terminate. */
@@ -20,11 +20,23 @@ export const standbyHandlers: ActionHandlers = {
             : {}),
       });
     } catch (err) {
-      throw new SpotmaxError(
+      const failure = new SpotmaxError(
         `launching a standby for ${a.group} from launch template ${a.launchTemplate.id ?? a.launchTemplate.name} version ${a.templateVersion}${a.instanceType ? ` as ${a.instanceType}` : ''}`,
         { cause: err },
       );
+      // Recorded on the group so `plan`, another process, can say why the pool is short.
+      const value = `${ctx.clock.now().toISOString()} ${describeError(failure)}`.slice(0, 256);
+      await ctx.cloud.autoscaling
+        .putGroupTags(a.group, [{ key: STANDBY_ERROR_TAG, value, propagateAtLaunch: false }])
+        .catch((tagErr) =>
+          ctx.logger.warn(
+            { group: a.group, err: describeError(tagErr) },
+            'recording the standby failure on the group failed',
+          ),
+        );
+      throw failure;
     }
+    if (a.clearError) await ctx.cloud.autoscaling.deleteGroupTags(a.group, [STANDBY_ERROR_TAG]);
   },
   'stop-standby': async (a, ctx) => {
     try {
