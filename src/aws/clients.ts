@@ -12,6 +12,8 @@ export interface AwsClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Attempts per call including the first (SDK standard retry mode); default 3. */
   maxAttempts?: number;
+  /** Per-attempt limit for one HTTP request; default 30 s. */
+  requestTimeoutMs?: number;
   /** Called once per command sent (not per retry attempt). */
   onCall?: (service: string, command: string) => void;
 }
@@ -58,6 +60,14 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     region: opts.region,
     retryMode: 'standard',
     maxAttempts: opts.maxAttempts ?? 3,
+    // Without these a half-open connection hangs a call for minutes (the SDK sets no timeout). 30 s sits
+    // above SQS's 20 s long poll and well above any describe; each retry attempt gets its own budget.
+    requestHandler: {
+      requestTimeout: opts.requestTimeoutMs ?? 30_000,
+      connectionTimeout: 5_000,
+      // Recent Smithy handlers only log a warning on timeout unless told to fail the request.
+      throwOnRequestTimeout: true,
+    },
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   };

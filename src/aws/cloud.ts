@@ -13,6 +13,8 @@ export interface AwsCloudOptions {
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   maxAttempts?: number;
+  /** Per-attempt HTTP request limit; default 30 s. */
+  requestTimeoutMs?: number;
   metricsNamespace?: string;
   logger?: Logger;
   /** Called once per SDK command sent; tests count calls with it. */
