@@ -37,6 +37,13 @@ export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<n
       );
     }
   }
+  for (const r of result.orphans.results) {
+    if (r.status === 'failed' || r.status === 'unsupported') failed++;
+    else done++;
+    io.stdout.write(
+      `${r.status.padEnd(8)} (orphan): ${r.action.kind} ${r.action.target} (${r.action.reason})${r.error ? `: ${r.error}` : ''}\n`,
+    );
+  }
   io.stdout.write(`${done} action(s) ${opts.dryRun ? 'would be taken' : 'taken'}, ${failed} failed.\n`);
   return failed > 0 ? 2 : 0;
 }

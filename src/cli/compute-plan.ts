@@ -51,5 +51,5 @@ export async function computePass(
     actions: g.actions,
     problems: [...g.problems, ...(g.resolved.settings ? releaseProblems(g.resolved.settings, req.env) : [])],
   }));
-  return { result, plans, report: buildPlanReport(result.observation, plans) };
+  return { result, plans, report: buildPlanReport(result.observation, plans, result.orphans.actions) };
 }

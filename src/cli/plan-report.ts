@@ -39,6 +39,8 @@ export interface PlanReport {
   region: string;
   generatedAt: string;
   groups: GroupReport[];
+  /** Region-level actions not tied to a live group: standbys of groups that no longer exist. */
+  orphans: ReportAction[];
 }
 
 export interface GroupPlan {
@@ -66,7 +68,11 @@ export function observedCounts(resolved: ResolvedGroup, observation: Observation
   return { desired: g.desired, min: g.min, max: g.max, inService, spot, onDemand, standby, volumes };
 }
 
-export function buildPlanReport(observation: Observation, plans: GroupPlan[]): PlanReport {
+export function buildPlanReport(
+  observation: Observation,
+  plans: GroupPlan[],
+  orphans: Action[] = [],
+): PlanReport {
   const groups = plans
     .map(
       ({ resolved, actions, problems }): GroupReport => ({
@@ -81,7 +87,12 @@ export function buildPlanReport(observation: Observation, plans: GroupPlan[]): P
       }),
     )
     .sort((a, b) => a.name.localeCompare(b.name));
-  return { region: observation.region, generatedAt: observation.observedAt.toISOString(), groups };
+  return {
+    region: observation.region,
+    generatedAt: observation.observedAt.toISOString(),
+    groups,
+    orphans: orphans.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
+  };
 }
 
 /** Groups that carry no spotmax tag at all are noise in a report about spotmax's groups. */

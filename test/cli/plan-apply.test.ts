@@ -219,7 +219,7 @@ test.serial('npx spotmax plan --format json works from the built bin', async (t)
     },
   );
   const report = JSON.parse(stdout);
-  t.deepEqual(Object.keys(report), ['region', 'generatedAt', 'groups']);
+  t.deepEqual(Object.keys(report), ['region', 'generatedAt', 'groups', 'orphans']);
   t.deepEqual(
     Object.keys(report.groups[0]).filter((k) =>
       ['name', 'managed', 'problems', 'config', 'observed', 'actions'].includes(k),

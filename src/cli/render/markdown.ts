@@ -35,7 +35,7 @@ function groupSection(g: GroupReport): string {
 
 export function renderMarkdown(report: PlanReport): string {
   const out = [`### spotmax plan · ${report.region}`, '', `_Generated ${report.generatedAt}_`, ''];
-  if (report.groups.length === 0)
+  if (report.groups.length === 0 && report.orphans.length === 0)
     return `${out.join('\n')}No Auto Scaling group carries a \`spotmax:*\` tag.\n`;
   out.push(
     '| group | managed | desired | in service | spot | on-demand | standby | actions |',

@@ -30,7 +30,7 @@ function groupDetails(g: GroupReport): string {
 }
 
 export function renderText(report: PlanReport): string {
-  if (report.groups.length === 0) {
+  if (report.groups.length === 0 && report.orphans.length === 0) {
     return `spotmax plan for ${report.region} at ${report.generatedAt}\nNo Auto Scaling group carries a spotmax:* tag.\n`;
   }
   const rows = [
@@ -50,15 +50,17 @@ export function renderText(report: PlanReport): string {
       g.managed ? (g.problems.length > 0 ? `${g.problems.length} problem(s)` : '') : (g.reason ?? ''),
     ]);
   }
-  const total = report.groups.reduce((n, g) => n + g.actions.length, 0);
   const details = report.groups.filter((g) => g.managed || g.problems.length > 0).map(groupDetails);
+  const orphans = report.orphans.map((a) => `   + ${a.kind} ${a.target}: ${a.reason}`);
+  if (orphans.length > 0) details.push(['== standbys of groups that no longer exist', ...orphans].join('\n'));
+  const total = report.groups.reduce((n, g) => n + g.actions.length, 0) + report.orphans.length;
   return [
     `spotmax plan for ${report.region} at ${report.generatedAt}`,
     '',
     table(rows),
     '',
     ...details.flatMap((d) => [d, '']),
-    `${total} action(s) in ${report.groups.filter((g) => g.actions.length > 0).length} group(s).`,
+    `${total} action(s) in ${report.groups.filter((g) => g.actions.length > 0).length} group(s)${report.orphans.length > 0 ? ' and the region' : ''}.`,
     '',
   ].join('\n');
 }

@@ -4,6 +4,7 @@ import type { Action } from '../../domain/actions.js';
 import { describeError } from '../../domain/errors.js';
 import type { Group, Observation } from '../../domain/types.js';
 import { planGroupDetailed } from '../../plan/group.js';
+import { planOrphanStandbys } from '../../plan/orphans.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
@@ -49,6 +50,8 @@ export interface GroupOutcome {
 export interface ReconcileResult {
   observation: Observation;
   groups: GroupOutcome[];
+  /** Standbys of groups that no longer exist (full passes only), and what became of them. */
+  orphans: { actions: Action[]; results: ActionResult[] };
 }
 
 export interface PassOptions {
@@ -97,7 +100,19 @@ export async function reconcileOnce<P>(
     }
     groups.push(outcome);
   }
-  return { observation, groups };
+  const orphans = {
+    actions: options.groupNames ? [] : planOrphanStandbys(observation, now),
+    results: [] as ActionResult[],
+  };
+  if (options.execute && orphans.actions.length > 0) {
+    const executor = new ActionExecutor(handlers, {
+      cloud: deps.cloud,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+    orphans.results = await executor.execute(orphans.actions, { dryRun: deps.dryRun });
+  }
+  return { observation, groups, orphans };
 }
 
 async function executeGroup<P>(
