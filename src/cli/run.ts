@@ -213,6 +213,7 @@ async function runService(opts: RunOptions, io: CommandIO, signal: AbortSignal):
   await watcher.close();
   await flusher.stop();
   await health.close();
+  prometheus.close();
   logger.info({}, 'stopped');
   return 0;
 }
