@@ -1,3 +1,5 @@
+import type { ObservedCounts } from '../plan-report.js';
+
 /** One setting's value as a person reads it in a table cell. */
 export function formatValue(value: unknown): string {
   if (value === undefined || value === null) return '-';
@@ -5,15 +7,6 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function countsLine(o: {
-  desired: number;
-  min: number;
-  max: number;
-  inService: number;
-  spot: number;
-  onDemand: number;
-  standby: number;
-  volumes: number;
-}): string {
+export function countsLine(o: ObservedCounts): string {
   return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}`;
 }
