@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/ports/clock.js';
+import { abortableDelay, type Clock } from '../../../src/ports/clock.js';
 
 /**
  * A clock that runs `speed` times faster than real time: sleeps are real timers divided by `speed`, so
@@ -13,22 +13,7 @@ export function fastClock(
   return {
     speed,
     now,
-    sleep: (ms, signal) =>
-      new Promise((resolve, reject) => {
-        if (signal?.aborted) return reject(signal.reason);
-        const timer = setTimeout(
-          () => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-          },
-          Math.max(0, ms / speed),
-        );
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal?.reason);
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }),
+    sleep: (ms, signal) => abortableDelay(ms / speed, signal),
   };
 }
 

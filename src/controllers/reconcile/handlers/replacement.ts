@@ -66,6 +66,7 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
   const desiredBefore = record.desiredBefore ?? a.resumeDesiredBefore ?? group.desired;
   const maxBefore = record.maxBefore ?? a.resumeMaxBefore ?? group.max;
   // Desired still where it was before: the +1 has not happened yet. Anything else means it has.
+  let raised = group.max > maxBefore;
   if (group.desired === desiredBefore) {
     const raise = desiredBefore + 1 > group.max;
     try {
@@ -79,28 +80,12 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
         { cause: err },
       );
     }
-    await writeRecord(
-      ctx,
-      a.target,
-      {
-        ...record,
-        step: 'waiting',
-        addedCapacity: true,
-        raisedMax: raise || group.max > maxBefore,
-      },
-      a.group,
-    );
-    return;
+    raised ||= raise;
   }
   await writeRecord(
     ctx,
     a.target,
-    {
-      ...record,
-      step: 'waiting',
-      addedCapacity: true,
-      raisedMax: group.max > maxBefore,
-    },
+    { ...record, step: 'waiting', addedCapacity: true, raisedMax: raised },
     a.group,
   );
 }
