@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { VirtualClock } from '../src/sim/clock.js';
-import { runStrategy } from '../src/sim/run.js';
 import { loadScenario } from '../src/sim/scenario.js';
+import { runStrategy } from '../src/simulate/runner.js';
 
 // The simulator's scale benchmark (issue 6): spotmax's real controllers against the simulated region.
 //  1. scale.yaml: 50 groups x 40 instances for 24 simulated hours: wall time, CPU time, events/s.

@@ -1,15 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
+import type { CommandIO, Env } from './cli/io.js';
 import { describeError, UserError } from './domain/errors.js';
 
 // Composition root: the only place that reads process.env and argv. Each command lives in cli/.
 
-export type Env = Record<string, string | undefined>;
-
-export interface CommandIO {
-  env: Env;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+export type { CommandIO, Env };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

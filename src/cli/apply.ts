@@ -1,7 +1,7 @@
-import type { CommandIO } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
+import type { CommandIO } from './io.js';
 import { loadPoliciesOrFail } from './policies.js';
 import { policyPaths } from './runtime.js';
 

@@ -1,8 +1,8 @@
 import { createAwsCloud } from '../aws/cloud.js';
-import type { Env } from '../main.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
+import type { Env } from './io.js';
 import { awsSettings } from './runtime.js';
 import { simCloudForCommand } from './sim-cloud.js';
 

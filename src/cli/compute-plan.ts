@@ -1,12 +1,12 @@
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';
 import { type ReconcileResult, reconcileOnce } from '../controllers/reconcile/pass.js';
-import type { Env } from '../main.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
 import { noMetrics } from '../ports/metrics.js';
 import { createReleaserFactory, releaseProblems } from '../release/factory.js';
+import type { Env } from './io.js';
 import { buildPlanReport, type GroupPlan, isOptedIn, type PlanReport } from './plan-report.js';
 
 export interface PassRequest {

@@ -1,8 +1,8 @@
 import { buildSampleEvent, type SampleEventType } from '../controllers/interruption/sample-events.js';
 import { describeError, UserError } from '../domain/errors.js';
-import type { CommandIO } from '../main.js';
 import type { Cloud } from '../ports/cloud.js';
 import { awsCloudFrom } from './cloud.js';
+import type { CommandIO } from './io.js';
 import { awsSettings } from './runtime.js';
 
 export interface EventsSendOptions {

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { convertLegacyConfig, parseLegacyJson } from '../config/legacy.js';
 import { formatIssue, loadPoliciesFromText } from '../config/load.js';
 import { SpotmaxError, UserError } from '../domain/errors.js';
-import type { CommandIO } from '../main.js';
+import type { CommandIO } from './io.js';
 
 // `spotmax import-legacy service_config.json [-o OUT]`: max_group's config as policy YAML. The YAML
 // goes to stdout or OUT; the report (queue options, notes, keys not converted) goes to stderr when

@@ -1,7 +1,7 @@
-import type { CommandIO } from '../main.js';
 import { silentLogger } from '../ports/logger.js';
 import { commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
+import type { CommandIO } from './io.js';
 import type { PlanReport } from './plan-report.js';
 import { loadPoliciesOrFail } from './policies.js';
 import { renderJson } from './render/json.js';

@@ -9,7 +9,6 @@ import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
 import { UserError } from '../domain/errors.js';
 import { STANDBY_FOR_TAG } from '../domain/tags.js';
 import type { Group, Instance } from '../domain/types.js';
-import type { CommandIO } from '../main.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
@@ -20,6 +19,7 @@ import { systemClock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import { createReleaserFactory } from '../release/factory.js';
 import { awsCloudFrom } from './cloud.js';
+import type { CommandIO } from './io.js';
 import { isOptedIn } from './plan-report.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { policyPaths, positiveInt, queueUrls } from './runtime.js';
@@ -50,7 +50,7 @@ const RECEIVE_STALE_MS = 2 * 60_000;
 export async function runCommand(opts: RunOptions, io: CommandIO): Promise<number> {
   const signal = shutdownSignal();
   if (opts.cloud === 'sim') {
-    const { runSimDemo } = await import('../sim/demo.js');
+    const { runSimDemo } = await import('../simulate/demo.js');
     const speed = Number(opts.speed);
     if (!Number.isFinite(speed) || speed <= 0)
       throw new UserError(`--speed must be a positive number, got "${opts.speed}"`);

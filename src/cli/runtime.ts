@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../domain/errors.js';
-import type { Env } from '../main.js';
+import type { Env } from './io.js';
 
 // Settings every command derives from flags and the environment, in one place (DESIGN §3 rule 10).
 

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../domain/errors.js';
-import type { CommandIO } from '../main.js';
-import { formatTable } from '../sim/report.js';
-import { runScenario } from '../sim/run.js';
 import { loadScenario, parseDuration } from '../sim/scenario.js';
-import { renderCapacitySvg } from '../sim/svg.js';
+import { renderCapacitySvg } from '../simulate/chart.js';
+import { formatTable } from '../simulate/report.js';
+import { runScenario } from '../simulate/runner.js';
+import type { CommandIO } from './io.js';
 
 export interface SimulateOptions {
   scenario: string;

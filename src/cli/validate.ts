@@ -1,5 +1,5 @@
 import { formatIssue, loadPolicies } from '../config/load.js';
-import type { CommandIO } from '../main.js';
+import type { CommandIO } from './io.js';
 
 // `spotmax validate [PATH…]`: every problem of every policy file at once, as file:line:col: message
 // (the shape editors and CI annotations understand) on stdout, then one summary line. Exit 1 on any

@@ -24,8 +24,3 @@ export function spotFailureStreak(activities: readonly ScalingActivity[], after?
     .filter((a) => isSpotCapacityFailure(a) && a.startTime.getTime() > lastSuccess)
     .sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
 }
-
-/** Successful launches after `after`. */
-export function launchesAfter(activities: readonly ScalingActivity[], after: Date): ScalingActivity[] {
-  return activities.filter((a) => isSuccessfulLaunch(a) && a.startTime.getTime() > after.getTime());
-}

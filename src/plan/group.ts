@@ -1,4 +1,3 @@
-import type { Action } from '../domain/actions.js';
 import { planFallback } from './fallback.js';
 import { type GroupPlan, type ManagedInput, mergeParts, type PlanInput } from './input.js';
 import { planLifetime } from './lifetime.js';
@@ -10,16 +9,11 @@ import { planVolumes } from './volumes.js';
 
 export type { GroupPlan, PlanInput } from './input.js';
 
-/** The actions that bring one managed group to its desired state; none for an unmanaged one. */
-export function planGroup(input: PlanInput): Action[] {
-  return planGroupDetailed(input).actions;
-}
-
 /**
- * Actions with their reasons, problems for `plan` to show, and how soon to look again when something
+ * The actions that bring one managed group to its desired state (none for an unmanaged one), with their reasons, problems for `plan` to show, and how soon to look again when something
  * is in progress. Pure: the same input always gives the same plan.
  */
-export function planGroupDetailed(input: PlanInput): GroupPlan {
+export function planGroup(input: PlanInput): GroupPlan {
   const { resolved, observation } = input;
   if (!resolved.managed || !resolved.settings) return { actions: [], problems: [] };
   const managed: ManagedInput = { ...input, group: resolved.group, settings: resolved.settings };

@@ -1,5 +1,5 @@
 import type { Market } from '../domain/types.js';
-import type { SimGroup, SimMember } from './asg-state.js';
+import type { SimGroup, SimMember } from './asg-model.js';
 
 // Where a group's next instance goes, per "Auto Scaling groups with multiple instance types and
 // purchase options": On-Demand base capacity first, then the On-Demand percentage of what is above it

@@ -133,6 +133,48 @@ export class VirtualClock implements Clock {
     if (end > this.t) this.t = end;
   }
 
+  /**
+   * Awaits `work` while time jumps to the next scheduled event each time everything runnable has run:
+   * exact times, no step size. When nothing is scheduled, the work waits on something real (a loopback
+   * HTTP server in a test): real time passes in 1 ms turns until it answers.
+   */
+  async drive<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    const settled = work.finally(() => {
+      done = true;
+    });
+    settled.catch(() => undefined);
+    while (!done) {
+      await settle();
+      if (done || !this.fireNext()) await new Promise((r) => setTimeout(r, 1));
+    }
+    return settled;
+  }
+
+  /**
+   * Runs in the background until `signal` aborts: whenever everything runnable has run, time jumps to
+   * the next event. For tests that start long-running loops (a consumer, the service) and watch them.
+   */
+  async runFreely(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await settle();
+      if (!this.fireNext()) await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Fires the earliest live event, if any; false when nothing is scheduled. */
+  private fireNext(): boolean {
+    for (;;) {
+      const next = this.heap.pop();
+      if (!next) return false;
+      if (next.cancelled) continue;
+      this.t = Math.max(this.t, next.at);
+      this.fired++;
+      next.fn();
+      return true;
+    }
+  }
+
   advanceTo(until: Date | number): Promise<void> {
     return this.runUntil(until);
   }

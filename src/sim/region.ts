@@ -11,7 +11,6 @@ import { lifecycleActionEvent, rebalanceEvent, spotWarningEvent, stateChangeEven
 import { SpotMarket } from './market.js';
 import { SimMetricsSink } from './metrics.js';
 import { Random } from './random.js';
-import { Recorder } from './recorder.js';
 import { expandGroups, type Scenario } from './scenario.js';
 import { SimSqs } from './sqs.js';
 import { SimTagging } from './tagging.js';
@@ -44,8 +43,6 @@ export interface SimRegion {
   targets: Map<string, number>;
   /** Plays the warm-up: the clock reaches the scenario start with the initial fleet launched. */
   warmUp(): Promise<void>;
-  /** Starts measuring (call at the scenario start). */
-  record(): Recorder;
   /**
    * Awaits `work` while the virtual clock moves on in small steps: for one-shot use of the ports
    * outside a paced or scripted run (plan/apply against the sim), where nothing else advances time and
@@ -220,7 +217,6 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     random,
     targets,
     warmUp: () => clock.runUntil(start),
-    record: () => new Recorder(clock, bus, asg, ec2, targets, scenario.prices, start, end),
     drive: async (work, stepMs = 100) => {
       let done = false;
       const settled = work.finally(() => {

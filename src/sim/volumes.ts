@@ -1,8 +1,8 @@
 import type { Snapshot, Tags, Volume } from '../domain/types.js';
+import type { Ec2Port } from '../ports/ec2.js';
 import { awsError } from './api.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
-import type { CreateVolumeRequest } from './ec2-port.js';
 import type { Ec2State } from './ec2-state.js';
 
 // EBS volumes and snapshots with EC2's rules: a volume attaches only to an instance in its own AZ
@@ -52,7 +52,7 @@ export class VolumeState {
     return v;
   }
 
-  create(req: CreateVolumeRequest): Volume {
+  create(req: Parameters<Ec2Port['createVolume']>[0]): Volume {
     let size = req.sizeGiB;
     if (req.snapshotId) {
       const snap = this.snapshots.get(req.snapshotId);

@@ -3,7 +3,7 @@ import type { ActionOf } from '../../src/domain/actions.js';
 import { FALLBACK_ORIGINAL_TAG, GROUP_TAG, REPLACEMENT_TAG } from '../../src/domain/tags.js';
 import { returnIntervalMinutes } from '../../src/plan/fallback.js';
 import { formatFallbackRecord, parseFallbackRecord } from '../../src/plan/fallback-record.js';
-import { planGroupDetailed } from '../../src/plan/group.js';
+import { planGroup } from '../../src/plan/group.js';
 import { formatReplacementRecord } from '../../src/plan/replacement-record.js';
 import { activity, GROUP, instance, minutesAgo, mixedPolicy, planInput, settings } from './factories.js';
 
@@ -20,7 +20,7 @@ const fallbackTag = (value: string) => [
 ];
 
 test('falls back after afterSeconds below desired with Spot capacity failures; whole policy sent', (t) => {
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: four(),
       group: { desired: 6 },
@@ -48,7 +48,7 @@ test('falls back after afterSeconds below desired with Spot capacity failures; w
 });
 
 test('not yet: failures for less than afterSeconds requeue at the window end', (t) => {
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: four(),
       group: { desired: 6 },
@@ -61,7 +61,7 @@ test('not yet: failures for less than afterSeconds requeue at the window end', (
 });
 
 test('no fallback at desired, without capacity errors, or when failures predate a success', (t) => {
-  const at = planGroupDetailed(
+  const at = planGroup(
     planInput({
       members: four(),
       group: { desired: 4 },
@@ -69,7 +69,7 @@ test('no fallback at desired, without capacity errors, or when failures predate 
       activities: [activity('Failed', 300, ICE)],
     }),
   );
-  const other = planGroupDetailed(
+  const other = planGroup(
     planInput({
       members: four(),
       group: { desired: 6 },
@@ -77,7 +77,7 @@ test('no fallback at desired, without capacity errors, or when failures predate 
       activities: [activity('Failed', 300, 'InvalidParameterValue: bad AMI')],
     }),
   );
-  const old = planGroupDetailed(
+  const old = planGroup(
     planInput({
       members: four(),
       group: { desired: 6 },
@@ -89,7 +89,7 @@ test('no fallback at desired, without capacity errors, or when failures predate 
 });
 
 test('a group without a MixedInstancesPolicy cannot fall back: plan says so', (t) => {
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: four(),
       group: { desired: 6, mixedInstancesPolicy: undefined, launchTemplate: { id: 'lt-1' } },
@@ -116,7 +116,7 @@ test('in fallback: restores the original after returnCheckMinutes, not before', 
     phase: 'fallback',
   });
   const policy = mixedPolicy({ onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 100 });
-  const early = planGroupDetailed(
+  const early = planGroup(
     planInput({
       members: four(),
       settings: on,
@@ -128,7 +128,7 @@ test('in fallback: restores the original after returnCheckMinutes, not before', 
     early.actions.some((a) => a.kind === 'restore-spot'),
     'attempt 2 waits 30m',
   );
-  const due = planGroupDetailed(
+  const due = planGroup(
     planInput({
       members: four(),
       settings: on,
@@ -150,9 +150,7 @@ test('in fallback with the policy not yet at 100 %: the fallback is applied agai
     attempt: 1,
     phase: 'fallback',
   });
-  const plan = planGroupDetailed(
-    planInput({ members: four(), settings: on, group: { tags: fallbackTag(record) } }),
-  );
+  const plan = planGroup(planInput({ members: four(), settings: on, group: { tags: fallbackTag(record) } }));
   const fb = plan.actions.find((a) => a.kind === 'fallback-on-demand') as ActionOf<'fallback-on-demand'>;
   t.is(fb.policy.instancesDistribution.onDemandPercentageAboveBaseCapacity, 100);
 });
@@ -165,7 +163,7 @@ test('returning: Spot fails again -> fall back again with attempt + 1', (t) => {
     phase: 'returning',
     returnedAt: minutesAgo(5),
   });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: four(),
       settings: on,
@@ -193,7 +191,7 @@ test('returning: On-Demand members above the original base are replaced, returnB
     instance({ market: 'on-demand', ageMinutes: 10 }),
   ];
   const policy = mixedPolicy({ onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 0 });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [...od, instance()],
       settings: on,
@@ -229,7 +227,7 @@ test('returning: a return-to-spot replacement in flight uses the batch; none beg
       }),
     },
   });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [inflight, instance({ market: 'on-demand' }), instance()],
       settings: on,
@@ -248,7 +246,7 @@ test('returning: done when no On-Demand above the split and the group is at desi
     returnedAt: minutesAgo(10),
   });
   const policy = mixedPolicy({ onDemandBaseCapacity: 1, onDemandPercentageAboveBaseCapacity: 0 });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [instance({ market: 'on-demand' }), instance(), instance()],
       settings: on,
@@ -259,9 +257,7 @@ test('returning: done when no On-Demand above the split and the group is at desi
 });
 
 test('an unreadable fallback tag is a problem, never a guess', (t) => {
-  const plan = planGroupDetailed(
-    planInput({ members: four(), settings: on, group: { tags: fallbackTag('{oops') } }),
-  );
+  const plan = planGroup(planInput({ members: four(), settings: on, group: { tags: fallbackTag('{oops') } }));
   t.false(plan.actions.some((a) => a.kind === 'restore-spot' || a.kind === 'fallback-on-demand'));
   t.true(plan.problems.some((p) => p.includes('unreadable spotmax:fallback-original')));
 });

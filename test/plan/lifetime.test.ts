@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
 import { REPLACEMENT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
-import { planGroupDetailed } from '../../src/plan/group.js';
+import { planGroup } from '../../src/plan/group.js';
 import { formatReplacementRecord } from '../../src/plan/replacement-record.js';
 import { GROUP, instance, minutesAgo, NOW, planInput, settings } from './factories.js';
 
@@ -12,7 +12,7 @@ test('guaranteeMinutes: replaced at the boundary, not a minute before', (t) => {
   const young = instance({ ageMinutes: 49.99 });
   const exact = instance({ ageMinutes: 50 });
   const old = instance({ ageMinutes: 52.5 });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [young, exact, old],
       settings: settings({ lifetime: { guaranteeMinutes: 50 }, replacement: { maxConcurrent: 5 } }),
@@ -29,7 +29,7 @@ test('durationHours only: replacement starts leadMinutes before the limit', (t) 
   const s = settings({ lifetime: { durationHours: 1, leadMinutes: 10 }, replacement: { maxConcurrent: 5 } });
   const before = instance({ ageMinutes: 49.9 });
   const atLead = instance({ ageMinutes: 50 });
-  const plan = planGroupDetailed(planInput({ members: [before, atLead], settings: s }));
+  const plan = planGroup(planInput({ members: [before, atLead], settings: s }));
   t.deepEqual(
     adds(plan.actions).map((a) => a.target),
     [atLead.instanceId],
@@ -51,7 +51,7 @@ test('past durationHours: begins even when the budget is used up, and first', (t
   });
   const overdue = instance({ ageMinutes: 61 });
   const aged = instance({ ageMinutes: 45 });
-  const plan = planGroupDetailed(planInput({ members: [busy, overdue, aged], settings: s }));
+  const plan = planGroup(planInput({ members: [busy, overdue, aged], settings: s }));
   t.deepEqual(
     adds(plan.actions).map((a) => a.target),
     [overdue.instanceId],
@@ -75,7 +75,7 @@ test('an overdue instance whose replacement is not ready is retired anyway (forc
       }),
     },
   });
-  const plan = planGroupDetailed(planInput({ members: [old], settings: s }));
+  const plan = planGroup(planInput({ members: [old], settings: s }));
   const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
   t.truthy(retire);
   t.true(retire.force);
@@ -84,7 +84,7 @@ test('an overdue instance whose replacement is not ready is retired anyway (forc
 });
 
 test('no lifetime settings: nothing is replaced however old', (t) => {
-  const plan = planGroupDetailed(planInput({ members: [instance({ ageMinutes: 10_000 })] }));
+  const plan = planGroup(planInput({ members: [instance({ ageMinutes: 10_000 })] }));
   t.is(adds(plan.actions).length, 0);
 });
 
@@ -97,7 +97,7 @@ test('only InService, running, uninterrupted members are replaced', (t) => {
   });
   const stopping = instance({ ageMinutes: 60, state: 'stopping' });
   const ok = instance({ ageMinutes: 60 });
-  const plan = planGroupDetailed(planInput({ members: [pending, interrupted, stopping, ok], settings: s }));
+  const plan = planGroup(planInput({ members: [pending, interrupted, stopping, ok], settings: s }));
   t.deepEqual(
     adds(plan.actions).map((a) => a.target),
     [ok.instanceId],
@@ -111,7 +111,7 @@ test('rebalance: retire-requested instances are replaced before aged ones, withi
     ageMinutes: 2,
     tags: { 'spotmax:group': GROUP, [RETIRE_REQUESTED_TAG]: '2026-11-22T11:59:00Z' },
   });
-  const plan = planGroupDetailed(planInput({ members: [aged, risky], settings: s }));
+  const plan = planGroup(planInput({ members: [aged, risky], settings: s }));
   const a = adds(plan.actions);
   t.is(a.length, 1);
   t.is(a[0]?.target, risky.instanceId);

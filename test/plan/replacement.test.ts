@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
 import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../src/domain/tags.js';
-import { planGroupDetailed } from '../../src/plan/group.js';
+import { planGroup } from '../../src/plan/group.js';
 import {
   formatReplacementRecord,
   parseReplacementRecord,
@@ -41,7 +41,7 @@ test('waiting: retires the old one once a member launched after `since` is InSer
   const old = tagged({ since: minutesAgo(5) });
   const before = instance({ ageMinutes: 6 });
   const fresh = instance({ ageMinutes: 3 });
-  const plan = planGroupDetailed(planInput({ members: [old, before, fresh], settings: s }));
+  const plan = planGroup(planInput({ members: [old, before, fresh], settings: s }));
   const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
   t.is(retire.target, old.instanceId);
   t.is(retire.newInstanceId, fresh.instanceId);
@@ -53,7 +53,7 @@ test('waiting: retires the old one once a member launched after `since` is InSer
 test('waiting: a Pending new member is not enough; requeue soon, no retire', (t) => {
   const old = tagged({ since: minutesAgo(2) });
   const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
-  const plan = planGroupDetailed(planInput({ members: [old, pending], settings: s }));
+  const plan = planGroup(planInput({ members: [old, pending], settings: s }));
   t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
   t.false(
     plan.actions.some((a) => a.kind === 'replacement-add-capacity'),
@@ -67,7 +67,7 @@ test('two waiting replacements never claim the same new member', (t) => {
   const a = tagged({ since: minutesAgo(6) });
   const b = tagged({ since: minutesAgo(5) });
   const fresh = instance({ ageMinutes: 2 });
-  const plan = planGroupDetailed(planInput({ members: [a, b, fresh], settings: s }));
+  const plan = planGroup(planInput({ members: [a, b, fresh], settings: s }));
   const retires = plan.actions.filter(
     (x) => x.kind === 'replacement-retire',
   ) as ActionOf<'replacement-retire'>[];
@@ -79,7 +79,7 @@ test('a new member already named by another record is not claimed again', (t) =>
   const fresh = instance({ ageMinutes: 2 });
   const a = tagged({ step: 'detaching', since: minutesAgo(6), newInstanceId: fresh.instanceId });
   const b = tagged({ since: minutesAgo(5) });
-  const plan = planGroupDetailed(planInput({ members: [a, b, fresh], settings: s }));
+  const plan = planGroup(planInput({ members: [a, b, fresh], settings: s }));
   const retires = plan.actions.filter(
     (x) => x.kind === 'replacement-retire',
   ) as ActionOf<'replacement-retire'>[];
@@ -94,7 +94,7 @@ test('a new member that already replaced an instance now gone is never claimed a
   // mark on the new member says it is spoken for; without it, b would retire on a's capacity.
   const used = instance({ ageMinutes: 2, tags: { [GROUP_TAG]: GROUP, [REPLACES_TAG]: 'i-gone' } });
   const b = tagged({ since: minutesAgo(5) });
-  const plan = planGroupDetailed(planInput({ members: [b, used], settings: s }));
+  const plan = planGroup(planInput({ members: [b, used], settings: s }));
   t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
   t.is(plan.requeueAfterSeconds, 20);
 });
@@ -102,14 +102,14 @@ test('a new member that already replaced an instance now gone is never claimed a
 test("a member marked as this instance's replacement is taken even if older than since (resume after a stop)", (t) => {
   const b = tagged({ since: minutesAgo(5) });
   const marked = instance({ ageMinutes: 8, tags: { [GROUP_TAG]: GROUP, [REPLACES_TAG]: b.instanceId } });
-  const plan = planGroupDetailed(planInput({ members: [b, marked], settings: s }));
+  const plan = planGroup(planInput({ members: [b, marked], settings: s }));
   const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
   t.is(retire?.newInstanceId, marked.instanceId);
 });
 
 test('waiting past readyTimeoutMinutes is a problem, and the old instance stays', (t) => {
   const old = tagged({ since: minutesAgo(15) }, 70);
-  const plan = planGroupDetailed(planInput({ members: [old], settings: s }));
+  const plan = planGroup(planInput({ members: [old], settings: s }));
   t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
   t.true(plan.problems.some((p) => p.includes(old.instanceId) && p.includes('readyTimeoutMinutes 15')));
 });
@@ -117,14 +117,14 @@ test('waiting past readyTimeoutMinutes is a problem, and the old instance stays'
 test('budget: in-flight replacements count, so only maxConcurrent minus in-flight begin', (t) => {
   const inflight = tagged({ since: minutesAgo(1) });
   const aged = [instance({ ageMinutes: 70 }), instance({ ageMinutes: 65 }), instance({ ageMinutes: 60 })];
-  const plan = planGroupDetailed(planInput({ members: [inflight, ...aged], settings: s }));
+  const plan = planGroup(planInput({ members: [inflight, ...aged], settings: s }));
   const begins = plan.actions.filter((a) => a.kind === 'replacement-add-capacity').map((a) => a.target);
   t.deepEqual(begins, [aged[0]!.instanceId], 'oldest first, one slot left');
 });
 
 test('resume: a record left at step=adding resumes the capacity step with what it saw', (t) => {
   const old = tagged({ step: 'adding', since: minutesAgo(1), desiredBefore: 3, maxBefore: 3 });
-  const plan = planGroupDetailed(planInput({ members: [old, instance({ ageMinutes: 2 })], settings: s }));
+  const plan = planGroup(planInput({ members: [old, instance({ ageMinutes: 2 })], settings: s }));
   const add = plan.actions.filter(
     (a) => a.kind === 'replacement-add-capacity',
   ) as ActionOf<'replacement-add-capacity'>[];
@@ -136,7 +136,7 @@ test('resume: a record left at step=adding resumes the capacity step with what i
 
 test('resume: a detached instance (outside the group) with a record is retired from its step', (t) => {
   const gone = tagged({ step: 'restoring-max', raisedMax: true, maxExpected: 4 });
-  const plan = planGroupDetailed(planInput({ members: [instance()], outsiders: [gone], settings: s }));
+  const plan = planGroup(planInput({ members: [instance()], outsiders: [gone], settings: s }));
   const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
   t.is(retire.target, gone.instanceId);
   t.is(retire.fromStep, 'restoring-max');
@@ -145,7 +145,7 @@ test('resume: a detached instance (outside the group) with a record is retired f
 test('a terminated or shutting-down last step is finished: nothing to do, no budget used', (t) => {
   const done = { ...tagged({ step: 'terminating' }), state: 'shutting-down' as const };
   const aged = instance({ ageMinutes: 70 });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [aged],
       outsiders: [done],
@@ -160,7 +160,7 @@ test('a terminated or shutting-down last step is finished: nothing to do, no bud
 
 test('an unreadable record is a problem and blocks a second replacement of that instance', (t) => {
   const odd = instance({ ageMinutes: 70, tags: { [GROUP_TAG]: GROUP, [REPLACEMENT_TAG]: 'hello' } });
-  const plan = planGroupDetailed(planInput({ members: [odd], settings: s }));
+  const plan = planGroup(planInput({ members: [odd], settings: s }));
   t.false(plan.actions.some((a) => a.kind.startsWith('replacement')));
   t.true(plan.problems.some((p) => p.includes(odd.instanceId) && p.includes('unreadable')));
 });
@@ -174,7 +174,7 @@ test('an instance interrupted mid-replacement is retired at once from the detach
       'spotmax:interrupted-at': minutesAgo(0.5).toISOString(),
     },
   });
-  const plan = planGroupDetailed(planInput({ members: [old], settings: s }));
+  const plan = planGroup(planInput({ members: [old], settings: s }));
   const retire = plan.actions.find((a) => a.kind === 'replacement-retire') as ActionOf<'replacement-retire'>;
   t.is(retire.fromStep, 'detaching');
   t.true(retire.interrupted);

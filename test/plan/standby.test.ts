@@ -2,7 +2,7 @@ import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
 import { STANDBY_CLAIMED_TAG, STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../src/domain/tags.js';
 import type { Instance } from '../../src/domain/types.js';
-import { planGroupDetailed } from '../../src/plan/group.js';
+import { planGroup } from '../../src/plan/group.js';
 import { GROUP, instance, minutesAgo, planInput, settings, template } from './factories.js';
 
 const standby = (o: Partial<Instance> = {}) =>
@@ -18,9 +18,7 @@ const kinds = (actions: { kind: string; target: string }[], kind: string) =>
   actions.filter((a) => a.kind === kind).map((a) => a.target);
 
 test('an empty pool is filled, spread over subnets and override instance types, from the numeric template version', (t) => {
-  const plan = planGroupDetailed(
-    planInput({ members: [instance()], settings: settings({ standby: { size: 3 } }) }),
-  );
+  const plan = planGroup(planInput({ members: [instance()], settings: settings({ standby: { size: 3 } }) }));
   const l = launches(plan.actions);
   t.is(l.length, 3);
   t.deepEqual(
@@ -40,12 +38,12 @@ test('an empty pool is filled, spread over subnets and override instance types, 
 
 test('existing standbys count for the spread; a full pool launches nothing', (t) => {
   const a = standby({ subnetId: 'subnet-a', instanceType: 'm5.large' });
-  const one = planGroupDetailed(planInput({ standbys: [a], settings: settings({ standby: { size: 2 } }) }));
+  const one = planGroup(planInput({ standbys: [a], settings: settings({ standby: { size: 2 } }) }));
   t.deepEqual(
     launches(one.actions).map((x) => [x.subnetId, x.instanceType]),
     [['subnet-b', 'm5a.large']],
   );
-  const full = planGroupDetailed(
+  const full = planGroup(
     planInput({
       standbys: [a, standby({ subnetId: 'subnet-b' })],
       settings: settings({ standby: { size: 2 } }),
@@ -56,7 +54,7 @@ test('existing standbys count for the spread; a full pool launches nothing', (t)
 
 test('a running standby (just launched) is stopped; hibernated when asked and the template allows it', (t) => {
   const fresh = standby({ state: 'running', hibernationConfigured: true });
-  const hib = planGroupDetailed(
+  const hib = planGroup(
     planInput({
       standbys: [fresh],
       settings: settings({ standby: { size: 1, state: 'hibernated' } }),
@@ -66,7 +64,7 @@ test('a running standby (just launched) is stopped; hibernated when asked and th
   const stop = hib.actions.find((a) => a.kind === 'stop-standby') as ActionOf<'stop-standby'>;
   t.is(stop.target, fresh.instanceId);
   t.true(stop.hibernate);
-  const not = planGroupDetailed(
+  const not = planGroup(
     planInput({ standbys: [fresh], settings: settings({ standby: { size: 1, state: 'hibernated' } }) }),
   );
   t.false((not.actions.find((a) => a.kind === 'stop-standby') as ActionOf<'stop-standby'>).hibernate);
@@ -77,20 +75,18 @@ test('stale (older template version) and excess standbys are terminated; the poo
   const stale = standby({ tags: { [STANDBY_TEMPLATE_VERSION_TAG]: '3' } });
   const keepNew = standby({ launchTime: minutesAgo(1) });
   const extra = standby({ launchTime: minutesAgo(100) });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({ standbys: [stale, keepNew, extra], settings: settings({ standby: { size: 1 } }) }),
   );
   t.deepEqual(kinds(plan.actions, 'terminate-standby').sort(), [stale.instanceId, extra.instanceId].sort());
   t.is(launches(plan.actions).length, 0);
   t.true(plan.actions.some((a) => a.reason.includes('current 4')));
-  const refill = planGroupDetailed(
-    planInput({ standbys: [stale], settings: settings({ standby: { size: 1 } }) }),
-  );
+  const refill = planGroup(planInput({ standbys: [stale], settings: settings({ standby: { size: 1 } }) }));
   t.is(launches(refill.actions).length, 1);
 });
 
 test('size 0 with standbys left: all terminated', (t) => {
-  const plan = planGroupDetailed(planInput({ standbys: [standby(), standby()] }));
+  const plan = planGroup(planInput({ standbys: [standby(), standby()] }));
   t.is(kinds(plan.actions, 'terminate-standby').length, 2);
 });
 
@@ -99,27 +95,21 @@ test('a claimed standby is left to the fast path, until the claim expires', (t) 
     state: 'running',
     tags: { [STANDBY_CLAIMED_TAG]: `i-old@${minutesAgo(2).toISOString()}` },
   });
-  const fresh = planGroupDetailed(
-    planInput({ standbys: [claimed], settings: settings({ standby: { size: 1 } }) }),
-  );
+  const fresh = planGroup(planInput({ standbys: [claimed], settings: settings({ standby: { size: 1 } }) }));
   t.false(fresh.actions.some((a) => a.target === claimed.instanceId));
   t.is(launches(fresh.actions).length, 1, 'a claimed standby is spoken for: the pool is refilled');
   const expired = standby({
     state: 'running',
     tags: { [STANDBY_CLAIMED_TAG]: `i-old@${minutesAgo(10).toISOString()}` },
   });
-  const late = planGroupDetailed(
-    planInput({ standbys: [expired], settings: settings({ standby: { size: 1 } }) }),
-  );
+  const late = planGroup(planInput({ standbys: [expired], settings: settings({ standby: { size: 1 } }) }));
   t.deepEqual(kinds(late.actions, 'terminate-standby'), [expired.instanceId]);
 });
 
 test('a standby that became a member loses its standby tags', (t) => {
   const attached = standby({ state: 'running' });
   // observe() lists it as a member only, never among the standbys.
-  const plan = planGroupDetailed(
-    planInput({ members: [attached], settings: settings({ standby: { size: 0 } }) }),
-  );
+  const plan = planGroup(planInput({ members: [attached], settings: settings({ standby: { size: 0 } }) }));
   const untag = plan.actions.find((a) => a.kind === 'untag-resource') as ActionOf<'untag-resource'>;
   t.is(untag.target, attached.instanceId);
   t.deepEqual(untag.keys, [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG]);
@@ -127,9 +117,7 @@ test('a standby that became a member loses its standby tags', (t) => {
 });
 
 test('no resolvable launch template: a problem, no launch', (t) => {
-  const plan = planGroupDetailed(
-    planInput({ settings: settings({ standby: { size: 2 } }), launchTemplate: null }),
-  );
+  const plan = planGroup(planInput({ settings: settings({ standby: { size: 2 } }), launchTemplate: null }));
   t.is(launches(plan.actions).length, 0);
   t.true(plan.problems.some((p) => p.includes('launch template could not be resolved')));
 });

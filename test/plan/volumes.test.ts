@@ -8,7 +8,7 @@ import {
   VOLUME_TAG,
   VOLUME_UNPLACED_SINCE_TAG,
 } from '../../src/domain/tags.js';
-import { planGroupDetailed } from '../../src/plan/group.js';
+import { planGroup } from '../../src/plan/group.js';
 import { GROUP, instance, minutesAgo, NOW, planInput, settings, snapshot, volume } from './factories.js';
 
 const pv = (o: Record<string, number> = {}) =>
@@ -26,9 +26,7 @@ test('an available volume goes to a member in its AZ that has none, at attachAs'
   });
   holder.tags[VOLUME_TAG] = held.volumeId;
   const v = volume();
-  const plan = planGroupDetailed(
-    planInput({ members: [otherAz, holder, free], volumes: [held, v], settings: pv() }),
-  );
+  const plan = planGroup(planInput({ members: [otherAz, holder, free], volumes: [held, v], settings: pv() }));
   const attach = plan.actions.filter((a) => a.kind === 'attach-volume') as ActionOf<'attach-volume'>[];
   t.deepEqual(
     attach.map((a) => [a.target, a.instanceId, a.device]),
@@ -38,7 +36,7 @@ test('an available volume goes to a member in its AZ that has none, at attachAs'
 });
 
 test('no persistentVolume.device: volumes are left alone', (t) => {
-  const plan = planGroupDetailed(planInput({ members: [instance()], volumes: [volume()] }));
+  const plan = planGroup(planInput({ members: [instance()], volumes: [volume()] }));
   t.deepEqual(plan.actions, []);
 });
 
@@ -49,7 +47,7 @@ test('a holder missing the volume tag is tagged; a member tagged with a volume i
     state: 'in-use',
     attachments: [{ instanceId: holder.instanceId, device: '/dev/xvdz', state: 'attached' }],
   });
-  const plan = planGroupDetailed(planInput({ members: [holder, liar], volumes: [v], settings: pv() }));
+  const plan = planGroup(planInput({ members: [holder, liar], volumes: [v], settings: pv() }));
   const tag = plan.actions.find((a) => a.kind === 'tag-resource') as ActionOf<'tag-resource'>;
   t.deepEqual([tag.target, tag.tags], [holder.instanceId, { [VOLUME_TAG]: v.volumeId }]);
   const untag = plan.actions.find((a) => a.kind === 'untag-resource') as ActionOf<'untag-resource'>;
@@ -66,12 +64,12 @@ test('after an interruption the volume moves only once the old holder is stopped
     state: 'in-use',
     attachments: [{ instanceId: dying.instanceId, device: '/dev/xvdz', state: 'attached' }],
   });
-  const waiting = planGroupDetailed(
+  const waiting = planGroup(
     planInput({ members: [replacement], outsiders: [dying], volumes: [v], settings: pv() }),
   );
   t.false(waiting.actions.some((a) => a.kind === 'detach-volume' || a.kind === 'attach-volume'));
   t.deepEqual(waiting.problems, []);
-  const stopped = planGroupDetailed(
+  const stopped = planGroup(
     planInput({
       members: [replacement],
       outsiders: [{ ...dying, state: 'stopped' }],
@@ -89,7 +87,7 @@ test('a volume in use by an instance outside the group is a problem, not touched
     state: 'in-use',
     attachments: [{ instanceId: stranger.instanceId, device: '/dev/sdz', state: 'attached' }],
   });
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({ members: [instance()], outsiders: [stranger], volumes: [v], settings: pv() }),
   );
   t.deepEqual(plan.actions, []);
@@ -99,14 +97,14 @@ test('a volume in use by an instance outside the group is a problem, not touched
 test('stranded: marked, then after crossAzAfterMinutes recreated from the latest completed snapshot where members are', (t) => {
   const b1 = instance({ availabilityZone: 'us-east-1b', subnetId: 'subnet-b' });
   const v = volume();
-  const first = planGroupDetailed(planInput({ members: [b1], volumes: [v], settings: pv() }));
+  const first = planGroup(planInput({ members: [b1], volumes: [v], settings: pv() }));
   const mark = first.actions.find((a) => a.kind === 'tag-resource') as ActionOf<'tag-resource'>;
   t.deepEqual(mark.tags, { [VOLUME_UNPLACED_SINCE_TAG]: NOW.toISOString() });
 
   const marked = volume({
     tags: { [GROUP_TAG]: GROUP, [VOLUME_UNPLACED_SINCE_TAG]: minutesAgo(29.9).toISOString() },
   });
-  const early = planGroupDetailed(
+  const early = planGroup(
     planInput({
       members: [b1],
       volumes: [marked],
@@ -121,7 +119,7 @@ test('stranded: marked, then after crossAzAfterMinutes recreated from the latest
     tags: { ...marked.tags, [VOLUME_UNPLACED_SINCE_TAG]: minutesAgo(30).toISOString() },
   };
   const latest = snapshot(marked.volumeId, 10);
-  const plan = planGroupDetailed(
+  const plan = planGroup(
     planInput({
       members: [b1],
       volumes: [due],
@@ -143,20 +141,20 @@ test('stranded without a snapshot: a problem; after the copy exists the old one 
   const old = volume({
     tags: { [GROUP_TAG]: GROUP, [VOLUME_UNPLACED_SINCE_TAG]: minutesAgo(60).toISOString() },
   });
-  const none = planGroupDetailed(planInput({ members: [b1], volumes: [old], settings: pv() }));
+  const none = planGroup(planInput({ members: [b1], volumes: [old], settings: pv() }));
   t.true(none.problems.some((p) => p.includes('no completed snapshot')));
   const copy = volume({
     availabilityZone: 'us-east-1b',
     tags: { [GROUP_TAG]: GROUP, [RECREATED_FROM_TAG]: old.volumeId },
   });
-  const after = planGroupDetailed(planInput({ members: [b1], volumes: [old, copy], settings: pv() }));
+  const after = planGroup(planInput({ members: [b1], volumes: [old, copy], settings: pv() }));
   const sup = after.actions.find(
     (a) => a.kind === 'tag-resource' && a.target === old.volumeId,
   ) as ActionOf<'tag-resource'>;
   t.deepEqual(sup.tags, { [SUPERSEDED_BY_TAG]: copy.volumeId });
   t.true(after.actions.some((a) => a.kind === 'attach-volume' && a.target === copy.volumeId));
   const superseded = { ...old, tags: { ...old.tags, [SUPERSEDED_BY_TAG]: copy.volumeId } };
-  const later = planGroupDetailed(planInput({ members: [b1], volumes: [superseded, copy], settings: pv() }));
+  const later = planGroup(planInput({ members: [b1], volumes: [superseded, copy], settings: pv() }));
   t.false(later.actions.some((a) => a.target === old.volumeId));
 });
 
@@ -168,12 +166,12 @@ test('snapshots: one every interval, keeping the last snapshotRetain completed o
   });
   m.tags[VOLUME_TAG] = v.volumeId;
   const s = pv({ snapshotIntervalMinutes: 20, snapshotRetain: 2 });
-  const none = planGroupDetailed(planInput({ members: [m], volumes: [v], settings: s }));
+  const none = planGroup(planInput({ members: [m], volumes: [v], settings: s }));
   t.deepEqual(
     none.actions.map((a) => [a.kind, a.target, a.reason]),
     [['snapshot-volume', v.volumeId, `snapshot ${v.volumeId}: none yet`]],
   );
-  const recent = planGroupDetailed(
+  const recent = planGroup(
     planInput({ members: [m], volumes: [v], settings: s, snapshots: [snapshot(v.volumeId, 19.9)] }),
   );
   t.deepEqual(recent.actions, []);
@@ -183,7 +181,7 @@ test('snapshots: one every interval, keeping the last snapshotRetain completed o
     snapshot(v.volumeId, 60),
     snapshot(v.volumeId, 80),
   ];
-  const due = planGroupDetailed(planInput({ members: [m], volumes: [v], settings: s, snapshots: snaps }));
+  const due = planGroup(planInput({ members: [m], volumes: [v], settings: s, snapshots: snaps }));
   t.true(
     due.actions.some(
       (a) => a.kind === 'snapshot-volume' && a.reason.includes('last 20m ago >= snapshotIntervalMinutes 20'),
@@ -194,7 +192,7 @@ test('snapshots: one every interval, keeping the last snapshotRetain completed o
     [snaps[2]!.snapshotId, snaps[3]!.snapshotId],
   );
   const foreign = snapshot(v.volumeId, 500, { tags: { other: 'x' } });
-  const keepForeign = planGroupDetailed(
+  const keepForeign = planGroup(
     planInput({ members: [m], volumes: [v], settings: s, snapshots: [...snaps, foreign] }),
   );
   t.false(
@@ -205,7 +203,7 @@ test('snapshots: one every interval, keeping the last snapshotRetain completed o
 
 test('an interrupted or retiring member does not receive a volume', (t) => {
   const dying = instance({ tags: { [GROUP_TAG]: GROUP, [INTERRUPTED_AT_TAG]: NOW.toISOString() } });
-  const plan = planGroupDetailed(planInput({ members: [dying], volumes: [volume()], settings: pv() }));
+  const plan = planGroup(planInput({ members: [dying], volumes: [volume()], settings: pv() }));
   t.false(plan.actions.some((a) => a.kind === 'attach-volume'));
   t.true(
     plan.actions.some((a) => a.kind === 'tag-resource'),

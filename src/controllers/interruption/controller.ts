@@ -1,11 +1,11 @@
 import { describeError } from '../../domain/errors.js';
+import type { DiscardReason } from '../../domain/events.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import { type MessageVerdict, QueueConsumer } from './consumer.js';
 import type { HandlerContext, HandlerDeps } from './context.js';
 import { DedupeStore } from './dedupe-store.js';
 import { DetachCoalescer } from './detach-coalescer.js';
 import { parseMessageBody, truncateBody } from './envelope.js';
-import type { DiscardReason } from './events.js';
 import { handleEvent } from './handle-event.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { METRIC } from './metric-names.js';

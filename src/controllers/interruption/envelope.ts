@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ParseResult } from './events.js';
+import type { ParseResult } from '../../domain/events.js';
 import { isAsgNotification, parseAsgNotification } from './messages/asg-notification.js';
 import { eventBridgeEnvelope } from './messages/common.js';
 import { parserFor } from './registry.js';

@@ -1,7 +1,7 @@
+import type { InterruptionEvent } from '../../domain/events.js';
 import type { HandlerContext } from './context.js';
 import { WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
-import type { InterruptionEvent } from './events.js';
 import { handleInterruption, LEAVING_STATES, releaseKey } from './handle-interruption.js';
 import { handleLifecycle } from './handle-lifecycle.js';
 import { handleRebalance, rebalanceKey } from './handle-rebalance.js';

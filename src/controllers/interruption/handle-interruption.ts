@@ -1,5 +1,6 @@
 import type { GroupSettings } from '../../config/schema.js';
 import { describeError } from '../../domain/errors.js';
+import type { SpotInterruptionEvent, StateChangeEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
 import type { ReleaseReason } from '../../ports/releaser.js';
@@ -7,7 +8,6 @@ import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.
 import { runReleasers } from '../../release/run.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
-import type { SpotInterruptionEvent, StateChangeEvent } from './events.js';
 import { countForGroup, METRIC, secondsForGroup } from './metric-names.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 

@@ -1,10 +1,10 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import type { GroupSettings } from '../../config/schema.js';
 import { describeError, SpotmaxError } from '../../domain/errors.js';
+import type { LifecycleEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { LifecycleActionRef } from '../../ports/autoscaling.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
-import type { LifecycleEvent } from './events.js';
 import { release, releaseKey } from './handle-interruption.js';
 import { countForGroup, METRIC } from './metric-names.js';
 import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';

@@ -1,7 +1,7 @@
+import type { RebalanceEvent, ScheduledChangeEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../domain/tags.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
-import type { RebalanceEvent, ScheduledChangeEvent } from './events.js';
 import { release } from './handle-interruption.js';
 import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 

@@ -1,9 +1,9 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import type { GroupSettings } from '../../config/schema.js';
 import { isNotFound, SpotmaxError } from '../../domain/errors.js';
+import type { DiscardReason } from '../../domain/events.js';
 import type { Instance, Tags } from '../../domain/types.js';
 import type { HandlerContext } from './context.js';
-import type { DiscardReason } from './events.js';
 import { withRetry } from './retry.js';
 
 export type EventOutcome =

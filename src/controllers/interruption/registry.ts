@@ -1,4 +1,4 @@
-import type { InterruptionEvent } from './events.js';
+import type { InterruptionEvent } from '../../domain/events.js';
 import type { EventBridgeEnvelope } from './messages/common.js';
 import { HEALTH, parseHealthEvent } from './messages/health-scheduled-change.js';
 import { LIFECYCLE_LAUNCH, LIFECYCLE_TERMINATE, parseLifecycleAction } from './messages/lifecycle-action.js';

@@ -1,4 +1,4 @@
-import type { DiscardReason } from './events.js';
+import type { DiscardReason } from '../../domain/events.js';
 
 /** Counters of the fast path, for /metrics, logs and tests. */
 export interface InterruptionStats {

@@ -3,7 +3,7 @@ import type { GroupSettings } from '../../config/schema.js';
 import type { Action } from '../../domain/actions.js';
 import { describeError } from '../../domain/errors.js';
 import type { Group, Observation } from '../../domain/types.js';
-import { planGroupDetailed } from '../../plan/group.js';
+import { planGroup } from '../../plan/group.js';
 import { planOrphanStandbys } from '../../plan/orphans.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
@@ -82,12 +82,12 @@ export async function reconcileOnce<P>(
   const groups: GroupOutcome[] = [];
   for (const r of active) {
     const extra = extras.get(r.group.name);
-    const input: Parameters<typeof planGroupDetailed>[0] = { resolved: r, observation, now };
+    const input: Parameters<typeof planGroup>[0] = { resolved: r, observation, now };
     if (extra?.activities) input.activities = extra.activities;
     if (extra?.snapshots) input.snapshots = extra.snapshots;
     if (extra?.launchTemplate) input.launchTemplate = extra.launchTemplate;
     if (extra?.outsiders.length) input.outsiders = extra.outsiders;
-    const plan = planGroupDetailed(input);
+    const plan = planGroup(input);
     const outcome: GroupOutcome = {
       resolved: r,
       actions: plan.actions,

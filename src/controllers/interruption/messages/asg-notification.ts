@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ParseResult } from '../events.js';
+import type { ParseResult } from '../../../domain/events.js';
 import { LAUNCHING, lifecycleDetail, lifecycleEvent, TERMINATING } from './lifecycle-action.js';
 
 // Direct Auto Scaling notifications: what a lifecycle hook whose notification target is the queue

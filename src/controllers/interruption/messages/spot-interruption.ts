@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { InterruptionEvent } from '../events.js';
+import type { InterruptionEvent } from '../../../domain/events.js';
 import { type EventBridgeEnvelope, instanceId } from './common.js';
 
 export const SPOT_INTERRUPTION = {

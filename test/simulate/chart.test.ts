@@ -1,5 +1,5 @@
 import test from 'ava';
-import { renderCapacitySvg } from '../../src/sim/svg.js';
+import { renderCapacitySvg } from '../../src/simulate/chart.js';
 
 const input = {
   title: 'storm: capacity',

@@ -1,7 +1,8 @@
-import type { AsgState } from './asg-state.js';
-import type { SimBus } from './bus.js';
-import type { VirtualClock } from './clock.js';
-import type { Ec2State } from './ec2-state.js';
+import type { AsgState } from '../sim/asg-state.js';
+import type { SimBus } from '../sim/bus.js';
+import type { VirtualClock } from '../sim/clock.js';
+import type { Ec2State } from '../sim/ec2-state.js';
+import type { SimRegion } from '../sim/region.js';
 
 // What a run is judged by, measured from the region's own events (never from what a strategy says it
 // did): capacity gap below the scenario's desired, interruptions handled before their deadline, time
@@ -194,4 +195,18 @@ export class Recorder {
       desiredTotal,
     };
   }
+}
+
+/** Starts measuring a region (call at the scenario start). */
+export function recordRegion(region: SimRegion): Recorder {
+  return new Recorder(
+    region.clock,
+    region.bus,
+    region.asg,
+    region.ec2,
+    region.targets,
+    region.scenario.prices,
+    region.start,
+    region.end,
+  );
 }

@@ -1,4 +1,4 @@
-import { type ApiStats, isMutatingAction } from './api.js';
+import { type ApiStats, isMutatingAction } from '../sim/api.js';
 import type { Measurements } from './recorder.js';
 import type { StrategyName } from './strategies/types.js';
 

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CommandIO } from '../cli/io.js';
 import { UserError } from '../domain/errors.js';
-import type { CommandIO } from '../main.js';
 import { fanOutMetrics } from '../observability/fanout.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { PrometheusRegistry } from '../observability/prometheus.js';
 import { silentLogger } from '../ports/logger.js';
+import { createSimulatedRegion } from '../sim/region.js';
+import { loadScenario } from '../sim/scenario.js';
 import { attachDemoPrinter, demoLogger } from './demo-printer.js';
-import { createSimulatedRegion } from './region.js';
-import { loadScenario } from './scenario.js';
+import { recordRegion } from './recorder.js';
 import { spotmaxStrategy } from './strategies/spotmax.js';
 
 // `npm start` = `spotmax run --cloud sim`: spotmax's real controllers against the simulated region, the
@@ -49,7 +50,7 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
   const registry = new PrometheusRegistry();
   region.cloud.metrics = fanOutMetrics([region.metrics, registry]);
   attachDemoPrinter(region, write);
-  const recorder = region.record();
+  const recorder = recordRegion(region);
   const strategy = spotmaxStrategy({ region, recorder, logger: demoLogger(region, write), policiesDir });
 
   const metrics = {

@@ -1,6 +1,6 @@
 import type { Logger } from '../ports/logger.js';
-import type { SimEvent } from './bus.js';
-import type { SimRegion } from './region.js';
+import type { SimEvent } from '../sim/bus.js';
+import type { SimRegion } from '../sim/region.js';
 
 // The demo's narration: one line per thing that happens in the simulated region and per action
 // spotmax takes, stamped with the virtual time, e.g.

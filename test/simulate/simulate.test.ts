@@ -5,9 +5,9 @@ import { PassThrough } from 'node:stream';
 import test from 'ava';
 import { simulateCommand } from '../../src/cli/simulate.js';
 import { UserError } from '../../src/domain/errors.js';
-import type { SimulationReport } from '../../src/sim/report.js';
-import { runScenario } from '../../src/sim/run.js';
 import { loadScenario } from '../../src/sim/scenario.js';
+import type { SimulationReport } from '../../src/simulate/report.js';
+import { runScenario } from '../../src/simulate/runner.js';
 
 const SCENARIOS = new URL('../../bench/scenarios/', import.meta.url).pathname;
 const POLICIES = join(SCENARIOS, 'policies');

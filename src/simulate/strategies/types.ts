@@ -1,6 +1,6 @@
 import type { Logger } from '../../ports/logger.js';
+import type { SimRegion } from '../../sim/region.js';
 import type { Recorder } from '../recorder.js';
-import type { SimRegion } from '../region.js';
 
 export type StrategyName = 'asg-only' | 'drain-only' | 'spotmax';
 

@@ -1,13 +1,14 @@
 import { type Logger, silentLogger } from '../ports/logger.js';
-import { Random } from './random.js';
-import { createSimulatedRegion, type SimRegion } from './region.js';
+import { Random } from '../sim/random.js';
+import { createSimulatedRegion, type SimRegion } from '../sim/region.js';
+import type { Scenario } from '../sim/scenario.js';
+import type { ChartMark } from './chart.js';
+import { recordRegion } from './recorder.js';
 import { type SimulationReport, type StrategyRun, strategyRun } from './report.js';
-import type { Scenario } from './scenario.js';
 import { asgOnly } from './strategies/asg-only.js';
 import { drainOnly } from './strategies/drain-only.js';
 import { spotmaxStrategy } from './strategies/spotmax.js';
 import type { Strategy, StrategyContext, StrategyName } from './strategies/types.js';
-import type { ChartMark } from './svg.js';
 
 // Plays one scenario under each strategy. Every strategy gets a fresh region from the same seed, so
 // the market (hazard draws keyed by pool and launch ordinal, storms, outages) is the same for all.
@@ -67,7 +68,7 @@ export async function runStrategy(
   return withSeededMathRandom(region.seed, async () => {
     options.onRegion?.(region);
     await region.warmUp();
-    const recorder = region.record();
+    const recorder = recordRegion(region);
     const strategy = makeStrategy(name, {
       region,
       recorder,

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { runSimDemo } from '../../src/sim/demo.js';
+import { runSimDemo } from '../../src/simulate/demo.js';
 
 // npm start runs `spotmax run --cloud sim`, which calls runSimDemo: driven here in-process.
 
