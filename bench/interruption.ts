@@ -17,7 +17,7 @@ import {
   DEFAULT_COALESCE_WINDOW_MS,
 } from '../src/controllers/interruption/controller.js';
 import { createDirectory, type GroupDirectory } from '../src/controllers/interruption/directory.js';
-import { buildSampleEvent } from '../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../src/domain/sample-events.js';
 import type { InterruptionStats } from '../src/controllers/interruption/stats.js';
 import type { Group, Instance } from '../src/domain/types.js';
 import { type Clock, systemClock } from '../src/ports/clock.js';

@@ -1,4 +1,4 @@
-import { buildSampleEvent, type SampleEventType } from '../controllers/interruption/sample-events.js';
+import { buildSampleEvent, type SampleEventType } from '../domain/sample-events.js';
 import { describeError, UserError } from '../domain/errors.js';
 import type { Cloud } from '../ports/cloud.js';
 import { awsCloudFrom } from './cloud.js';

@@ -1,3 +1,4 @@
+import type { LifecycleEventFields } from '../domain/sample-events.js';
 import type {
   Group,
   LaunchTemplateRef,
@@ -6,7 +7,6 @@ import type {
   ScalingActivity,
 } from '../domain/types.js';
 import type { TimerHandle } from './clock.js';
-import type { LifecycleEventFields } from './events.js';
 
 // The Auto Scaling model's data: groups, members, hooks, timings. The behaviour is in asg-state.ts.
 

@@ -1,3 +1,4 @@
+import { buildSampleEvent, lifecycleSampleEvent, type SampleEventOptions } from '../domain/sample-events.js';
 import { GROUP_TAG } from '../domain/tags.js';
 import type { Cloud } from '../ports/cloud.js';
 import { SimApi } from './api.js';
@@ -7,7 +8,6 @@ import { SimBus } from './bus.js';
 import { VirtualClock } from './clock.js';
 import { SimEc2 } from './ec2-port.js';
 import { DEFAULT_EC2_TIMINGS, Ec2State } from './ec2-state.js';
-import { lifecycleActionEvent, rebalanceEvent, spotWarningEvent, stateChangeEvent } from './events.js';
 import { SpotMarket } from './market.js';
 import { SimMetricsSink } from './metrics.js';
 import { Random } from './random.js';
@@ -82,19 +82,25 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
   const sqs = new SimSqs(clock, api, random, region, scenario.queue.duplicateRate);
   const queueUrl = sqs.createQueue('spotmax-events', scenario.queue.visibilityTimeoutSeconds);
   let eventSeq = 0;
+  // Deterministic ids (seeded runs replay byte for byte); the zero UUID in group ARNs for the same reason.
   const ctx = (time: Date) => {
     const n = ++eventSeq;
     return {
       region,
       time,
       id: `${ec2.hex(`evt:${n}`, 8)}-${ec2.hex(`evt2:${n}`, 4)}-4${ec2.hex(`evt3:${n}`, 3)}-8000-${n.toString(16).padStart(12, '0')}`,
+      groupUuid: '00000000-0000-0000-0000-000000000000',
     };
   };
+  const deliver = (at: Date, o: Pick<SampleEventOptions, 'type' | 'instanceId' | 'state'>) =>
+    sqs.deliver(queueUrl, JSON.stringify(buildSampleEvent({ ...ctx(at), ...o })));
   const asg = new AsgState(
     clock,
     ec2,
     bus,
-    { lifecycleEvent: (f) => sqs.deliver(queueUrl, lifecycleActionEvent(ctx(clock.now()), f)) },
+    {
+      lifecycleEvent: (f) => sqs.deliver(queueUrl, JSON.stringify(lifecycleSampleEvent(f, ctx(clock.now())))),
+    },
     {
       ...DEFAULT_ASG_TIMINGS,
       healthCheckSeconds: scenario.timings.healthCheckSeconds,
@@ -133,10 +139,10 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
       start,
     },
     {
-      warning: (inst, at) => sqs.deliver(queueUrl, spotWarningEvent(ctx(at), inst.instanceId)),
-      rebalance: (inst, at) => sqs.deliver(queueUrl, rebalanceEvent(ctx(at), inst.instanceId)),
+      warning: (inst, at) => deliver(at, { type: 'spot-interruption', instanceId: inst.instanceId }),
+      rebalance: (inst, at) => deliver(at, { type: 'rebalance', instanceId: inst.instanceId }),
       stateChange: (inst, state, at) =>
-        sqs.deliver(queueUrl, stateChangeEvent(ctx(at), inst.instanceId, state)),
+        deliver(at, { type: 'state-change', instanceId: inst.instanceId, state }),
     },
     end,
   );

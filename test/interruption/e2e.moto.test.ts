@@ -14,7 +14,7 @@ import {
   DEFAULT_COALESCE_WINDOW_MS,
 } from '../../src/controllers/interruption/controller.js';
 import { createDirectory } from '../../src/controllers/interruption/directory.js';
-import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -90,7 +90,7 @@ function controllerFor(
     dryRun: false,
     directory,
     releasersFor: () => releasers,
-    options: { waitSeconds: 1, metricsFlushMs: 200 },
+    options: { waitSeconds: 1 },
   });
 }
 
@@ -147,6 +147,8 @@ test.serial(
     t.like(controller.stats(), { discarded: { 'unknown-instance': 1, 'unknown-type': 1 }, detached: 1 });
 
     await controller.stop(2000);
+    // The service's flusher (app/service.ts) publishes metrics; here the test flushes once.
+    await w.cloud.metrics.flush();
     const left = await w.clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: w.queueUrl, WaitTimeSeconds: 0, MaxNumberOfMessages: 10 }),
     );

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { DEFAULT_COALESCE_WINDOW_MS } from '../../src/controllers/interruption/controller.js';
-import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
 import type { Releaser } from '../../src/ports/releaser.js';

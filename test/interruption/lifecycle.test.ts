@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
-import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import type { ReleaseRequest, Releaser } from '../../src/ports/releaser.js';
 import { testCloud } from '../helpers/aws-fixtures.js';

@@ -5,7 +5,7 @@ import {
   parseMessageBody,
   truncateBody,
 } from '../../src/controllers/interruption/envelope.js';
-import { buildSampleEvent, type SampleEventType } from '../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent, type SampleEventType } from '../../src/domain/sample-events.js';
 
 const dir = new URL('../fixtures/events/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, dir), 'utf8');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import test from 'ava';
-import { buildSampleEvent } from '../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { systemClock } from '../../src/ports/clock.js';
 import type { Cloud } from '../../src/ports/cloud.js';
 import { createReleaserFactory } from '../../src/release/factory.js';
@@ -77,7 +77,7 @@ test('a Spot warning for a managed instance leads to the node drained, then the 
         s.kubernetes.kubeconfig = kubeconfig;
       },
     },
-    deps: { queueUrls: [queueUrl], releasersFor, options: { waitSeconds: 1, metricsFlushMs: 60_000 } },
+    deps: { queueUrls: [queueUrl], releasersFor, options: { waitSeconds: 1 } },
   });
   await base.queue.send(
     queueUrl,

@@ -5,7 +5,7 @@ import {
   type InterruptionDeps,
 } from '../../../src/controllers/interruption/controller.js';
 import { createDirectory } from '../../../src/controllers/interruption/directory.js';
-import { buildSampleEvent } from '../../../src/controllers/interruption/sample-events.js';
+import { buildSampleEvent } from '../../../src/domain/sample-events.js';
 import type { Group } from '../../../src/domain/types.js';
 import type { Clock } from '../../../src/ports/clock.js';
 import type { Logger } from '../../../src/ports/logger.js';

@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 
-// Correctly shaped events, as the AWS documentation shows them, for `spotmax events send` and tests.
+// EventBridge events shaped as the AWS documentation shows them, built in one place for every producer:
+// `spotmax events send` (checking the wiring), the simulated region (what its EventBridge rule delivers
+// to SQS) and the tests. The shapes follow these documents:
+//   - "Spot Instance interruption notices" (EC2 User Guide): EC2 Spot Instance Interruption Warning,
+//     detail { instance-id, instance-action }, the instance ARN in resources.
+//   - "EC2 instance rebalance recommendations" (EC2 User Guide): EC2 Instance Rebalance Recommendation.
+//   - "EC2 instance state-change events" (EC2 User Guide, EventBridge): detail { instance-id, state }.
+//   - "Monitoring AWS Health events with Amazon EventBridge" (AWS Health User Guide): AWS Health Event,
+//     service EC2, eventTypeCategory scheduledChange, affectedEntities[].entityValue.
+//   - "Amazon EC2 Auto Scaling lifecycle hooks" / "Event reference" (Auto Scaling User Guide):
+//     EC2 Instance-launch/-terminate Lifecycle Action with the token, hook, group, Origin/Destination.
+// Times carry whole seconds, as AWS sends them.
 
 export type SampleEventType =
   | 'spot-interruption'
@@ -10,21 +21,31 @@ export type SampleEventType =
   | 'lifecycle-terminate'
   | 'lifecycle-launch';
 
+/** The account the samples (and the simulated region) use. */
+export const SAMPLE_ACCOUNT = '123456789012';
+
+export type LifecycleTransition =
+  | 'autoscaling:EC2_INSTANCE_LAUNCHING'
+  | 'autoscaling:EC2_INSTANCE_TERMINATING';
+
 export interface SampleEventOptions {
   type: SampleEventType;
   instanceId: string;
   region: string;
   account?: string;
   time?: Date;
+  /** The event id (a random UUID unless given; the simulated region gives deterministic ones). */
   id?: string;
   /** state-change: the new state (default stopping). */
   state?: string;
   /** spot-interruption: terminate (default), stop or hibernate. */
   instanceAction?: string;
-  /** lifecycle: the group and hook; scheduled-change: more affected instances. */
+  /** lifecycle: the group, hook and token; scheduled-change: more affected instances. */
   groupName?: string;
   hookName?: string;
   token?: string;
+  /** lifecycle: the UUID in the group's ARN (random unless given). */
+  groupUuid?: string;
   moreInstanceIds?: string[];
 }
 
@@ -40,11 +61,20 @@ export type EventBridgeEvent = {
   detail: Record<string, unknown>;
 };
 
+/** What Auto Scaling puts in a lifecycle action event (the simulated region's hooks produce these). */
+export interface LifecycleEventFields {
+  groupName: string;
+  hookName: string;
+  instanceId: string;
+  token: string;
+  transition: LifecycleTransition;
+}
+
 /** EventBridge wants whole seconds in `time`, as AWS sends it. */
 const isoSeconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 export function buildSampleEvent(o: SampleEventOptions): EventBridgeEvent {
-  const account = o.account ?? '123456789012';
+  const account = o.account ?? SAMPLE_ACCOUNT;
   const time = o.time ?? new Date();
   const instanceArn = (id: string) => `arn:aws:ec2:${o.region}:${account}:instance/${id}`;
   const base = { version: '0', id: o.id ?? randomUUID(), account, time: isoSeconds(time), region: o.region };
@@ -110,7 +140,7 @@ export function buildSampleEvent(o: SampleEventOptions): EventBridgeEvent {
           : 'EC2 Instance-launch Lifecycle Action',
         source: 'aws.autoscaling',
         resources: [
-          `arn:aws:autoscaling:${o.region}:${account}:autoScalingGroup:${randomUUID()}:autoScalingGroupName/${group}`,
+          `arn:aws:autoscaling:${o.region}:${account}:autoScalingGroup:${o.groupUuid ?? randomUUID()}:autoScalingGroupName/${group}`,
         ],
         detail: {
           LifecycleActionToken: o.token ?? randomUUID(),
@@ -126,4 +156,19 @@ export function buildSampleEvent(o: SampleEventOptions): EventBridgeEvent {
       };
     }
   }
+}
+
+/** The lifecycle action event Auto Scaling sends for `f`. */
+export function lifecycleSampleEvent(
+  f: LifecycleEventFields,
+  o: Pick<SampleEventOptions, 'region' | 'time' | 'id' | 'groupUuid'>,
+): EventBridgeEvent {
+  return buildSampleEvent({
+    ...o,
+    type: f.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING' ? 'lifecycle-launch' : 'lifecycle-terminate',
+    instanceId: f.instanceId,
+    groupName: f.groupName,
+    hookName: f.hookName,
+    token: f.token,
+  });
 }
