@@ -44,6 +44,28 @@ export interface Recording {
   clear(): void;
 }
 
+/** Port methods whose AWS action is not the method name capitalized. */
+const ACTIONS: Record<string, string> = {
+  describeGroups: 'DescribeAutoScalingGroups',
+  updateGroup: 'UpdateAutoScalingGroup',
+  putGroupTags: 'CreateOrUpdateTags',
+  deleteGroupTags: 'DeleteTags',
+  describeHookHeartbeatSeconds: 'DescribeLifecycleHooks',
+  describeLaunchTemplateVersion: 'DescribeLaunchTemplateVersions',
+  findResourceIds: 'GetResources',
+  receive: 'ReceiveMessage',
+  delete: 'DeleteMessage',
+  send: 'SendMessage',
+  changeVisibility: 'ChangeMessageVisibility',
+  check: 'GetQueueAttributes',
+  flush: 'PutMetricData',
+};
+
+/** The AWS API action a port method calls (detachInstances → DetachInstances), as adapters name it in errors. */
+export function awsActionOf(method: string): string {
+  return ACTIONS[method] ?? method.charAt(0).toUpperCase() + method.slice(1);
+}
+
 export function recordCalls(inner: Cloud, clock: Clock): Recording {
   const calls: RecordedCall[] = [];
   const faults = new Map<string, (() => unknown)[]>();
@@ -104,7 +126,14 @@ export function recordCalls(inner: Cloud, clock: Clock): Recording {
     failNext(method, code, times = 1, message = `injected ${code}`) {
       queue(
         method,
-        () => new CloudError(method, `injected fault in ${method}`, code, false, awsError(code, message)),
+        () =>
+          new CloudError(
+            awsActionOf(method),
+            `injected fault in ${method}`,
+            code,
+            false,
+            awsError(code, message),
+          ),
         times,
       );
     },
@@ -117,7 +146,7 @@ export function recordCalls(inner: Cloud, clock: Clock): Recording {
         method,
         () => {
           const err = throttleError(service);
-          return new CloudError(method, `injected throttle in ${method}`, err.name, true, err);
+          return new CloudError(awsActionOf(method), `injected throttle in ${method}`, err.name, true, err);
         },
         times,
       );

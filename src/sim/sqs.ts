@@ -14,7 +14,12 @@ interface StoredMessage {
   visibleAt: number;
   receiveCount: number;
   handle?: string;
+  /** When the current receive began: visibility may not be extended past 12 hours from it. */
+  receivedAt?: number;
 }
+
+/** "Amazon SQS visibility timeout": at most 12 hours, counted from the receive. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 interface Waiter {
   max: number;
@@ -46,6 +51,7 @@ class SimQueue {
       const m = this.messages.get(key);
       if (!m || m.visibleAt > now) continue;
       m.receiveCount++;
+      m.receivedAt = now;
       m.visibleAt = now + visibility * 1000;
       m.handle = `${key}|${newHandle()}`;
       out.push({
@@ -92,6 +98,14 @@ export class SimSqs implements QueuePort {
   /** Messages in the queue (visible or in flight): for tests and reports. */
   depth(url: string): number {
     return this.queues.get(url)?.messages.size ?? 0;
+  }
+
+  /** Messages received and not yet visible again (GetQueueAttributes ApproximateNumberOfMessagesNotVisible). */
+  inFlight(url: string): number {
+    const now = this.clock.nowMs();
+    let n = 0;
+    for (const m of this.queues.get(url)?.messages.values() ?? []) if (m.visibleAt > now) n++;
+    return n;
   }
 
   private queue(url: string): SimQueue {
@@ -193,11 +207,30 @@ export class SimSqs implements QueuePort {
       'ChangeMessageVisibility',
       `changing a message's visibility on ${url}`,
       () => {
-        const found = this.queue(url).byHandle(receiptHandle);
+        // "ChangeMessageVisibility" (SQS API Reference): only a message in flight can be changed (its
+        // visibility expired: MessageNotInflight), never past 12 hours from its receive, and the new
+        // timeout counts from this call. A long poll returns as soon as the message is visible again.
+        const q = this.queue(url);
+        const found = q.byHandle(receiptHandle);
         if (!found)
           throw awsError('ReceiptHandleIsInvalid', `The receipt handle "${receiptHandle}" is not valid.`);
-        found[1].visibleAt = this.clock.nowMs() + timeoutSeconds * 1000;
-        if (timeoutSeconds === 0) this.wake(this.queue(url));
+        const m = found[1];
+        const now = this.clock.nowMs();
+        if (m.visibleAt <= now)
+          throw awsError('AWS.SimpleQueueService.MessageNotInflight', 'The message is not in flight.');
+        if (
+          timeoutSeconds < 0 ||
+          timeoutSeconds > MAX_VISIBILITY_SECONDS ||
+          now + timeoutSeconds * 1000 > (m.receivedAt ?? now) + MAX_VISIBILITY_SECONDS * 1000
+        ) {
+          throw awsError(
+            'InvalidParameterValue',
+            `Value ${timeoutSeconds} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds].`,
+          );
+        }
+        m.visibleAt = now + timeoutSeconds * 1000;
+        if (timeoutSeconds === 0) this.wake(q);
+        else this.clock.after(timeoutSeconds * 1000, () => this.wake(q));
       },
     );
   }

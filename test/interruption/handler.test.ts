@@ -1,12 +1,13 @@
 import test from 'ava';
+import { defaultSettings } from '../../src/config/schema.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from '../../src/controllers/interruption/controller.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
-import { CloudError } from '../../src/domain/errors.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
 import type { Releaser } from '../../src/ports/releaser.js';
-import { virtualClock } from './helpers/clock.js';
-import { FakeCloud } from './helpers/fake-cloud.js';
 import { captureLogger, makeController, msg, recordingReleaser } from './helpers/setup.js';
+import { eventMs, type GroupSpec, simWorld } from './helpers/sim-world.js';
+
+// The handlers of the fast path, message by message (controller.handleMessage), on the simulated region.
 
 const warning = (
   instanceId: string,
@@ -15,71 +16,79 @@ const warning = (
   state?: string,
 ) => msg(buildSampleEvent({ type, instanceId, region: 'us-east-1', time, state }));
 
-function setup(opts: Parameters<typeof makeController>[0]['overrides'] = {}, releasers?: Releaser[]) {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
+async function setup(
+  groups: GroupSpec[],
+  opts: Parameters<typeof makeController>[0]['overrides'] = {},
+  releasers?: Releaser[],
+  deps?: Parameters<typeof makeController>[0]['deps'],
+) {
+  const world = await simWorld(groups);
   const logger = captureLogger();
   const { controller, directory } = makeController({
-    cloud: fake.cloud,
-    clock,
+    cloud: world.cloud,
+    clock: world.clock,
     logger,
     overrides: opts,
     releasers,
+    deps,
   });
-  return { clock, fake, logger, controller, directory };
+  /** Handles one message, the virtual clock moving whenever the work waits. */
+  const handle = (m: ReturnType<typeof msg>) => world.clock.drive(controller.handleMessage(m, 'q1'));
+  return { ...world, logger, controller, directory, handle };
 }
 
 test('a Spot warning marks, releases and detaches the instance without decrement', async (t) => {
   const releaser = recordingReleaser();
   const released = releaser.requests;
-  const { fake, clock, controller } = setup({}, [releaser]);
-  const group = fake.addGroup('web', 3);
-  const victim = group.members[0]!.instanceId;
-  const eventTime = clock.now();
-  t.is(await controller.handleMessage(warning(victim, eventTime), 'q1'), 'delete');
+  const w = await setup([{ name: 'web', size: 3 }], {}, [releaser]);
+  const victim = w.members('web')[0]!;
+  const eventTime = w.clock.now();
+  t.is(await w.handle(warning(victim, eventTime)), 'delete');
 
-  t.is(
-    Date.parse(fake.instances.get(victim)!.tags[INTERRUPTED_AT_TAG]!),
-    Date.parse(`${eventTime.toISOString().slice(0, 19)}Z`),
-  );
+  t.is(Date.parse(w.instance(victim).tags[INTERRUPTED_AT_TAG]!), eventMs(eventTime));
   t.is(released.length, 1);
   t.is(released[0]!.mode, 'drain');
   t.is(released[0]!.reason, 'spot-interruption');
   // Release steps are bounded by the deadline (event + 120 s) minus the margin.
-  t.true(released[0]!.deadline.getTime() <= Date.parse(`${eventTime.toISOString().slice(0, 19)}Z`) + 115_000);
+  t.true(released[0]!.deadline.getTime() <= eventMs(eventTime) + 115_000);
   t.deepEqual(
-    fake.detachCalls.map((c) => [c.groupName, c.ids, c.decrement]),
+    w.detaches().map((c) => [c.group, c.ids, c.decrement]),
     [['web', [victim], false]],
   );
-  t.is(fake.membersOf('web').length, 3, 'the ASG replaced the instance');
-  t.false(fake.membersOf('web').includes(victim));
-  t.is(fake.metricSum('InterruptionWarnings', { AutoScalingGroupName: 'web' }), 1);
-  t.is(fake.metricSum('InstancesDetached', { AutoScalingGroupName: 'web' }), 1);
-  t.true(fake.metricsRecorded.some((d) => d.name === 'DetachLagSeconds' && d.value >= 0));
-  t.true(fake.metricsRecorded.some((d) => d.name === 'ReleaseSeconds'));
   // The marker is written before the detach.
-  t.true(fake.tagCalls[0]!.tags[INTERRUPTED_AT_TAG] !== undefined);
+  const calls = w.rec.calls.map((c) => c.method);
+  t.true(calls.indexOf('createTags') >= 0 && calls.indexOf('createTags') < calls.indexOf('detachInstances'));
+  t.truthy((w.okCalls('createTags')[0]!.args[1] as Record<string, string>)[INTERRUPTED_AT_TAG]);
+  // The group, not decremented, launches a replacement while the victim leaves (Detaching, then gone).
+  await w.clock.advanceBy(10_000);
+  t.is(w.members('web').length, 3, 'the ASG replaced the instance');
+  t.false(w.members('web').includes(victim));
+  t.is(w.region.asg.mustGet('web').desired, 3);
+  t.is(w.metricSum('InterruptionWarnings', { AutoScalingGroupName: 'web' }), 1);
+  t.is(w.metricSum('InstancesDetached', { AutoScalingGroupName: 'web' }), 1);
+  t.true(w.region.metrics.recent.some((d) => d.name === 'DetachLagSeconds' && d.value >= 0));
+  t.true(w.region.metrics.recent.some((d) => d.name === 'ReleaseSeconds'));
 });
 
 test('the detach waits until detachDelaySeconds after the EVENT time, not the processing time', async (t) => {
-  const { fake, clock, controller } = setup({
+  const w = await setup([{ name: 'web', size: 2 }], {
     web: (s) => {
       s.interruption.detachDelaySeconds = 20;
     },
   });
-  const group = fake.addGroup('web', 2);
-  const [a, b] = group.members.map((m) => m.instanceId) as [string, string];
+  const [a, b] = w.members('web') as [string, string];
   // One warning is 15 s old already: only 5 s of the delay are left. The other is fresh.
-  const old = new Date(clock.now().getTime() - 15_000);
-  const fresh = clock.now();
-  await Promise.all([
-    controller.handleMessage(warning(a, old), 'q1'),
-    controller.handleMessage(warning(b, fresh), 'q1'),
-  ]);
-  const callA = fake.detachCalls.find((c) => c.ids.includes(a))!;
-  const callB = fake.detachCalls.find((c) => c.ids.includes(b))!;
-  const secondsAfterEvent = (call: { at: number }, time: Date) =>
-    (call.at - Date.parse(`${time.toISOString().slice(0, 19)}Z`)) / 1000;
+  const old = new Date(w.clock.nowMs() - 15_000);
+  const fresh = w.clock.now();
+  await w.clock.drive(
+    Promise.all([
+      w.controller.handleMessage(warning(a, old), 'q1'),
+      w.controller.handleMessage(warning(b, fresh), 'q1'),
+    ]),
+  );
+  const callA = w.detaches().find((c) => c.ids.includes(a))!;
+  const callB = w.detaches().find((c) => c.ids.includes(b))!;
+  const secondsAfterEvent = (call: { at: number }, time: Date) => (call.at - eventMs(time)) / 1000;
   // The clock is virtual: detaches go exactly at event + 20 s, plus the coalescing window.
   const window = DEFAULT_COALESCE_WINDOW_MS / 1000;
   t.is(secondsAfterEvent(callA, old), 20 + window);
@@ -89,78 +98,84 @@ test('the detach waits until detachDelaySeconds after the EVENT time, not the pr
 
 test('the same warning twice plus a state-change lead to exactly one DetachInstances and one release', async (t) => {
   const releaser = recordingReleaser();
-  const { fake, clock, controller } = setup({}, [releaser]);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  const time = clock.now();
-  const verdicts = await Promise.all([
-    controller.handleMessage(warning(victim, time), 'q1'),
-    controller.handleMessage(warning(victim, time), 'q1'),
-    controller.handleMessage(warning(victim, time, 'state-change', 'stopping'), 'q1'),
-  ]);
+  const w = await setup([{ name: 'web', size: 2 }], {}, [releaser]);
+  const victim = w.members('web')[0]!;
+  const time = w.clock.now();
+  const verdicts = await w.clock.drive(
+    Promise.all([
+      w.controller.handleMessage(warning(victim, time), 'q1'),
+      w.controller.handleMessage(warning(victim, time), 'q1'),
+      w.controller.handleMessage(warning(victim, time, 'state-change', 'stopping'), 'q1'),
+    ]),
+  );
   t.deepEqual(verdicts, ['delete', 'delete', 'delete']);
-  t.is(fake.detachCalls.filter((c) => c.ids.includes(victim)).length, 1);
+  t.is(w.rec.callsOf('detachInstances').filter((c) => (c.args[1] as string[]).includes(victim)).length, 1);
   t.is(releaser.requests.length, 1);
 });
 
 test('a restart (fresh process) that finds the marker does not release again but completes the detach', async (t) => {
   const releaser = recordingReleaser();
-  const { fake, clock, controller } = setup({}, [releaser]);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  fake.instances.get(victim)!.tags[INTERRUPTED_AT_TAG] = clock.now().toISOString();
-  await controller.handleMessage(warning(victim, clock.now()), 'q1');
+  const w = await setup([{ name: 'web', size: 2 }], {}, [releaser]);
+  const victim = w.members('web')[0]!;
+  w.region.ec2.setTags(victim, { [INTERRUPTED_AT_TAG]: w.clock.now().toISOString() });
+  await w.handle(warning(victim, w.clock.now()));
   t.is(releaser.requests.length, 0);
-  t.is(fake.detachCalls.length, 1);
+  t.is(w.detaches().length, 1);
+  // A restart takes a while: by then the detach has finished and the instance is out of the group.
+  await w.clock.advanceBy(10_000);
   // And once detached, a redelivery is a success without another call.
-  const { controller: second } = makeController({ cloud: fake.cloud, clock, releasers: [releaser] });
-  t.is(await second.handleMessage(warning(victim, clock.now()), 'q1'), 'delete');
-  t.is(fake.detachCalls.length, 1);
+  const { controller: second } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
+  t.is(await w.clock.drive(second.handleMessage(warning(victim, w.clock.now()), 'q1')), 'delete');
+  t.is(w.rec.callsOf('detachInstances').length, 1);
   t.is(second.stats().discarded['unknown-instance'], 1);
 });
 
 test('a foreign instance is discarded and nothing changes', async (t) => {
-  const { fake, clock, controller } = setup();
-  fake.addGroup('web', 1);
-  fake.addGroup('theirs', 1, { team: 'other' });
-  const foreign = fake.membersOf('theirs')[0]!;
-  const stray = fake.addInstance().instanceId;
-  t.is(await controller.handleMessage(warning(foreign, clock.now()), 'q1'), 'delete');
-  t.is(await controller.handleMessage(warning(stray, clock.now()), 'q1'), 'delete');
-  t.is(fake.detachCalls.length, 0);
-  t.is(fake.tagCalls.length, 0);
-  t.is(controller.stats().discarded['unknown-instance'], 2);
-  t.is(fake.metricSum('EventsDiscarded', { Reason: 'unknown-instance' }), 2);
+  const w = await setup([
+    { name: 'web', size: 1 },
+    { name: 'theirs', size: 1, tags: { team: 'other' } },
+  ]);
+  const foreign = w.members('theirs')[0]!;
+  const stray = (await w.standalone()).instanceId;
+  w.rec.clear();
+  t.is(await w.handle(warning(foreign, w.clock.now())), 'delete');
+  t.is(await w.handle(warning(stray, w.clock.now())), 'delete');
+  t.is(w.rec.callsOf('detachInstances').length, 0);
+  t.is(w.rec.callsOf('createTags').length, 0);
+  t.is(w.controller.stats().discarded['unknown-instance'], 2);
+  t.is(w.metricSum('EventsDiscarded', { Reason: 'unknown-instance' }), 2);
   // Directory misses cost at most one describe per ttl.
-  t.true(fake.describeGroupsCalls <= 2);
+  t.true(w.rec.callsOf('describeGroups').length <= 2);
 });
 
 test('an old warning for an instance that is gone is discarded as too old', async (t) => {
-  const { fake, clock, controller } = setup();
-  fake.addGroup('web', 1);
-  const long = new Date(clock.now().getTime() - 10 * 60_000);
-  await controller.handleMessage(warning('i-0000000000000dead', long), 'q1');
-  t.is(controller.stats().discarded['too-old'], 1);
+  const w = await setup([{ name: 'web', size: 1 }]);
+  const long = new Date(w.clock.nowMs() - 10 * 60_000);
+  await w.handle(warning('i-0000000000000dead', long));
+  t.is(w.controller.stats().discarded['too-old'], 1);
 });
 
 test('garbage bodies are deleted, counted by reason and logged with a truncated body', async (t) => {
-  const { fake, controller, logger } = setup();
-  fake.addGroup('web', 1);
+  const w = await setup([{ name: 'web', size: 1 }]);
   const huge = JSON.stringify({ pad: 'z'.repeat(300_000) });
-  const verdicts = await Promise.all(
-    [
-      '{{{ nope',
-      JSON.stringify({ 'detail-type': 'EC2 Spot Instance Interruption Warning' }),
-      huge,
-      JSON.stringify({ Event: 'autoscaling:TEST_NOTIFICATION', Service: 'AWS Auto Scaling' }),
-    ].map((b) => controller.handleMessage(msg(b), 'q1')),
+  const verdicts = await w.clock.drive(
+    Promise.all(
+      [
+        '{{{ nope',
+        JSON.stringify({ 'detail-type': 'EC2 Spot Instance Interruption Warning' }),
+        huge,
+        JSON.stringify({ Event: 'autoscaling:TEST_NOTIFICATION', Service: 'AWS Auto Scaling' }),
+      ].map((b) => w.controller.handleMessage(msg(b), 'q1')),
+    ),
   );
   t.deepEqual(verdicts, ['delete', 'delete', 'delete', 'delete']);
-  t.deepEqual(controller.stats().discarded, {
+  t.deepEqual(w.controller.stats().discarded, {
     'not-json': 1,
     malformed: 1,
     'too-large': 1,
     'test-notification': 1,
   });
-  const lines = logger.lines.filter((l) => l.msg?.startsWith('discarding'));
+  const lines = w.logger.lines.filter((l) => l.msg?.startsWith('discarding'));
   t.is(lines.length, 4);
   for (const l of lines) {
     const o = l.obj as { messageId: string; reason: string; body: string };
@@ -170,43 +185,56 @@ test('garbage bodies are deleted, counted by reason and logged with a truncated 
   }
 });
 
-test('60 warnings across 3 groups: all detached, at most ceil(n/20) calls per group', async (t) => {
-  const { fake, clock, controller } = setup();
-  const ids: string[] = [];
-  for (const [name, n] of [
-    ['a', 25],
-    ['b', 20],
-    ['c', 15],
-  ] as const)
-    ids.push(...fake.addGroup(name, n).members.map((m) => m.instanceId));
-  const time = clock.now();
-  await Promise.all(ids.map((id) => controller.handleMessage(warning(id, time), 'q1')));
-  t.is(controller.stats().detached, 60);
-  const calls = (g: string) => fake.detachCalls.filter((c) => c.groupName === g);
+/** 60 warnings with the same event time, for members of groups a (25), b (20) and c (15), handled at once. */
+async function storm() {
+  const w = await setup([
+    { name: 'a', size: 25 },
+    { name: 'b', size: 20 },
+    { name: 'c', size: 15 },
+  ]);
+  const ids = ['a', 'b', 'c'].flatMap((g) => w.members(g));
+  const time = w.clock.now();
+  const verdicts = await w.clock.drive(
+    Promise.all(ids.map((id) => w.controller.handleMessage(warning(id, time), 'q1'))),
+  );
+  return { w, ids, verdicts };
+}
+
+test('60 warnings across 3 groups: all detached, each once, in calls of at most 20 ids', async (t) => {
+  const { w, ids, verdicts } = await storm();
+  t.is(ids.length, 60);
+  t.true(verdicts.every((v) => v === 'delete'));
+  t.is(w.controller.stats().detached, 60);
+  t.true(w.detaches().every((c) => c.ids.length <= 20));
+  const detached = w.detaches().flatMap((c) => c.ids);
+  t.is(detached.length, 60);
+  t.deepEqual([...detached].sort(), [...ids].sort());
+});
+
+// FINDING (production, reported; not fixed here): the old fake had no API rate limits. EC2's published
+// buckets ("Request throttling for the Amazon EC2 API": non-mutating 100 burst / 20 per s, mutating
+// 50 / 5 per s) throttle a storm's per-instance DescribeInstances (two per warning) and CreateTags (one
+// per warning), so the handlers reach the 20 ms coalescing window over ~2 s instead of together: 60
+// warnings cost 20 DetachInstances calls (group b: 6 for 20 instances) instead of at most 4. This test
+// holds the old assertion and is expected to fail until the fast path batches its marker tagging (or
+// otherwise coalesces over the spread): `test.failing` turns into a failure the day it passes.
+test.failing('60 warnings across 3 groups: at most ceil(n/20) DetachInstances calls per group', async (t) => {
+  const { w } = await storm();
+  const calls = (g: string) => w.detaches().filter((c) => c.group === g);
   t.true(calls('a').length <= 2, `a: ${calls('a').length}`);
   t.true(calls('b').length <= 1, `b: ${calls('b').length}`);
   t.true(calls('c').length <= 1, `c: ${calls('c').length}`);
-  t.true(fake.detachCalls.every((c) => c.ids.length <= 20));
-  t.is(new Set(fake.detachCalls.flatMap((c) => c.ids)).size, 60);
 });
 
 test('throttling at the port boundary is retried inside the deadline', async (t) => {
-  const { fake, clock, controller } = setup();
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  const throttled = new CloudError(
-    'DetachInstances',
-    'detaching',
-    'Throttling',
-    true,
-    new Error('Rate exceeded'),
-  );
-  fake.fail('detachInstances', throttled, 2);
-  fake.fail(
-    'describeInstances',
-    new CloudError('DescribeInstances', 'describing', 'RequestLimitExceeded', true),
-    1,
-  );
-  fake.fail(
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  // The directory knows the instance (its own reads are not retried: a failed lookup fails the message,
+  // which comes back within seconds), so the throttled DescribeInstances is the handler's.
+  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
+  w.rec.throttleNext('detachInstances', 2);
+  w.rec.throttleNext('describeInstances', 1);
+  w.rec.failNextWith(
     'createTags',
     Object.assign(new Error('We encountered an internal error'), {
       name: 'InternalError',
@@ -214,57 +242,54 @@ test('throttling at the port boundary is retried inside the deadline', async (t)
     }),
     1,
   );
-  t.is(await controller.handleMessage(warning(victim, clock.now()), 'q1'), 'delete');
-  t.is(fake.detachCalls.length, 1);
-  t.is(controller.stats().detached, 1);
+  const time = w.clock.now();
+  t.is(await w.handle(warning(victim, time)), 'delete');
+  t.is(w.rec.callsOf('detachInstances').length, 3, 'two throttled attempts, then the one that went through');
+  t.is(w.detaches().length, 1);
+  t.true(w.detaches()[0]!.at - eventMs(time) < 120_000);
+  t.is(w.controller.stats().detached, 1);
 });
 
 test('an access-denied detach fails the message (left for redelivery) and names the action', async (t) => {
-  const { fake, clock, controller, directory } = setup();
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  t.truthy(await directory.lookup(victim));
-  fake.fail(
-    'detachInstances',
-    new CloudError('DetachInstances', 'detaching from web', 'AccessDenied', false),
-    1,
-  );
-  fake.fail(
-    'describeGroups',
-    new CloudError('DescribeAutoScalingGroups', 'describing web', 'AccessDenied', false),
-    1,
-  );
-  const err = await t.throwsAsync(controller.handleMessage(warning(victim, clock.now()), 'q1'));
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
+  w.rec.failNext('detachInstances', 'AccessDenied');
+  w.rec.failNext('describeGroups', 'AccessDenied');
+  const err = await t.throwsAsync(w.handle(warning(victim, w.clock.now())));
   t.regex(
     String(err?.cause instanceof Error ? err.cause.message : ''),
     /DetachInstances failed \(AccessDenied\)/,
   );
-  t.is(fake.instances.get(victim)!.tags[INTERRUPTED_AT_TAG] !== undefined, true);
+  t.truthy(w.instance(victim).tags[INTERRUPTED_AT_TAG]);
   t.regex(err!.message, new RegExp(`detaching ${victim} from web`));
+  t.true(w.members('web').includes(victim), 'still a member');
 });
 
 test('an instance already detached or terminating counts as success', async (t) => {
-  const { fake, clock, controller, directory } = setup();
-  const group = fake.addGroup('web', 3);
-  const [a, b] = group.members.map((m) => m.instanceId) as [string, string];
-  // Directory still thinks both are members; AWS already moved `b` out.
-  directory.update([
+  const w = await setup([{ name: 'web', size: 3 }]);
+  const [a, b, c] = w.members('web') as [string, string, string];
+  // The directory still thinks all three are members; AWS already moved `b` out and is terminating `c`.
+  w.directory.update([
     {
-      group: structuredClone(group),
+      group: structuredClone(w.region.asg.toGroup(w.region.asg.mustGet('web'))),
       managed: true,
       problems: [],
       provenance: {},
-      settings: (await import('../../src/config/schema.js')).defaultSettings(),
+      settings: defaultSettings(),
     },
   ]);
-  group.members = group.members.filter((m) => m.instanceId !== b);
-  const time = clock.now();
-  const verdicts = await Promise.all([
-    controller.handleMessage(warning(a, time), 'q1'),
-    controller.handleMessage(warning(b, time), 'q1'),
-  ]);
-  t.deepEqual(verdicts, ['delete', 'delete']);
+  w.region.asg.detach('web', [b], false);
+  w.region.asg.terminateInGroup(c, false);
+  await w.clock.advanceBy(5_000);
+  t.false(w.members('web').includes(b));
+  const time = w.clock.now();
+  const verdicts = await w.clock.drive(
+    Promise.all([a, b, c].map((id) => w.controller.handleMessage(warning(id, time), 'q1'))),
+  );
+  t.deepEqual(verdicts, ['delete', 'delete', 'delete']);
   t.deepEqual(
-    fake.detachCalls.flatMap((c) => c.ids),
+    w.detaches().flatMap((x) => x.ids),
     [a],
   );
 });
@@ -276,51 +301,57 @@ test('a release step that fails or overruns never prevents the detach', async (t
     release: (r) =>
       new Promise((_, reject) => r.signal.addEventListener('abort', () => reject(new Error('aborted')))),
   };
-  const { fake, clock, controller } = setup({}, [failing, hanging]);
-  const victim = fake.addGroup('web', 1).members[0]!.instanceId;
-  const time = clock.now();
-  t.is(await controller.handleMessage(warning(victim, time), 'q1'), 'delete');
-  t.is(fake.detachCalls.length, 1);
-  const at = (fake.detachCalls[0]!.at - Date.parse(`${time.toISOString().slice(0, 19)}Z`)) / 1000;
+  const w = await setup([{ name: 'web', size: 1 }], {}, [failing, hanging]);
+  const victim = w.members('web')[0]!;
+  const time = w.clock.now();
+  t.is(await w.handle(warning(victim, time)), 'delete');
+  t.is(w.detaches().length, 1);
+  const at = (w.detaches()[0]!.at - eventMs(time)) / 1000;
   t.true(at < 120, `detached ${at} s after the event, inside the warning`);
 });
 
 test('with a standby taken, the detach decrements desired capacity', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const group = fake.addGroup('web', 2);
-  const victim = group.members[0]!.instanceId;
-  const standby = fake.addInstance({ market: 'on-demand' });
-  const { controller } = makeController({
-    cloud: fake.cloud,
-    clock,
-    overrides: {
+  let standby = '';
+  const w = await setup(
+    [{ name: 'web', size: 2 }],
+    {
       web: (s) => {
         s.standby.size = 1;
       },
     },
-    deps: {
+    undefined,
+    {
       standby: {
         takeStandby: async (args) => {
-          await fake.autoscaling.attachInstances(args.groupName, [standby.instanceId]);
-          return { instanceId: standby.instanceId };
+          await w.cloud.autoscaling.attachInstances(args.groupName, [standby]);
+          return { instanceId: standby };
         },
       },
     },
-  });
-  await controller.handleMessage(warning(victim, clock.now()), 'q1');
+  );
+  standby = (await w.standalone('on-demand')).instanceId;
+  const victim = w.members('web')[0]!;
+  await w.handle(warning(victim, w.clock.now()));
   t.deepEqual(
-    fake.detachCalls.map((c) => c.decrement),
+    w.detaches().map((c) => c.decrement),
     [true],
   );
-  t.is(fake.groups.get('web')!.desired, 2);
-  t.true(fake.membersOf('web').includes(standby.instanceId));
+  t.is(w.region.asg.mustGet('web').desired, 2);
+  t.true(w.members('web').includes(standby));
+  await w.clock.advanceBy(10_000);
+  t.is(w.region.asg.mustGet('web').members.get(standby)?.lifecycleState, 'InService');
+  t.false(w.members('web').includes(victim));
 });
 
 test('rebalance and scheduled change follow rebalance.action: ignore, cordon, replace', async (t) => {
   const releaser = recordingReleaser();
   const cordons = releaser.requests;
-  const { fake, clock, controller } = setup(
+  const w = await setup(
+    [
+      { name: 'ignore', size: 1 },
+      { name: 'cordon', size: 1 },
+      { name: 'replace', size: 2 },
+    ],
     {
       cordon: (s) => {
         s.rebalance.action = 'cordon';
@@ -331,12 +362,12 @@ test('rebalance and scheduled change follow rebalance.action: ignore, cordon, re
     },
     [releaser],
   );
-  const ig = fake.addGroup('ignore', 1).members[0]!.instanceId;
-  const co = fake.addGroup('cordon', 1).members[0]!.instanceId;
-  const re = fake.addGroup('replace', 2).members.map((m) => m.instanceId);
-  const time = clock.now();
-  await controller.handleMessage(warning(ig, time, 'rebalance'), 'q1');
-  await controller.handleMessage(warning(co, time, 'rebalance'), 'q1');
+  const ig = w.members('ignore')[0]!;
+  const co = w.members('cordon')[0]!;
+  const re = w.members('replace');
+  const time = w.clock.now();
+  await w.handle(warning(ig, time, 'rebalance'));
+  await w.handle(warning(co, time, 'rebalance'));
   const health = buildSampleEvent({
     type: 'scheduled-change',
     instanceId: re[0]!,
@@ -344,51 +375,48 @@ test('rebalance and scheduled change follow rebalance.action: ignore, cordon, re
     region: 'us-east-1',
     time,
   });
-  t.is(await controller.handleMessage(msg(health), 'q1'), 'delete');
+  t.is(await w.handle(msg(health)), 'delete');
 
-  t.is(fake.detachCalls.length, 0, 'no detach for rebalance');
+  t.is(w.rec.callsOf('detachInstances').length, 0, 'no detach for rebalance');
   t.deepEqual(
     cordons.map((c) => [c.instance.instanceId, c.mode, c.reason]),
     [[co, 'cordon', 'rebalance']],
   );
-  t.is(fake.instances.get(ig)!.tags[RETIRE_REQUESTED_TAG], undefined);
-  for (const id of re) t.truthy(fake.instances.get(id)!.tags[RETIRE_REQUESTED_TAG]);
-  t.is(controller.stats().retireRequested, 2);
+  t.is(w.instance(ig).tags[RETIRE_REQUESTED_TAG], undefined);
+  for (const id of re) t.truthy(w.instance(id).tags[RETIRE_REQUESTED_TAG]);
+  t.is(w.controller.stats().retireRequested, 2);
 });
 
 test('state changes that do not mean departure are discarded as irrelevant', async (t) => {
-  const { fake, clock, controller } = setup();
-  const id = fake.addGroup('web', 1).members[0]!.instanceId;
-  await controller.handleMessage(warning(id, clock.now(), 'state-change', 'running'), 'q1');
-  t.is(controller.stats().discarded.irrelevant, 1);
-  t.is(fake.detachCalls.length, 0);
+  const w = await setup([{ name: 'web', size: 1 }]);
+  const id = w.members('web')[0]!;
+  await w.handle(warning(id, w.clock.now(), 'state-change', 'running'));
+  t.is(w.controller.stats().discarded.irrelevant, 1);
+  t.is(w.rec.callsOf('detachInstances').length, 0);
 });
 
 test('dry run resolves and logs, changes nothing', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const logger = captureLogger();
-  const victim = fake.addGroup('web', 1).members[0]!.instanceId;
-  const { controller } = makeController({ cloud: fake.cloud, clock, logger, deps: { dryRun: true } });
-  t.is(await controller.handleMessage(warning(victim, clock.now()), 'q1'), 'keep');
-  t.is(fake.tagCalls.length, 0);
-  t.is(fake.detachCalls.length, 0);
-  t.true(logger.lines.some((l) => /would detach 1 instance/.test(l.msg ?? '')));
-  t.true(logger.lines.some((l) => /would mark/.test(l.msg ?? '')));
+  const w = await setup([{ name: 'web', size: 1 }], {}, undefined, { dryRun: true });
+  const victim = w.members('web')[0]!;
+  t.is(await w.handle(warning(victim, w.clock.now())), 'keep');
+  t.is(w.rec.callsOf('createTags').length, 0);
+  t.is(w.rec.callsOf('detachInstances').length, 0);
+  t.deepEqual(w.instance(victim).tags, { 'aws:autoscaling:groupName': 'web' });
+  t.true(w.logger.lines.some((l) => /would detach 1 instance/.test(l.msg ?? '')));
+  t.true(w.logger.lines.some((l) => /would mark/.test(l.msg ?? '')));
 });
 
 test('a message that keeps failing is given up after its last attempt: counted, logged, deleted', async (t) => {
-  const { fake, clock, controller, directory, logger } = setup();
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  t.truthy(await directory.lookup(victim));
-  const denied = new CloudError('DetachInstances', 'detaching from web', 'AccessDenied', false);
-  fake.fail('detachInstances', denied, 2);
-  fake.fail('describeGroups', denied, 2);
-  const m = warning(victim, clock.now());
-  await t.throwsAsync(controller.handleMessage({ ...m, receiveCount: 9 }, 'q1'));
-  t.is(await controller.handleMessage({ ...m, receiveCount: 10 }, 'q1'), 'delete');
-  t.is(controller.stats().discarded['too-many-attempts'], 1);
-  t.true(logger.lines.some((l) => l.msg === 'discarding message: too-many-attempts'));
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
+  w.rec.failNext('detachInstances', 'AccessDenied', 2);
+  w.rec.failNext('describeGroups', 'AccessDenied', 2);
+  const m = warning(victim, w.clock.now());
+  await t.throwsAsync(w.handle({ ...m, receiveCount: 9 }));
+  t.is(await w.handle({ ...m, receiveCount: 10 }), 'delete');
+  t.is(w.controller.stats().discarded['too-many-attempts'], 1);
+  t.true(w.logger.lines.some((l) => l.msg === 'discarding message: too-many-attempts'));
 });
 
 test('release outcomes reach the metrics and one readable log line', async (t) => {
@@ -410,15 +438,15 @@ test('release outcomes reach the metrics and one readable log line', async (t) =
       counts: { servicesDeregistered: 2 },
     }),
   };
-  const { fake, clock, controller, logger } = setup({}, [drain, consul]);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  t.is(await controller.handleMessage(warning(victim, clock.now()), 'q1'), 'delete');
+  const w = await setup([{ name: 'web', size: 2 }], {}, [drain, consul]);
+  const victim = w.members('web')[0]!;
+  t.is(await w.handle(warning(victim, w.clock.now())), 'delete');
   const dims = { AutoScalingGroupName: 'web' };
-  t.is(fake.metricSum('PodsEvicted', dims), 7);
-  t.is(fake.metricSum('DrainIncomplete', dims), 1);
-  t.is(fake.metricSum('DrainSeconds', dims), 4.2);
-  t.true(fake.metricSum('ConsulDeregistered', dims) >= 1);
-  const line = logger.lines.find((l) => l.msg?.startsWith(`release of ${victim} incomplete`));
+  t.is(w.metricSum('PodsEvicted', dims), 7);
+  t.is(w.metricSum('DrainIncomplete', dims), 1);
+  t.is(w.metricSum('DrainSeconds', dims), 4.2);
+  t.true(w.metricSum('ConsulDeregistered', dims) >= 1);
+  const line = w.logger.lines.find((l) => l.msg?.startsWith(`release of ${victim} incomplete`));
   t.truthy(line, 'a partial drain is a warning');
   t.regex(line!.msg!, /kubernetes=partial.*podsEvicted=7.*consul=done/);
 });
