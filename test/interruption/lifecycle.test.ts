@@ -3,29 +3,29 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
+import type { LifecycleActionRef } from '../../src/ports/autoscaling.js';
+import type { QueueMessage } from '../../src/ports/queue.js';
 import type { ReleaseRequest, Releaser } from '../../src/ports/releaser.js';
 import { testCloud } from '../helpers/aws-fixtures.js';
-import { virtualClock } from './helpers/clock.js';
-import { FakeCloud } from './helpers/fake-cloud.js';
 import { makeController, msg, recordingReleaser } from './helpers/setup.js';
+import { eventually, type SimWorld, simWorld } from './helpers/sim-world.js';
 
-const lifecycle = (
-  type: 'lifecycle-terminate' | 'lifecycle-launch',
-  instanceId: string,
-  time: Date,
-  token = 'tok-1',
-) =>
-  msg(
-    buildSampleEvent({
-      type,
-      instanceId,
-      region: 'us-east-1',
-      time,
-      groupName: 'web',
-      hookName: 'drain-hook',
-      token,
-    }),
-  );
+// Lifecycle hooks on the simulated region: the group's own hook puts the instance in Terminating:Wait
+// or Pending:Wait and sends the event with its token, as Auto Scaling does; CompleteLifecycleAction and
+// heartbeats are refused for a wrong token or an instance not waiting, and the hook times out.
+
+const HOOK = 'drain-hook';
+const terminating = (heartbeatTimeoutSeconds = 300) => [
+  { name: HOOK, transition: 'terminating' as const, heartbeatTimeoutSeconds },
+];
+
+/** The lifecycle action events on the queue now (the simulated Auto Scaling sent them). */
+async function hookMessages(w: SimWorld) {
+  const msgs = await w.receiveAll();
+  return msgs.filter((m) => /Lifecycle Action/.test(m.body));
+}
+
+const tokenOf = (m: QueueMessage) => JSON.parse(m.body).detail.LifecycleActionToken as string;
 
 /** A release step that takes `seconds` of clock time. */
 const slowReleaser = (
@@ -42,104 +42,134 @@ const slowReleaser = (
 });
 
 test('terminate hook: release, heartbeats while it runs past half the timeout, then one CONTINUE', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  fake.hookTimeouts.set('web/drain-hook', 30);
+  const w = await simWorld([{ name: 'web', size: 2, hooks: terminating(30) }]);
+  const victim = w.members('web')[0]!;
   const seen: ReleaseRequest[] = [];
   const { controller } = makeController({
-    cloud: fake.cloud,
-    clock,
-    releasers: [slowReleaser(clock, 50, seen)],
+    cloud: w.cloud,
+    clock: w.clock,
+    releasers: [slowReleaser(w.clock, 50, seen)],
     overrides: {
       web: (s) => {
         s.kubernetes.drainTimeoutSeconds = 120;
       },
     },
   });
-  const start = clock.now().getTime();
-  t.is(await controller.handleMessage(lifecycle('lifecycle-terminate', victim, clock.now()), 'q1'), 'delete');
+  w.region.asg.terminateInGroup(victim, false);
+  const [m] = await hookMessages(w);
+  t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
+  const start = w.clock.nowMs();
+  t.is(await w.clock.drive(controller.handleMessage(m!, 'q1')), 'delete');
   t.is(seen.length, 1);
   t.is(seen[0]!.reason, 'lifecycle-terminate');
-  // 50 s of release with a 30 s timeout: heartbeats at ~15, 30, 45 s.
-  t.true(fake.heartbeats.length >= 2 && fake.heartbeats.length <= 4, `heartbeats: ${fake.heartbeats.length}`);
-  t.true(fake.heartbeats[0]!.at - start >= 14_000);
+  // 50 s of release with a 30 s heartbeat timeout: a heartbeat every 15 s keeps the action alive.
+  const beats = () => w.okCalls('recordLifecycleActionHeartbeat');
   t.deepEqual(
-    fake.completions.map((c) => [c.ref.groupName, c.ref.hookName, c.ref.instanceId, c.ref.token, c.result]),
-    [['web', 'drain-hook', victim, 'tok-1', 'CONTINUE']],
+    beats().map((c) => (c.at - start) / 1000),
+    [15, 30, 45],
   );
-  t.truthy(fake.instances.get(victim)!.tags[INTERRUPTED_AT_TAG]);
-  t.is(fake.detachCalls.length, 0, 'a terminating instance is not detached');
-  t.is(fake.metricSum('LifecycleActionsCompleted', { AutoScalingGroupName: 'web' }), 1);
+  t.deepEqual(
+    w.okCalls('completeLifecycleAction').map((c) => {
+      const ref = c.args[0] as LifecycleActionRef;
+      return [ref.groupName, ref.hookName, ref.instanceId, ref.token, c.args[1]];
+    }),
+    [['web', HOOK, victim, tokenOf(m!), 'CONTINUE']],
+  );
+  t.is(w.rec.callsOf('completeLifecycleAction').length, 1);
+  // Auto Scaling accepted it before the timeout: the instance goes on to terminate.
+  t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Proceed');
+  t.truthy(w.instance(victim).tags[INTERRUPTED_AT_TAG]);
+  t.is(w.rec.callsOf('detachInstances').length, 0, 'a terminating instance is not detached');
+  t.is(w.metricSum('LifecycleActionsCompleted', { AutoScalingGroupName: 'web' }), 1);
   // No heartbeat after completion.
-  const count = fake.heartbeats.length;
-  await clock.sleep(40_000);
-  t.is(fake.heartbeats.length, count);
+  const count = w.rec.callsOf('recordLifecycleActionHeartbeat').length;
+  await w.clock.advanceBy(40_000);
+  t.is(w.rec.callsOf('recordLifecycleActionHeartbeat').length, count);
 });
 
 test('a second message for the same hook does not complete it twice; a short release sends no heartbeat', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
-  fake.hookTimeouts.set('web/drain-hook', 60);
+  // SQS may deliver a message twice: the simulated queue does, every time.
+  const w = await simWorld([{ name: 'web', size: 2, hooks: terminating(60) }], {
+    queue: { duplicateRate: 1 },
+  });
+  const victim = w.members('web')[0]!;
   const releaser = recordingReleaser();
-  const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [releaser] });
-  const time = clock.now();
-  const verdicts = await Promise.all([
-    controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1'),
-    controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1'),
-  ]);
-  await controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1');
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
+  w.region.asg.terminateInGroup(victim, false);
+  const copies = await hookMessages(w);
+  t.is(copies.length, 2);
+  t.is(copies[0]!.messageId, copies[1]!.messageId);
+  const verdicts = await w.clock.drive(Promise.all(copies.map((c) => controller.handleMessage(c, 'q1'))));
+  // And a redelivery later on.
+  await w.clock.drive(controller.handleMessage(copies[0]!, 'q1'));
   t.deepEqual(verdicts, ['delete', 'delete']);
-  t.is(fake.completions.length, 1);
+  t.is(w.rec.callsOf('completeLifecycleAction').length, 1);
+  t.is(w.okCalls('completeLifecycleAction').length, 1);
   t.is(releaser.requests.length, 1);
-  t.is(fake.heartbeats.length, 0);
+  t.is(w.rec.callsOf('recordLifecycleActionHeartbeat').length, 0);
 });
 
 test('a warning then the terminate hook: one release, and the hook is still completed', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const victim = fake.addGroup('web', 2).members[0]!.instanceId;
+  const w = await simWorld([{ name: 'web', size: 2, hooks: terminating() }]);
+  const victim = w.members('web')[0]!;
   const releaser = recordingReleaser();
-  const { controller } = makeController({ cloud: fake.cloud, clock, releasers: [releaser] });
-  const time = clock.now();
-  await controller.handleMessage(
-    msg(buildSampleEvent({ type: 'spot-interruption', instanceId: victim, region: 'us-east-1', time })),
-    'q1',
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
+  // The group starts terminating the instance (its hook waits) as the Spot warning comes in.
+  w.region.asg.terminateInGroup(victim, false);
+  const [hook] = await hookMessages(w);
+  const time = w.clock.now();
+  await w.clock.drive(
+    controller.handleMessage(
+      msg(buildSampleEvent({ type: 'spot-interruption', instanceId: victim, region: 'us-east-1', time })),
+      'q1',
+    ),
   );
-  await controller.handleMessage(lifecycle('lifecycle-terminate', victim, time), 'q1');
+  await w.clock.drive(controller.handleMessage(hook!, 'q1'));
   t.is(releaser.requests.length, 1);
-  t.is(fake.completions.length, 1);
+  t.is(w.okCalls('completeLifecycleAction').length, 1);
+  t.is(w.okCalls('detachInstances').length, 0, 'a terminating instance cannot be detached');
 });
 
 test('launch hook: the launch preparer runs, then CONTINUE', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const id = fake.addGroup('web', 1).members[0]!.instanceId;
+  const w = await simWorld([
+    { name: 'web', size: 0, hooks: [{ name: 'launch-hook', transition: 'launching' }] },
+  ]);
   const order: string[] = [];
   const { controller } = makeController({
-    cloud: fake.cloud,
-    clock,
+    cloud: w.cloud,
+    clock: w.clock,
     deps: {
-      prepareLaunch: async ({ instanceId }) => void order.push(`prepare ${instanceId}`),
+      prepareLaunch: async ({ instanceId }) =>
+        void order.push(
+          `prepare ${instanceId} (${w.rec.callsOf('completeLifecycleAction').length} completed)`,
+        ),
     },
   });
-  const orig = fake.autoscaling.completeLifecycleAction;
-  fake.autoscaling.completeLifecycleAction = async (ref, r) => {
-    order.push(`complete ${r}`);
-    return orig(ref, r);
-  };
-  await controller.handleMessage(lifecycle('lifecycle-launch', id, clock.now()), 'q1');
-  t.deepEqual(order, [`prepare ${id}`, 'complete CONTINUE']);
+  w.region.asg.update('web', { desired: 1 });
+  await eventually(w.clock, 'a member waiting in Pending:Wait', () =>
+    [...w.region.asg.mustGet('web').members.values()].some((m) => m.lifecycleState === 'Pending:Wait'),
+  );
+  const id = w.members('web')[0]!;
+  const [m] = await hookMessages(w);
+  await w.clock.drive(controller.handleMessage(m!, 'q1'));
+  t.deepEqual(order, [`prepare ${id} (0 completed)`]);
+  t.deepEqual(
+    w.okCalls('completeLifecycleAction').map((c) => c.args[1]),
+    ['CONTINUE'],
+  );
+  t.is(w.region.asg.mustGet('web').members.get(id)?.lifecycleState, 'InService');
 });
 
 test('a hook of an unmanaged group is discarded', async (t) => {
-  const clock = virtualClock();
-  const fake = new FakeCloud(clock);
-  const { controller } = makeController({ cloud: fake.cloud, clock });
-  await controller.handleMessage(lifecycle('lifecycle-terminate', 'i-0123456789abcdef0', clock.now()), 'q1');
+  const w = await simWorld([{ name: 'web', size: 1, tags: { team: 'x' }, hooks: terminating() }]);
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock });
+  const victim = w.members('web')[0]!;
+  w.region.asg.terminateInGroup(victim, false);
+  const [m] = await hookMessages(w);
+  await w.clock.drive(controller.handleMessage(m!, 'q1'));
   t.is(controller.stats().discarded['unknown-instance'], 1);
-  t.is(fake.completions.length, 0);
+  t.is(w.rec.callsOf('completeLifecycleAction').length, 0);
+  t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
 });
 
 /** A stand-in Auto Scaling endpoint that records the form-encoded query request. */
