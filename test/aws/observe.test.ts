@@ -3,7 +3,7 @@ import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import test from 'ava';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { observe } from '../../src/controllers/reconcile/observe.js';
-import type { Clock } from '../../src/ports/clock.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 import {
   addSpotMembers,
   callCounter,
@@ -20,7 +20,8 @@ let moto: Moto;
 let raw: AwsClients;
 const calls = callCounter();
 const at = new Date('2026-11-22T16:00:00Z');
-const clock: Clock = { now: () => at, sleep: async () => {} };
+// observe only reads the time; a virtual clock that nothing advances stays at `at`.
+const clock = new VirtualClock(at);
 
 test.before(async () => {
   moto = await startMoto();

@@ -3,9 +3,9 @@ import { reconcileOnce } from '../../src/controllers/reconcile/pass.js';
 import type { Action } from '../../src/domain/actions.js';
 import { STANDBY_FOR_TAG } from '../../src/domain/tags.js';
 import { planOrphanStandbys } from '../../src/plan/orphans.js';
-import type { Clock } from '../../src/ports/clock.js';
 import type { Cloud } from '../../src/ports/cloud.js';
 import { silentLogger } from '../../src/ports/logger.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 import { GROUP, instance, NOW, planInput } from './factories.js';
 
 const standby = (owner: string, ageMinutes: number, state: 'stopped' | 'terminated' = 'stopped') =>
@@ -29,7 +29,7 @@ test("a pass over some groups never calls the other groups' standbys orphans; a 
   const orphan = standby('deleted-asg', 60);
   const { observation } = planInput({ standbys: [orphan] });
   const done: Action[] = [];
-  const clock: Clock = { now: () => NOW, sleep: async () => {} };
+  const clock = new VirtualClock(NOW);
   const deps = {
     cloud: {} as Cloud,
     clock,

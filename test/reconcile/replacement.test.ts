@@ -1,26 +1,31 @@
 import test from 'ava';
-import { REPLACEMENT_TAG } from '../../src/domain/tags.js';
+import { INTERRUPTED_AT_TAG, REPLACEMENT_TAG } from '../../src/domain/tags.js';
 import type { Releaser } from '../../src/ports/releaser.js';
 import { settings } from '../plan/factories.js';
-import { world } from './world.js';
+import { type World, webGroup, world } from './world.js';
 
 const lifetime = settings({ lifetime: { guaranteeMinutes: 50 }, replacement: { maxConcurrent: 1 } });
 
-/** Group `web` at MaxSize with two members; only the first is past guaranteeMinutes. */
+/**
+ * Group `web` at MaxSize 2 with two InService members; only the first is past guaranteeMinutes. The
+ * first member was launched in the warm-up, 10 minutes before the scenario start; the second comes from
+ * a scale-out 40 minutes later, so when the passes begin the first is 51 minutes old and the second 1.
+ */
 async function agedGroup(releasers: Releaser[] = []) {
-  const w = world(lifetime, releasers);
-  const g = w.cloud.addGroup({ name: 'web', desired: 2, max: 2 });
-  const [old, young] = g.members.map((m) => m.instanceId) as [string, string];
-  await w.clock.advance(51 * 60_000);
-  w.cloud.instances.get(young)!.launchTime = new Date(w.clock.now().getTime() - 60_000);
+  const w = await world(lifetime, { groups: [webGroup({ desired: 1, max: 2 })] }, releasers);
+  const [old] = w.members().map((m) => m.instanceId) as [string];
+  await w.wait(40 * 60);
+  w.region.asg.update('web', { desired: 2 });
+  await w.wait(61);
+  const young = w.members().find((m) => m.instanceId !== old)!.instanceId;
   return { ...w, old, young };
 }
 
-function liveRecords(cloud: ReturnType<typeof world>['cloud']) {
-  return [...cloud.instances.values()].filter(
-    (i) => i.state !== 'terminated' && i.tags[REPLACEMENT_TAG] !== undefined,
-  );
+function liveRecords(w: World) {
+  return w.instances().filter((i) => i.state !== 'terminated' && i.tags[REPLACEMENT_TAG] !== undefined);
 }
+
+const isMember = (w: World, id: string) => w.group().members.has(id);
 
 test('launch-before-retire at MaxSize: desired+1 and MaxSize+1, wait, release, detach, restore, terminate', async (t) => {
   const released: string[] = [];
@@ -32,7 +37,11 @@ test('launch-before-retire at MaxSize: desired+1 and MaxSize+1, wait, release, d
     },
   };
   const w = await agedGroup([releaser]);
-  const g = w.cloud.group('web');
+  const g = w.group();
+  t.deepEqual(
+    w.members().map((m) => m.lifecycleState),
+    ['InService', 'InService'],
+  );
 
   const first = await w.pass();
   t.deepEqual(
@@ -41,10 +50,15 @@ test('launch-before-retire at MaxSize: desired+1 and MaxSize+1, wait, release, d
   );
   t.is(first?.groups[0]?.actions[0]?.reason, `replace ${w.old}: age 51m > guaranteeMinutes 50`);
   t.deepEqual([g.desired, g.max], [3, 3]);
-  t.regex(w.cloud.instances.get(w.old)!.tags[REPLACEMENT_TAG]!, /^step=waiting;.*raisedMax=1/);
+  t.regex(w.instance(w.old).tags[REPLACEMENT_TAG]!, /^step=waiting;.*raisedMax=1/);
 
   // The new member is booting: nothing is retired yet, and no second capacity is added.
-  w.cloud.tick();
+  await w.wait(1);
+  t.is(
+    w.members().filter((m) => m.lifecycleState === 'Pending').length,
+    1,
+    'the ASG launched the new member',
+  );
   const second = await w.pass();
   t.deepEqual(second?.groups[0]?.actions, []);
   t.is(second?.groups[0]?.requeueAfterSeconds, 20);
@@ -60,19 +74,23 @@ test('launch-before-retire at MaxSize: desired+1 and MaxSize+1, wait, release, d
   t.is(third?.groups[0]?.results[0]?.status, 'done');
   t.deepEqual(released, [`${w.old}:lifetime`]);
   t.deepEqual([g.desired, g.max], [2, 2]);
-  t.is(w.cloud.instances.get(w.old)!.state, 'shutting-down');
-  t.false(g.members.some((m) => m.instanceId === w.old));
-  t.is(w.cloud.instances.size, 3, 'exactly one new instance');
+  t.is(w.instance(w.old).state, 'shutting-down');
+  // DetachInstances is asynchronous in Auto Scaling: the instance shows as Detaching, then leaves.
+  await w.wait(5);
+  t.false(isMember(w, w.old));
+  t.is(w.instances().length, 3, 'exactly one new instance');
 
-  await w.wait(10);
+  await w.wait(20);
   const last = await w.pass();
   t.deepEqual(last?.groups[0]?.actions, []);
-  t.deepEqual(liveRecords(w.cloud), []);
+  t.deepEqual(liveRecords(w), []);
+  t.is(w.instance(w.old).state, 'terminated');
 });
 
 test('the budget holds a second aged instance until the first replacement is done', async (t) => {
-  const w = await agedGroup();
-  w.cloud.instances.get(w.young)!.launchTime = new Date(w.clock.now().getTime() - 60 * 60_000);
+  // Both members launched in the warm-up: both are 51 minutes old when the passes begin.
+  const w = await world(lifetime, { groups: [webGroup({ desired: 2, max: 2 })] });
+  await w.wait(41 * 60);
   const first = await w.pass();
   t.is(first?.groups[0]?.actions.filter((a) => a.kind === 'replacement-add-capacity').length, 1);
   t.true(first?.groups[0]?.problems.some((p) => p.includes('held back by replacement.maxConcurrent 1')));
@@ -92,10 +110,7 @@ test('the budget holds a second aged instance until the first replacement is don
 
 test('MaxSize that cannot be raised: the action fails with context and the old instance stays', async (t) => {
   const w = await agedGroup();
-  w.cloud.failNext(
-    'updateGroup',
-    Object.assign(new Error('max size limit reached'), { name: 'LimitExceeded' }),
-  );
+  w.rec.failNext('updateGroup', 'LimitExceeded', 1, 'max size limit reached');
   const first = await w.pass();
   const result = first?.groups[0]?.results[0];
   t.is(result?.status, 'failed');
@@ -103,58 +118,53 @@ test('MaxSize that cannot be raised: the action fails with context and the old i
     result?.error ?? '',
     /adding capacity to web before replacing i-.*MaxSize 2 -> 3.*max size limit reached/,
   );
-  t.is(w.cloud.instances.get(w.old)!.state, 'running');
+  t.is(w.instance(w.old).state, 'running');
+  t.deepEqual([w.group().desired, w.group().max], [2, 2]);
   // The next pass resumes from the recorded step and adds capacity exactly once.
   await w.pass();
-  t.deepEqual([w.cloud.group('web').desired, w.cloud.group('web').max], [3, 3]);
+  t.deepEqual([w.group().desired, w.group().max], [3, 3]);
   await w.pass();
-  t.deepEqual([w.cloud.group('web').desired, w.cloud.group('web').max], [3, 3]);
+  t.deepEqual([w.group().desired, w.group().max], [3, 3]);
+  t.is(w.rec.callsOf('updateGroup').filter((c) => !c.error).length, 1);
 });
+
+const CHANGES = /^(update|detach|create|terminate|delete)/;
 
 // Kill the process after each change of a replacement in turn: the next passes finish it with exactly
 // one new instance, capacity added once, MaxSize restored once, and the old instance terminated.
 test('crash-resume: killed after every step in turn, the replacement finishes with exactly one new instance', async (t) => {
   // Count the changes of an uninterrupted replacement first.
   const probe = await agedGroup();
-  const before = probe.cloud.calls.length;
   await probe.pass();
   await probe.wait(61);
   await probe.pass();
-  const changes = probe.cloud.calls
-    .slice(before)
-    .filter((c) => /^(update|detach|create|terminate|delete)/.test(c)).length;
-  t.true(changes >= 8, `a replacement takes ${changes} changes`);
-  t.log(
-    `changes in one replacement: ${probe.cloud.calls
-      .slice(before)
-      .filter((c) => /^(update|detach|create|terminate|delete)/.test(c))
-      .join(' / ')}`,
-  );
+  const changes = probe.rec.calls.filter((c) => CHANGES.test(c.method));
+  t.true(changes.length >= 8, `a replacement takes ${changes.length} changes`);
+  t.log(`changes in one replacement: ${changes.map((c) => c.method).join(' / ')}`);
 
-  for (let k = 0; k < changes; k++) {
+  for (let k = 0; k < changes.length; k++) {
     const w = await agedGroup();
-    const g = w.cloud.group('web');
-    w.cloud.killAfter(k);
-    for (let n = 0; n < 4 && !w.cloud.dead; n++) {
+    const g = w.group();
+    w.rec.dieAfter(k);
+    for (let n = 0; n < 4 && !w.rec.dead; n++) {
       await w.pass();
-      if (!w.cloud.dead) await w.wait(61);
+      if (!w.rec.dead) await w.wait(61);
     }
-    t.true(w.cloud.dead, `killed after ${k} changes`);
-    w.cloud.revive();
+    t.true(w.rec.dead, `killed after ${k} changes`);
+    w.rec.revive();
     for (let n = 0; n < 6; n++) {
       await w.wait(61);
       await w.pass();
     }
-    await w.wait(10);
-    const old = w.cloud.instances.get(w.old)!;
-    t.is(old.state, 'terminated', `k=${k}: old instance terminated`);
-    t.is(w.cloud.instances.size, 3, `k=${k}: exactly one new instance`);
-    t.deepEqual([g.desired, g.max, g.members.length], [2, 2, 2], `k=${k}: capacity and MaxSize back`);
+    await w.wait(25);
+    t.is(w.instance(w.old).state, 'terminated', `k=${k}: old instance terminated`);
+    t.is(w.instances().length, 3, `k=${k}: exactly one new instance`);
+    t.deepEqual([g.desired, g.max, g.members.size], [2, 2, 2], `k=${k}: capacity and MaxSize back`);
     t.true(
-      g.members.every((m) => m.lifecycleState === 'InService'),
+      w.members().every((m) => m.lifecycleState === 'InService'),
       `k=${k}: members InService`,
     );
-    t.deepEqual(liveRecords(w.cloud), [], `k=${k}: no replacement left in flight`);
+    t.deepEqual(liveRecords(w), [], `k=${k}: no replacement left in flight`);
   }
 });
 
@@ -163,31 +173,44 @@ test('dry run: the plan is the same, nothing changes', async (t) => {
   w.deps.dryRun = true;
   const first = await w.pass();
   t.is(first?.groups[0]?.results[0]?.status, 'dry-run');
-  t.deepEqual([w.cloud.group('web').desired, w.cloud.group('web').max], [2, 2]);
-  t.is(w.cloud.instances.get(w.old)!.tags[REPLACEMENT_TAG], undefined);
+  t.deepEqual([w.group().desired, w.group().max], [2, 2]);
+  t.is(w.instance(w.old).tags[REPLACEMENT_TAG], undefined);
+  t.deepEqual(
+    w.rec.calls.filter((c) => CHANGES.test(c.method)),
+    [],
+  );
 });
 
 for (const fastPathFirst of [true, false]) {
   test(`interrupted mid-replacement (${fastPathFirst ? 'fast path detached it first' : 'still a member'}): the added capacity stands in, desired and MaxSize come back`, async (t) => {
     const w = await agedGroup();
-    const g = w.cloud.group('web');
+    const g = w.group();
     await w.pass();
     t.deepEqual([g.desired, g.max], [3, 3]);
-    const old = w.cloud.instances.get(w.old)!;
-    old.tags['spotmax:interrupted-at'] = w.clock.now().toISOString();
-    if (fastPathFirst) await w.cloud.autoscaling.detachInstances('web', [w.old], false);
+    // What the fast path does on the warning: mark the instance, and (maybe) detach it at once.
+    await w.cloud.ec2.createTags([w.old], { [INTERRUPTED_AT_TAG]: w.clock.now().toISOString() });
+    if (fastPathFirst) {
+      await w.cloud.autoscaling.detachInstances('web', [w.old], false);
+      // The detach completes (Detaching -> gone) before the next pass looks.
+      await w.wait(5);
+      t.false(isMember(w, w.old));
+    }
     const r = await w.pass();
     const retire = r?.groups[0]?.actions.find((a) => a.kind === 'replacement-retire');
     t.regex(retire?.reason ?? '', /interrupted during its replacement/);
-    t.is(r?.groups[0]?.results.find((x) => x.action.kind === 'replacement-retire')?.status, 'done');
+    t.is(
+      r?.groups[0]?.results.find((x) => x.action.kind === 'replacement-retire')?.status,
+      'done',
+      JSON.stringify(r?.groups[0]?.results.map((x) => x.error)),
+    );
     t.deepEqual([g.desired, g.max], [2, 2]);
-    t.is(old.state, 'shutting-down');
+    t.is(w.instance(w.old).state, 'shutting-down');
     for (let n = 0; n < 3; n++) {
       await w.wait(61);
       await w.pass();
     }
-    t.deepEqual([g.desired, g.max, g.members.length], [2, 2, 2]);
-    t.true(g.members.every((m) => m.lifecycleState === 'InService'));
-    t.deepEqual(liveRecords(w.cloud), []);
+    t.deepEqual([g.desired, g.max, g.members.size], [2, 2, 2]);
+    t.true(w.members().every((m) => m.lifecycleState === 'InService'));
+    t.deepEqual(liveRecords(w), []);
   });
 }
