@@ -14,8 +14,9 @@ import {
 import { CloudError, SpotmaxError } from '../domain/errors.js';
 import type { Group, ScalingActivity } from '../domain/types.js';
 import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
+import { mapLimit } from '../timing/pool.js';
 import { fromMixedPolicy, toActivity, toGroup } from './asg-shapes.js';
-import { allPages, chunks, mapLimit } from './batch.js';
+import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
 
 /** DescribeAutoScalingGroups returns at most 100 groups a page. */

@@ -1,34 +1,20 @@
-import { CloudError, errorCode, isAccessDenied, isThrottled } from '../domain/errors.js';
+import { CloudError, errorCode, httpStatusOf, isAccessDenied, isRetryable } from '../domain/errors.js';
 import { type AwsService, IAM_POLICY_FILE, iamPermission } from './permissions.js';
 
 // The one place where SDK errors become CloudErrors. The SDK has already retried throttling and 5xx
-// with its standard backoff by the time an error reaches here; `retryable` tells callers whether a
-// later attempt (next reconcile pass, message redelivery) may succeed.
-
-const NETWORK = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|TimeoutError|RequestTimeout/i;
-
-function httpStatus(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-}
-
-export function isRetryableAwsError(err: unknown): boolean {
-  if (isThrottled(err)) return true;
-  const status = httpStatus(err);
-  if (status !== undefined && status >= 500) return true;
-  if ((err as { $retryable?: unknown } | undefined)?.$retryable) return true;
-  const text = `${errorCode(err)} ${err instanceof Error ? err.message : String(err)}`;
-  return NETWORK.test(text);
-}
+// with its standard backoff by the time an error reaches here; `retryable` (classified by error code,
+// see domain/errors.ts) tells callers whether a later attempt (next reconcile pass, message
+// redelivery, the fast path's retry inside its deadline) may succeed.
 
 /** Wraps an error of `service`'s `action` in a CloudError that says what spotmax was doing. */
 export function toCloudError(service: AwsService, action: string, context: string, err: unknown): CloudError {
   if (err instanceof CloudError) return err;
-  const status = httpStatus(err);
+  const status = httpStatusOf(err);
   // An answer the SDK could not parse (an HTML error page from a proxy) has no AWS code; the HTTP
   // status is the most useful thing to show.
   const sdkCode = errorCode(err);
   const code = (sdkCode === 'Error' || sdkCode === 'Unknown') && status ? `HTTP ${status}` : sdkCode;
-  const wrapped = new CloudError(action, context, code, isRetryableAwsError(err), err);
+  const wrapped = new CloudError(action, context, code, isRetryable(err), err);
   if (isAccessDenied(err)) {
     const permission = iamPermission(service, action);
     wrapped.message += ` — spotmax lacks the IAM permission ${permission}; grant it to spotmax's role (see ${IAM_POLICY_FILE})`;

@@ -1,5 +1,6 @@
 import { isNotFound } from '../domain/errors.js';
-import { chunks, mapLimit } from './batch.js';
+import { mapLimit } from '../timing/pool.js';
+import { chunks } from './batch.js';
 
 // Describe calls that take a list of ids fail as a whole when one id does not exist (an instance
 // terminated an hour ago, a volume deleted between the tag lookup and the describe). Dropping the ids

@@ -6,6 +6,7 @@ import { MetricNames } from '../observability/metric-names.js';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
+import { every } from '../timing/every.js';
 
 // GitOps policy reload: `spotmax run` watches its policy folder and applies a change without a restart.
 // A change is validated first; an invalid one (or a folder that became unreadable) keeps the last good
@@ -212,16 +213,15 @@ export function createPolicyWatcher<S extends PolicySetLike>(
       const status = await check(true);
       if (options.useFsWatch ?? true) startFsWatch();
       if (pollMs > 0) {
-        pollLoop = (async () => {
-          for (;;) {
-            try {
-              await clock.sleep(pollMs, abort.signal);
-            } catch {
-              return;
-            }
+        // check() never rejects for a bad folder or policy (it records the error in the status).
+        pollLoop = every(
+          clock,
+          pollMs,
+          async () => {
             await check();
-          }
-        })();
+          },
+          abort.signal,
+        );
       }
       return status;
     },

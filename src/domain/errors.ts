@@ -38,38 +38,154 @@ export class DeadlineError extends SpotmaxError {
   override name = 'DeadlineError';
 }
 
-const NOT_FOUND =
-  /NotFound|does not exist|not found|InvalidInstanceID|InvalidVolume\.NotFound|ValidationError.*not part/i;
-const THROTTLED = /Throttl|RequestLimitExceeded|Rate exceeded|TooManyRequests|SlowDown/i;
-const ACCESS_DENIED = /AccessDenied|UnauthorizedOperation|AuthFailure|not authorized/i;
+// Classification of cloud errors, by the AWS error code (the SDK's `name`, the query protocols'
+// `Code`, or CloudError.code once wrapped), the HTTP status and Node's network error `code`: never by
+// message text, which AWS may reword. The code lists follow the EC2 and Auto Scaling API references
+// ("Error codes for the Amazon EC2 API", "Common Errors") and the SDK's own retry classification.
 
-function codeOf(err: unknown): string {
-  if (err instanceof CloudError) return err.code;
-  if (err && typeof err === 'object') {
-    const e = err as { name?: string; Code?: string; code?: string };
-    return e.Code ?? e.code ?? e.name ?? 'Error';
-  }
-  return 'Error';
+/** Codes that name a missing thing. EC2's are `<Resource>.NotFound` (InvalidInstanceID.NotFound…). */
+const NOT_FOUND_CODES = new Set([
+  'InvalidLaunchTemplateId.VersionNotFound',
+  'InvalidLaunchTemplateName.NotFoundException',
+  // An id EC2 cannot even parse names no instance or volume: as gone as a well-formed unknown one.
+  'InvalidInstanceID.Malformed',
+  'InvalidVolumeID.Malformed',
+  'ResourceNotFoundException',
+  'ResourceNotFound',
+  'QueueDoesNotExist',
+  'AWS.SimpleQueueService.NonExistentQueue',
+]);
+
+/** Throttling codes (the same list the SDK's standard retry mode treats as throttling). */
+const THROTTLING_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'SlowDown',
+  'EC2ThrottledException',
+  'BandwidthLimitExceeded',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'TransactionInProgressException',
+  'LimitExceededException',
+]);
+
+const ACCESS_DENIED_CODES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'AuthFailure',
+  'NotAuthorized',
+]);
+
+/** Server-side failures worth another try, whatever their HTTP status says. */
+const TRANSIENT_CODES = new Set([
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+
+/** Node's codes for a connection that failed or broke (on `code`, possibly on a cause). */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+interface AwsShaped {
+  name?: string;
+  Code?: string;
+  code?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+  cause?: unknown;
 }
 
-function textOf(err: unknown): string {
-  return `${codeOf(err)} ${err instanceof Error ? err.message : String(err)}`;
+const shape = (err: unknown): AwsShaped => (err && typeof err === 'object' ? (err as AwsShaped) : {});
+
+/** The AWS error code: CloudError.code, else the SDK's `Code`, Node's `code`, or the error's name. */
+export function errorCode(err: unknown): string {
+  if (err instanceof CloudError) return err.code;
+  const e = shape(err);
+  return e.Code ?? (typeof e.code === 'string' ? e.code : undefined) ?? e.name ?? 'Error';
+}
+
+/** The HTTP status of the AWS answer, when there was one (on the error or the error it wraps). */
+export function httpStatusOf(err: unknown): number | undefined {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
+    const status = shape(cur).$metadata?.httpStatusCode;
+    if (status !== undefined) return status;
+  }
+  return undefined;
 }
 
 export function isNotFound(err: unknown): boolean {
-  return NOT_FOUND.test(textOf(err));
+  const code = errorCode(err);
+  return code.endsWith('.NotFound') || NOT_FOUND_CODES.has(code);
 }
 
 export function isThrottled(err: unknown): boolean {
-  return THROTTLED.test(textOf(err));
+  return (
+    THROTTLING_CODES.has(errorCode(err)) ||
+    httpStatusOf(err) === 429 ||
+    shape(err).$retryable?.throttling === true
+  );
 }
 
 export function isAccessDenied(err: unknown): boolean {
-  return ACCESS_DENIED.test(textOf(err));
+  return ACCESS_DENIED_CODES.has(errorCode(err));
 }
 
-export function errorCode(err: unknown): string {
-  return codeOf(err);
+/** A failed or broken connection: Node's code on the error or anywhere in its causes. */
+export function isNetworkError(err: unknown): boolean {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
+    const code = shape(cur).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a later attempt may succeed: throttling, a 5xx or a transient server code, an error the SDK
+ * marked retryable, a broken connection. A CloudError carries the verdict made when it was wrapped.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof CloudError) return err.retryable || isThrottled(err);
+  const status = httpStatusOf(err);
+  return (
+    isThrottled(err) ||
+    TRANSIENT_CODES.has(errorCode(err)) ||
+    (status !== undefined && status >= 500) ||
+    shape(err).$retryable !== undefined ||
+    isNetworkError(err)
+  );
+}
+
+/**
+ * Auto Scaling reports a missing group ("AutoScalingGroup name not found"), an instance that is not
+ * (or no longer) a member ("The instance i-… is not part of Auto Scaling group web") and a lifecycle
+ * action that is over ("No active Lifecycle Action found") all as the generic `ValidationError`; only
+ * the message tells them from a malformed request. This is the one place that reads that message, for
+ * the decisions that hinge on it: a detach already done, a lifecycle action already completed.
+ */
+export function isAutoScalingNotFound(err: unknown): boolean {
+  return (
+    errorCode(err) === 'ValidationError' &&
+    /not found|not part of|does not exist|No active Lifecycle Action/i.test(describeError(err))
+  );
 }
 
 /** One line for logs: the message chain, causes included. */

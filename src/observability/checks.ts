@@ -1,5 +1,6 @@
-import { describeError } from '../domain/errors.js';
+import { DeadlineError, describeError } from '../domain/errors.js';
 import type { Clock } from '../ports/clock.js';
+import { withDeadline } from '../timing/deadline.js';
 
 // Health results for /healthz and /readyz: named checks, each ok or not with a message that says why.
 
@@ -27,22 +28,17 @@ export async function runChecks(
 ): Promise<HealthResult> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
-      const abort = new AbortController();
-      const timeout = options.clock.sleep(options.timeoutMs, abort.signal).then(
-        (): CheckResult => ({ ok: false, message: `no answer within ${options.timeoutMs} ms` }),
-        (): CheckResult => ({ ok: true }),
-      );
-      const run = (async (): Promise<CheckResult> => {
-        try {
-          return (await check()) ?? { ok: true };
-        } catch (err) {
-          return { ok: false, message: describeError(err) };
-        }
-      })();
       try {
-        return [name, await Promise.race([run, timeout])];
-      } finally {
-        abort.abort();
+        const result = await withDeadline(async () => (await check()) ?? { ok: true }, {
+          clock: options.clock,
+          ms: options.timeoutMs,
+          what: `check ${name}`,
+        });
+        return [name, result];
+      } catch (err) {
+        const message =
+          err instanceof DeadlineError ? `no answer within ${options.timeoutMs} ms` : describeError(err);
+        return [name, { ok: false, message }];
       }
     }),
   );

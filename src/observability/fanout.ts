@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricDatum, MetricsPort } from '../ports/metrics.js';
+import { every } from '../timing/every.js';
 
 /**
  * One MetricsPort that feeds several (CloudWatch and Prometheus), so the code records once and both
@@ -48,16 +49,7 @@ export function startMetricsFlusher(options: {
       logger.warn({ err }, 'flushing metrics failed; they are retried at the next interval');
     }
   };
-  const loop = (async () => {
-    for (;;) {
-      try {
-        await clock.sleep(intervalMs, abort.signal);
-      } catch {
-        return;
-      }
-      await flushOnce();
-    }
-  })();
+  const loop = every(clock, intervalMs, flushOnce, abort.signal);
   return {
     async stop() {
       abort.abort(new Error('metrics flusher stopped'));

@@ -1,6 +1,7 @@
-import { describeError } from '../domain/errors.js';
+import { DeadlineError, describeError } from '../domain/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../ports/releaser.js';
+import { withDeadline } from '../timing/deadline.js';
 
 export interface RunReleasersOptions {
   clock: Clock;
@@ -22,43 +23,31 @@ export async function runReleasers(
   return Promise.all(
     releasers.map(async (releaser): Promise<ReleaseOutcome> => {
       const started = clock.now().getTime();
-      const untilDeadline = req.deadline.getTime() - started;
-      const budget = Math.min(untilDeadline, options.stepTimeoutMs ?? Number.POSITIVE_INFINITY);
+      const budget = Math.min(
+        req.deadline.getTime() - started,
+        options.stepTimeoutMs ?? Number.POSITIVE_INFINITY,
+      );
       if (budget <= 0) {
         return { step: releaser.name, status: 'skipped', durationMs: 0, detail: 'deadline already passed' };
       }
-      const controller = new AbortController();
-      const onOuterAbort = () => controller.abort(req.signal?.reason);
-      req.signal?.addEventListener('abort', onOuterAbort, { once: true });
-      const timer = new AbortController();
-      const timeout = clock.sleep(budget, timer.signal).then(
-        (): ReleaseOutcome => {
-          controller.abort(new Error(`${releaser.name} timed out after ${budget} ms`));
-          return {
-            step: releaser.name,
-            status: 'partial',
-            durationMs: clock.now().getTime() - started,
-            detail: `stopped at its time limit (${Math.round(budget)} ms)`,
-          };
-        },
-        () => undefined as never,
-      );
+      const ended = (status: ReleaseOutcome['status'], detail: string): ReleaseOutcome => ({
+        step: releaser.name,
+        status,
+        durationMs: clock.now().getTime() - started,
+        detail,
+      });
       try {
-        // Through a then() so a releaser that throws synchronously is still an outcome, not a throw.
-        const work = Promise.resolve()
-          .then(() => releaser.release({ ...req, signal: controller.signal }))
-          .catch(
-            (err): ReleaseOutcome => ({
-              step: releaser.name,
-              status: 'failed',
-              durationMs: clock.now().getTime() - started,
-              detail: describeError(err),
-            }),
-          );
-        return await Promise.race([work, timeout]);
-      } finally {
-        timer.abort();
-        req.signal?.removeEventListener('abort', onOuterAbort);
+        // The step's signal aborts at its time limit, so a step that overruns is told to stop.
+        return await withDeadline((signal) => releaser.release({ ...req, signal }), {
+          clock,
+          ms: budget,
+          signal: req.signal,
+          what: releaser.name,
+        });
+      } catch (err) {
+        if (err instanceof DeadlineError)
+          return ended('partial', `stopped at its time limit (${Math.round(budget)} ms)`);
+        return ended('failed', describeError(err));
       }
     }),
   );

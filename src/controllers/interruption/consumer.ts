@@ -2,8 +2,20 @@ import { describeError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { QueueMessage, QueuePort } from '../../ports/queue.js';
-import { withRetry } from './retry.js';
-import { Semaphore } from './semaphore.js';
+import { backoffDelay } from '../../timing/backoff.js';
+import { withDeadline } from '../../timing/deadline.js';
+import { every } from '../../timing/every.js';
+import { Semaphore } from '../../timing/pool.js';
+
+/** Receive failures back off 0.5 s, 1 s, 2 s, ... up to 20 s, so a dead queue endpoint is not hammered. */
+const RECEIVE_BACKOFF = { baseMs: 500, maxMs: 20_000 };
+
+/**
+ * Queue calls after the work is done get this long: a hung call must not hold a handler slot. No retry
+ * of our own: the SDK has retried what it could, and a message not deleted is delivered again (and
+ * handled idempotently), one whose visibility was not changed comes back at its timeout.
+ */
+const QUEUE_CALL_MS = 10_000;
 
 /** What the handler decided: delete the message, or keep it (dry-run) so it is neither lost nor acted on. */
 export type MessageVerdict = 'delete' | 'keep';
@@ -72,12 +84,12 @@ export class QueueConsumer {
     await Promise.allSettled(this.loops);
     const pending = [...this.inFlight];
     if (pending.length > 0) {
-      const timer = new AbortController();
-      await Promise.race([
-        Promise.allSettled(pending.map((p) => p.done)),
-        this.opts.clock.sleep(graceMs, timer.signal).catch(() => undefined),
-      ]);
-      timer.abort();
+      // Past the grace period the unfinished are aborted below; the deadline itself is no error.
+      await withDeadline(() => Promise.allSettled(pending.map((p) => p.done)), {
+        clock: this.opts.clock,
+        ms: graceMs,
+        what: 'in-flight messages',
+      }).catch(() => undefined);
     }
     const unfinished = [...this.inFlight].filter((p) => !p.finished);
     for (const p of unfinished) p.abort.abort(new Error('shutting down: grace period over'));
@@ -118,9 +130,7 @@ export class QueueConsumer {
           { queueUrl, poller: index, err: describeError(err) },
           `receiving from ${queueUrl} failed`,
         );
-        await this.opts.clock
-          .sleep(Math.min(20_000, 250 * 2 ** Math.min(failures, 7)), signal)
-          .catch(() => undefined);
+        await this.opts.clock.sleep(backoffDelay(failures, RECEIVE_BACKOFF), signal).catch(() => undefined);
         continue;
       }
       this.semaphore.release(slots - messages.length);
@@ -154,7 +164,9 @@ export class QueueConsumer {
       const verdict = await this.opts.handle(message, queueUrl, abort.signal);
       // Work that finished (even after the grace period) is done: its message goes.
       if (verdict === 'delete') {
-        await withRetry(() => this.opts.queue.delete(queueUrl, message.receiptHandle), this.briefly());
+        await this.queueCall(`deleting message ${message.messageId}`, () =>
+          this.opts.queue.delete(queueUrl, message.receiptHandle),
+        );
         entry.deleted = true;
         this.opts.onDeleted?.();
       }
@@ -174,9 +186,8 @@ export class QueueConsumer {
       if (retryIn !== undefined) {
         keepAlive.abort();
         await extender;
-        await withRetry(
-          () => this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, retryIn),
-          this.briefly(),
+        await this.queueCall(`making message ${message.messageId} visible in ${retryIn} s`, () =>
+          this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, retryIn),
         ).catch(() => undefined);
       }
     } finally {
@@ -185,36 +196,30 @@ export class QueueConsumer {
     }
   }
 
-  /** Queue calls after the work is done get a few seconds (a hung call must not hold a handler slot). */
-  private briefly() {
-    const now = this.opts.clock.now().getTime();
-    return { clock: this.opts.clock, deadline: new Date(now + 10_000), attemptTimeoutMs: 5_000 };
+  private queueCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return withDeadline(call, { clock: this.opts.clock, ms: QUEUE_CALL_MS, what });
   }
 
   /** Pushes the visibility timeout out every half period while the handler runs. */
-  private async extendVisibility(
-    queueUrl: string,
-    message: QueueMessage,
-    signal: AbortSignal,
-  ): Promise<void> {
-    for (;;) {
-      try {
-        await this.opts.clock.sleep((this.visibility * 1000) / 2, signal);
-      } catch {
-        return;
-      }
-      try {
-        await withRetry(
-          () => this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, this.visibility),
-          this.briefly(),
-        );
-      } catch (err) {
-        this.opts.logger.warn(
-          { messageId: message.messageId, err: describeError(err) },
-          'extending message visibility failed',
-        );
-      }
-    }
+  private extendVisibility(queueUrl: string, message: QueueMessage, signal: AbortSignal): Promise<void> {
+    return every(
+      this.opts.clock,
+      (this.visibility * 1000) / 2,
+      async () => {
+        try {
+          await this.queueCall(`extending the visibility of message ${message.messageId}`, () =>
+            this.opts.queue.changeVisibility(queueUrl, message.receiptHandle, this.visibility),
+          );
+        } catch (err) {
+          // The next extension may succeed; at worst the message is delivered again, and handled idempotently.
+          this.opts.logger.warn(
+            { messageId: message.messageId, err: describeError(err) },
+            'extending message visibility failed',
+          );
+        }
+      },
+      signal,
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { describeError, SpotmaxError } from '../../domain/errors.js';
 import type { AutoScalingPort } from '../../ports/autoscaling.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
-import { withRetry } from './retry.js';
+import { withRetry } from '../../timing/retry.js';
 
 /** DetachInstances takes at most 20 ids a call. */
 export const MAX_DETACH_BATCH = 20;

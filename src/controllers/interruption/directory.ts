@@ -4,7 +4,6 @@ import { GROUP_TAG } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
-import { withRetry } from './retry.js';
 
 export interface DirectoryEntry {
   resolved: ResolvedGroup;
@@ -36,7 +35,9 @@ const ASG_NAME_TAG = 'aws:autoscaling:groupName';
  * Membership index from the latest observation, with fallbacks so a freshly launched instance is found
  * without waiting for the next reconcile: on a miss, the instance itself is described (its
  * aws:autoscaling:groupName tag names its group); failing that, all groups are described again (shared by
- * concurrent misses, at most once per ttl, so a storm of foreign ids costs one call).
+ * concurrent misses, at most once per ttl, so a storm of foreign ids costs one call). Its reads have
+ * the SDK's retries only: a lookup that still fails fails the message, which comes back within seconds
+ * (consumer.ts retryDelaySeconds) and finds the directory refreshed or the throttling over.
  */
 export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   let groups = new Map<string, ResolvedGroup>();
@@ -44,9 +45,6 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   let instances = new Map<string, Instance>();
   let refreshedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
-
-  // Throttling in a storm is expected: retry briefly rather than fail the message.
-  const retryFor = () => ({ clock: opts.clock, deadline: new Date(opts.clock.now().getTime() + 10_000) });
 
   const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>) => {
     const g = new Map<string, ResolvedGroup>();
@@ -64,7 +62,8 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
 
   const refresh = async (): Promise<void> => {
     if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
-    refreshing ??= withRetry(() => opts.cloud.autoscaling.describeGroups(), retryFor())
+    refreshing ??= opts.cloud.autoscaling
+      .describeGroups()
       .then((all) => update(opts.resolve(all), instances))
       .finally(() => {
         refreshing = undefined;
@@ -88,7 +87,7 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   const byOwnTags = async (instanceId: string): Promise<DirectoryEntry | undefined> => {
     let instance: Instance | undefined;
     try {
-      [instance] = await withRetry(() => opts.cloud.ec2.describeInstances([instanceId]), retryFor());
+      [instance] = await opts.cloud.ec2.describeInstances([instanceId]);
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

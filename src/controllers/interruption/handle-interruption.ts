@@ -1,11 +1,12 @@
 import type { GroupSettings } from '../../config/schema.js';
-import { describeError } from '../../domain/errors.js';
+import { DeadlineError, describeError } from '../../domain/errors.js';
 import type { SpotInterruptionEvent, StateChangeEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
 import type { ReleaseReason } from '../../ports/releaser.js';
 import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.js';
 import { runReleasers } from '../../release/run.js';
+import { withDeadline } from '../../timing/deadline.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
 import { countForGroup, METRIC, secondsForGroup } from './metric-names.js';
@@ -94,7 +95,7 @@ export async function handleInterruption(
   signal.throwIfAborted();
   const wait = detachNotBefore - ctx.clock.now().getTime();
   if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
-  const replacement = await within(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
+  const replacement = await standbyInTime(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
   const result = await ctx.coalescer.detach(groupName, ev.instanceId, replacement !== undefined, deadline);
   if (result.status === 'detached') {
     ctx.stats.detached++;
@@ -159,20 +160,16 @@ function takeStandby(
   });
 }
 
-/** The promise's value, or undefined once `untilMs` has passed (a slow standby never holds back the detach). */
-async function within<T>(
+/** The standby taken, or undefined once `untilMs` has passed (a slow standby never holds back the detach). */
+function standbyInTime(
   ctx: HandlerContext,
-  p: Promise<T | undefined>,
+  standby: Promise<{ instanceId: string } | undefined>,
   untilMs: number,
-): Promise<T | undefined> {
-  const timer = new AbortController();
-  const timeout = ctx.clock.sleep(Math.max(0, untilMs - ctx.clock.now().getTime()), timer.signal).then(
-    () => undefined,
-    () => undefined,
-  );
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    timer.abort();
-  }
+): Promise<{ instanceId: string } | undefined> {
+  // At least a moment: a standby already taken when the margin is reached still counts.
+  const ms = Math.max(1, untilMs - ctx.clock.now().getTime());
+  return withDeadline(() => standby, { clock: ctx.clock, ms, what: 'taking a standby' }).catch((err) => {
+    if (err instanceof DeadlineError) return undefined;
+    throw err;
+  });
 }

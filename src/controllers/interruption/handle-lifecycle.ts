@@ -1,17 +1,15 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import type { GroupSettings } from '../../config/schema.js';
-import { describeError, SpotmaxError } from '../../domain/errors.js';
+import { describeError, isAutoScalingNotFound, SpotmaxError } from '../../domain/errors.js';
 import type { LifecycleEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { LifecycleActionRef } from '../../ports/autoscaling.js';
+import { every } from '../../timing/every.js';
+import { withRetry } from '../../timing/retry.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import { release, releaseKey } from './handle-interruption.js';
 import { countForGroup, METRIC } from './metric-names.js';
 import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
-import { withRetry } from './retry.js';
-
-// The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.
-const NO_ACTIVE_ACTION = /No active Lifecycle Action|not found|does not exist/i;
 
 export const completionKey = (ev: LifecycleEvent) =>
   `lifecycle/${ev.groupName}/${ev.hookName}/${ev.instanceId}/${ev.token ?? '-'}`;
@@ -49,7 +47,7 @@ export async function handleLifecycle(
           if (ctx.dryRun) return;
           await ctx.prepareLaunch?.({ groupName, settings, instanceId: ev.instanceId, deadline, signal });
         };
-  await withHeartbeats(ctx, ref, work, deadline, signal);
+  await withHeartbeats(ctx, ref, work);
   signal.throwIfAborted();
 
   if (ctx.dryRun) {
@@ -69,7 +67,8 @@ export async function handleLifecycle(
     countForGroup(ctx.cloud.metrics, METRIC.lifecycleCompleted, groupName);
     ctx.logger.info({ ...ref }, `completed lifecycle action ${ev.hookName} for ${ev.instanceId}: CONTINUE`);
   } catch (err) {
-    if (!NO_ACTIVE_ACTION.test(describeError(err))) {
+    // The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.
+    if (!isAutoScalingNotFound(err)) {
       throw new SpotmaxError(
         `completing lifecycle action ${ev.hookName} for ${ev.instanceId} in ${groupName}`,
         { cause: err },
@@ -123,19 +122,11 @@ async function withHeartbeats(
   ctx: HandlerContext,
   ref: LifecycleActionRef,
   work: () => Promise<void>,
-  deadline: Date,
-  signal: AbortSignal,
 ): Promise<void> {
   let timeoutSeconds: number | undefined;
   try {
-    timeoutSeconds = await withRetry(
-      () => ctx.cloud.autoscaling.describeHookHeartbeatSeconds(ref.groupName, ref.hookName),
-      {
-        clock: ctx.clock,
-        deadline,
-        signal,
-      },
-    );
+    // No retry beyond the SDK's: waiting longer for this read would hold back the release it guards.
+    timeoutSeconds = await ctx.cloud.autoscaling.describeHookHeartbeatSeconds(ref.groupName, ref.hookName);
   } catch (err) {
     ctx.logger.warn(
       { ...ref, err: describeError(err) },
@@ -144,22 +135,20 @@ async function withHeartbeats(
   }
   if (!timeoutSeconds || ctx.dryRun) return work();
   const stop = new AbortController();
-  const intervalMs = (timeoutSeconds * 1000) / 2;
-  const beats = (async () => {
-    for (;;) {
-      try {
-        await ctx.clock.sleep(intervalMs, stop.signal);
-      } catch {
-        return;
-      }
+  const beats = every(
+    ctx.clock,
+    (timeoutSeconds * 1000) / 2,
+    async () => {
       try {
         await ctx.cloud.autoscaling.recordLifecycleActionHeartbeat(ref);
         ctx.logger.debug({ ...ref }, 'lifecycle heartbeat');
       } catch (err) {
+        // Logged, not fatal: the next beat tries again.
         ctx.logger.warn({ ...ref, err: describeError(err) }, 'lifecycle heartbeat failed');
       }
-    }
-  })();
+    },
+    stop.signal,
+  );
   try {
     await work();
   } finally {

@@ -3,8 +3,8 @@ import type { GroupSettings } from '../../config/schema.js';
 import { isNotFound, SpotmaxError } from '../../domain/errors.js';
 import type { DiscardReason } from '../../domain/events.js';
 import type { Instance, Tags } from '../../domain/types.js';
+import { withRetry } from '../../timing/retry.js';
 import type { HandlerContext } from './context.js';
-import { withRetry } from './retry.js';
 
 export type EventOutcome =
   | { status: 'done'; detail?: string }

@@ -1,8 +1,9 @@
 import type { GroupSettings } from '../../config/schema.js';
+import { DeadlineError, describeError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../../ports/releaser.js';
-import { boundedSignal } from '../bounded.js';
+import { withDeadline } from '../../timing/deadline.js';
 import { readConsulToken } from './token.js';
 
 // The Consul release step, as the seed does it: ask the instance's own agent for its services,
@@ -62,35 +63,36 @@ export class ConsulReleaser implements Releaser {
     what: string,
   ): Promise<unknown> {
     const timeoutMs = Math.min(this.opts.settings.timeoutSeconds * 1000, limitMs);
-    const bounded = boundedSignal(this.opts.clock, parent, timeoutMs, what);
+    const headers: Record<string, string> = {};
+    if (init.token) headers['X-Consul-Token'] = init.token;
+    if (init.body) headers['Content-Type'] = 'application/json';
     try {
-      const headers: Record<string, string> = {};
-      if (init.token) headers['X-Consul-Token'] = init.token;
-      if (init.body) headers['Content-Type'] = 'application/json';
-      let res: Response;
-      try {
-        res = await this.fetch(url, {
-          method: init.method,
-          headers,
-          body: init.body,
-          signal: bounded.signal,
-        });
-      } catch (err) {
-        const why = bounded.signal.aborted ? `no answer within ${Math.round(timeoutMs)} ms` : causeText(err);
-        throw new ConsulCallError(`${what}: ${why}`, true);
-      }
-      const text = await res.text().catch(() => '');
-      if (!res.ok) {
-        const hint = res.status === 403 ? ' (ACL token missing or not allowed)' : '';
-        throw new ConsulCallError(
-          `${what}: HTTP ${res.status}${hint} ${text.slice(0, 200)}`.trim(),
-          [502, 503, 504].includes(res.status),
-          res.status,
-        );
-      }
-      return text ? (JSON.parse(text) as unknown) : undefined;
-    } finally {
-      bounded.dispose();
+      return await withDeadline(
+        async (signal) => {
+          let res: Response;
+          try {
+            res = await this.fetch(url, { method: init.method, headers, body: init.body, signal });
+          } catch (err) {
+            throw new ConsulCallError(`${what}: ${causeText(err)}`, true);
+          }
+          const text = await res.text().catch(() => '');
+          if (!res.ok) {
+            const hint = res.status === 403 ? ' (ACL token missing or not allowed)' : '';
+            throw new ConsulCallError(
+              `${what}: HTTP ${res.status}${hint} ${text.slice(0, 200)}`.trim(),
+              [502, 503, 504].includes(res.status),
+              res.status,
+            );
+          }
+          return text ? (JSON.parse(text) as unknown) : undefined;
+        },
+        { clock: this.opts.clock, ms: timeoutMs, signal: parent, what },
+      );
+    } catch (err) {
+      // No answer in time (or the caller gave up): the agent counts as unreachable.
+      if (err instanceof DeadlineError) throw new ConsulCallError(err.message, true);
+      if (parent.aborted) throw new ConsulCallError(`${what}: ${describeError(parent.reason)}`, true);
+      throw err;
     }
   }
 

@@ -1,7 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
-import { boundedSignal, mapPool } from '../bounded.js';
+import { backoffDelay } from '../../timing/backoff.js';
+import { withDeadline } from '../../timing/deadline.js';
+import { mapLimit } from '../../timing/pool.js';
 import { callOptions, describeKubeError, httpStatus } from './call.js';
 import type { KubeClient } from './clients.js';
 import type { DrainOptions } from './drain-options.js';
@@ -87,22 +89,25 @@ export interface DrainContext {
   tuning: DrainTuning;
 }
 
+/** One API call, bounded by the per-call cap and by the drain's end. */
+function kubeCall<T>(ctx: DrainContext, what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return withDeadline(call, {
+    clock: ctx.clock,
+    ms: ctx.tuning.callTimeoutMs,
+    deadline: ctx.endAt,
+    signal: ctx.signal,
+    what,
+  });
+}
+
 async function listPodsOnNode(ctx: DrainContext): Promise<V1Pod[]> {
-  const call = boundedSignal(
-    ctx.clock,
-    ctx.signal,
-    Math.min(ctx.tuning.callTimeoutMs, ctx.endAt - ctx.clock.now().getTime()),
-    'listing pods',
-  );
-  try {
-    const list = await ctx.client.core.listPodForAllNamespaces(
+  const list = await kubeCall(ctx, 'listing pods', (signal) =>
+    ctx.client.core.listPodForAllNamespaces(
       { fieldSelector: `spec.nodeName=${ctx.nodeName}` },
-      callOptions(call.signal),
-    );
-    return list.items;
-  } finally {
-    call.dispose();
-  }
+      callOptions(signal),
+    ),
+  );
+  return list.items;
 }
 
 /** Sleeps up to `ms`, never past endAt; false when there is no time left or the drain was aborted. */
@@ -122,7 +127,6 @@ type EvictResult = { accepted: boolean; retries: number; error?: string };
 async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
   const name = pod.metadata?.name ?? '';
   const namespace = pod.metadata?.namespace ?? 'default';
-  let backoff = ctx.tuning.backoffInitialMs;
   let retries = 0;
   let error: string | undefined;
   for (;;) {
@@ -135,29 +139,25 @@ async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
     // poll interval are kept for the kubelet to report the deletion. At least 1 s, as 0 would ask for an
     // immediate, unclean deletion.
     const grace = Math.max(1, Math.min(wanted, Math.floor((leftMs - ctx.tuning.pollMs) / 1000) - 1));
-    const call = boundedSignal(
-      ctx.clock,
-      ctx.signal,
-      Math.min(ctx.tuning.callTimeoutMs, leftMs),
-      `evicting ${namespace}/${name}`,
-    );
     try {
-      await ctx.client.core.createNamespacedPodEviction(
-        {
-          name,
-          namespace,
-          body: {
-            apiVersion: 'policy/v1',
-            kind: 'Eviction',
-            metadata: { name, namespace },
-            deleteOptions: {
-              gracePeriodSeconds: grace,
-              // Only this pod, not a recreated namesake.
-              ...(pod.metadata?.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
+      await kubeCall(ctx, `evicting ${namespace}/${name}`, (signal) =>
+        ctx.client.core.createNamespacedPodEviction(
+          {
+            name,
+            namespace,
+            body: {
+              apiVersion: 'policy/v1',
+              kind: 'Eviction',
+              metadata: { name, namespace },
+              deleteOptions: {
+                gracePeriodSeconds: grace,
+                // Only this pod, not a recreated namesake.
+                ...(pod.metadata?.uid ? { preconditions: { uid: pod.metadata.uid } } : {}),
+              },
             },
           },
-        },
-        callOptions(call.signal),
+          callOptions(signal),
+        ),
       );
       return { accepted: true, retries };
     } catch (err) {
@@ -165,16 +165,17 @@ async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
       if (status === 404 || status === 409) return { accepted: true, retries }; // already gone or replaced
       error = status === 429 ? 'blocked by a PodDisruptionBudget' : describeKubeError(err);
       if (ctx.signal.aborted) return { accepted: false, retries, error };
-    } finally {
-      call.dispose();
     }
     retries++;
+    const backoff = backoffDelay(retries, {
+      baseMs: ctx.tuning.backoffInitialMs,
+      maxMs: ctx.tuning.backoffMaxMs,
+    });
     ctx.logger.debug(
       { pod: `${namespace}/${name}`, node: ctx.nodeName, error, retryInMs: backoff },
       'eviction not accepted yet',
     );
     if (!(await pause(ctx, backoff))) return { accepted: false, retries, error };
-    backoff = Math.min(backoff * 2, ctx.tuning.backoffMaxMs);
   }
 }
 
@@ -183,7 +184,12 @@ export async function drainNode(ctx: DrainContext): Promise<DrainResult> {
   const { evict, kept, skipped } = classifyPods(pods, ctx.options);
   if (evict.length === 0) return { evicted: 0, left: [], kept, skipped, retries: 0, errors: [] };
   let settled = false;
-  const evictions = mapPool(evict, ctx.tuning.concurrency, (pod) => evictOne(ctx, pod)).finally(() => {
+  // One pod's failure is its own result, never the end of the others' evictions.
+  const evictions = mapLimit(evict, ctx.tuning.concurrency, (pod) =>
+    evictOne(ctx, pod).catch(
+      (err): EvictResult => ({ accepted: false, retries: 0, error: describeKubeError(err) }),
+    ),
+  ).finally(() => {
     settled = true;
   });
 
@@ -208,11 +214,8 @@ export async function drainNode(ctx: DrainContext): Promise<DrainResult> {
   let retries = 0;
   const errors: string[] = [];
   results.forEach((r, i) => {
-    if (r instanceof Error) errors.push(`${podName(evict[i] as V1Pod)}: ${r.message}`);
-    else {
-      retries += r.retries;
-      if (!r.accepted) errors.push(`${podName(evict[i] as V1Pod)}: ${r.error ?? 'not evicted'}`);
-    }
+    retries += r.retries;
+    if (!r.accepted) errors.push(`${podName(evict[i] as V1Pod)}: ${r.error ?? 'not evicted'}`);
   });
   const left = [...remaining].map((uid) => targets.get(uid) as string);
   return { evicted: evict.length - left.length, left, kept, skipped, retries, errors };

@@ -1,7 +1,7 @@
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import type { Clock } from '../../ports/clock.js';
 import type { ReleaseRequest } from '../../ports/releaser.js';
-import { boundedSignal } from '../bounded.js';
+import { deadlineSignal, withDeadline } from '../../timing/deadline.js';
 import { callOptions } from './call.js';
 
 const LIST_TIMEOUT_MS = 15_000;
@@ -88,7 +88,7 @@ export class NodeIndex {
       this.lists++;
       // The shared list is not tied to any one caller's signal (a caller with a short deadline must not
       // fail the others); it has its own timeout, and a caller that gives up simply stops waiting.
-      const bounded = boundedSignal(this.clock, undefined, LIST_TIMEOUT_MS, 'listing nodes');
+      const bounded = deadlineSignal({ clock: this.clock, ms: LIST_TIMEOUT_MS, what: 'listing nodes' });
       this.inflight = this.core
         .listNode({}, callOptions(bounded.signal))
         .then((list) => {
@@ -100,7 +100,12 @@ export class NodeIndex {
           this.inflight = undefined;
         });
     }
-    return raceAbort(this.inflight, signal);
+    // No time limit of the caller's own here: the list has its timeout; the caller may only stop waiting.
+    return withDeadline(() => this.inflight as Promise<Index>, {
+      clock: this.clock,
+      signal,
+      what: 'waiting for the node list',
+    });
   }
 
   /** The node of an instance, or undefined. A miss in a cached index triggers one fresh list. */
@@ -125,22 +130,4 @@ function lookup(index: Index, instance: ReleaseRequest['instance']): FoundNode |
     if (byName) return toFound(byName, 'dnsName');
   }
   return undefined;
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -3,7 +3,7 @@ import { describeError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { ReleaseOutcome, ReleaseRequest, Releaser } from '../../ports/releaser.js';
-import { boundedSignal } from '../bounded.js';
+import { deadlineSignal } from '../../timing/deadline.js';
 import { describeKubeError } from './call.js';
 import { type KubeClient, type KubeClients, KubeconfigError } from './clients.js';
 import { DEFAULT_DRAIN_TUNING, type DrainTuning, drainNode } from './drain.js';
@@ -83,7 +83,13 @@ export class KubernetesReleaser implements Releaser {
     }
 
     const endAt = this.endAt(req, started);
-    const bounded = boundedSignal(clock, req.signal, endAt - started, `releasing ${id} in Kubernetes`);
+    // A signal, not withDeadline: at its time limit the drain stops by itself and reports what is left.
+    const bounded = deadlineSignal({
+      clock,
+      deadline: endAt,
+      signal: req.signal,
+      what: `releasing ${id} in Kubernetes`,
+    });
     const signal = bounded.signal;
     const log = this.opts.logger.child({ step: STEP, instanceId: id, group: req.groupName });
     let nodeName = '?';
@@ -183,12 +189,12 @@ export class KubernetesReleaser implements Releaser {
       detail,
     });
     if (!this.opts.settings.outOfServiceTaint) return done('skipped', 'outOfServiceTaint is off');
-    const bounded = boundedSignal(
-      this.opts.clock,
+    const bounded = deadlineSignal({
+      clock: this.opts.clock,
+      ms: this.tuning.callTimeoutMs * 2,
       signal,
-      this.tuning.callTimeoutMs * 2,
-      `out-of-service taint for ${instance.instanceId}`,
-    );
+      what: `out-of-service taint for ${instance.instanceId}`,
+    });
     try {
       const client = await this.opts.clients.get(this.opts.settings.kubeconfig);
       const node = await client.nodes.find(instance, bounded.signal);

@@ -1,5 +1,5 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
-import { isNotFound, SpotmaxError } from '../../../domain/errors.js';
+import { isAutoScalingNotFound, SpotmaxError } from '../../../domain/errors.js';
 import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../../domain/tags.js';
 import {
   formatReplacementRecord,
@@ -180,8 +180,8 @@ async function detach(
     try {
       await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
     } catch (err) {
-      // Already detached by an earlier pass: the decrement happened then.
-      if (!isNotFound(err)) throw err;
+      // Already detached by an earlier pass ("not part of Auto Scaling group"): the decrement happened then.
+      if (!isAutoScalingNotFound(err)) throw err;
     }
     return record;
   }
@@ -192,7 +192,7 @@ async function detach(
       await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
       return record;
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (!isAutoScalingNotFound(err)) throw err;
     }
   }
   if (record.desiredExpected === undefined) {
