@@ -9,38 +9,38 @@ test('a failed read for one group is a problem for that group; the pass and the 
     standby: { size: 1 },
     persistentVolume: { device: '/dev/sdf' },
   });
-  const w = world(s);
-  w.cloud.addGroup({ name: 'web', desired: 1, template: 'lt-gone' });
-  w.cloud.templates.delete('lt-gone');
-  w.cloud.failNext(
-    'describeScalingActivities',
-    Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }),
-  );
-  w.cloud.failNext(
+  const w = await world(s);
+  // The group's launch template was deleted after it launched its members.
+  const ref = w.group().mixedInstancesPolicy!.launchTemplate;
+  w.region.ec2.templates.delete(ref.id!);
+  w.rec.throttleNext('describeScalingActivities');
+  w.rec.failNext(
     'describeSnapshots',
-    Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }),
+    'UnauthorizedOperation',
+    1,
+    'You are not authorized to perform this operation.',
   );
-  const r = await reconcileOnce(w.deps, { execute: false });
+  const r = await w.clock.drive(reconcileOnce(w.deps, { execute: false }));
   const problems = r.groups[0]?.problems ?? [];
   t.true(
     problems.some(
       (p) => p.startsWith('could not read scaling activities of web') && p.includes('Rate exceeded'),
     ),
+    JSON.stringify(problems),
   );
   t.true(problems.some((p) => p.startsWith('could not read snapshots of web')));
-  t.true(problems.some((p) => p.startsWith('could not resolve launch template lt-gone')));
+  t.true(problems.some((p) => p.startsWith(`could not resolve launch template ${ref.id}`)));
   t.true(problems.some((p) => p.includes('standby pool of 1 cannot be kept')));
   t.false(r.groups[0]?.actions.some((a) => a.kind === 'launch-standby'));
 });
 
 test('only what a group uses is read: no activities, snapshots or template for a plain group', async (t) => {
-  const w = world(settings());
-  w.cloud.addGroup({ name: 'web', desired: 2 });
-  const before = w.cloud.calls.length;
-  await reconcileOnce(w.deps, { execute: false });
-  const calls = w.cloud.calls.slice(before);
+  const w = await world(settings());
+  await w.clock.drive(reconcileOnce(w.deps, { execute: false }));
+  const methods = w.rec.calls.map((c) => c.method);
+  t.true(methods.includes('describeGroups'), methods.join(' '));
   t.false(
-    calls.some((c) => /describeScalingActivities|describeSnapshots|describeLaunchTemplateVersion/.test(c)),
-    calls.join(' '),
+    methods.some((m) => /describeScalingActivities|describeSnapshots|describeLaunchTemplateVersion/.test(m)),
+    methods.join(' '),
   );
 });

@@ -3,22 +3,22 @@ import { ReconcileLoop } from '../../src/controllers/reconcile/loop.js';
 import { TerminalError, UserError } from '../../src/domain/errors.js';
 import { REPLACEMENT_TAG } from '../../src/domain/tags.js';
 import { settings } from '../plan/factories.js';
-import { managedAll, world } from './world.js';
+import { managedAll, webGroup, world } from './world.js';
 
 const lifetime = settings({ lifetime: { guaranteeMinutes: 50 } });
 
+/** `web` with one member 51 minutes old (launched in the warm-up, 10 minutes before the start). */
 async function agedWorld() {
-  const w = world(lifetime);
-  const g = w.cloud.addGroup({ name: 'web', desired: 1, max: 3 });
-  await w.clock.advance(51 * 60_000);
-  return { ...w, old: g.members[0]!.instanceId };
+  const w = await world(lifetime, { groups: [webGroup({ desired: 1, max: 3 })] });
+  await w.wait(41 * 60);
+  return { ...w, old: w.members()[0]!.instanceId };
 }
 
 test('runOnce acts, exposes the latest observation and resolution, and requeues what is in progress', async (t) => {
   const w = await agedWorld();
   const passes: number[] = [];
   const loop = new ReconcileLoop({ ...w.deps, onPass: (r) => passes.push(r.groups.length) });
-  const result = await loop.runOnce();
+  const result = await w.clock.drive(loop.runOnce());
   t.deepEqual(
     result?.groups[0]?.results.map((r) => [r.action.kind, r.status]),
     [['replacement-add-capacity', 'done']],
@@ -27,36 +27,37 @@ test('runOnce acts, exposes the latest observation and resolution, and requeues 
   t.is(loop.latest()?.resolved[0]?.group.name, 'web');
   t.deepEqual(passes, [1]);
 
-  // The planner asked to look again in 20 s: the clock moving on runs a pass for the group alone.
-  w.cloud.tick();
-  await w.clock.advance(61_000);
-  w.cloud.tick();
-  await w.clock.advance(20_000);
-  await w.clock.advance(0);
+  // The planner asked to look again in 20 s while the new member boots (60 s): the clock moving on runs
+  // passes for the group alone, and the one after the boot retires the old instance.
+  await w.clock.advanceBy(61_000);
   t.true(passes.length >= 2, 'a requeued pass ran');
-  t.is(w.cloud.instances.get(w.old)?.state, 'shutting-down', 'the requeued pass retired the old instance');
+  t.deepEqual(
+    passes.slice(1),
+    passes.slice(1).map(() => 1),
+  );
+  t.is(w.instance(w.old).state, 'shutting-down', 'the requeued pass retired the old instance');
   await loop.stop();
 });
 
 test('failed actions back off exponentially; the group is skipped until then', async (t) => {
   const w = await agedWorld();
   const loop = new ReconcileLoop(w.deps);
-  w.cloud.failNext('updateGroup', new Error('throttled, Rate exceeded'));
-  await loop.runOnce();
+  // Auto Scaling throttled the call past the SDK's retries.
+  w.rec.throttleNext('updateGroup');
+  await w.clock.drive(loop.runOnce());
   t.is(loop.status('web').failures, 1);
   t.is(loop.status('web').backoffMs, 5_000);
   t.regex(loop.status('web').lastError ?? '', /Rate exceeded/);
-  const skipped = await loop.runOnce();
+  const skipped = await w.clock.drive(loop.runOnce());
   t.deepEqual(skipped?.groups, [], 'in backoff: left out of the pass');
-  w.cloud.failNext('updateGroup', new Error('throttled, Rate exceeded'));
-  await w.clock.advance(5_000);
-  await w.clock.advance(0);
+  w.rec.throttleNext('updateGroup');
+  await w.clock.advanceBy(5_000);
   t.is(loop.status('web').failures, 2);
   t.is(loop.status('web').backoffMs, 10_000);
-  await w.clock.advance(10_000);
-  await w.clock.advance(0);
+  await w.clock.advanceBy(10_000);
   t.is(loop.status('web').failures, 0, 'the retry succeeded');
-  t.regex(w.cloud.instances.get(w.old)!.tags[REPLACEMENT_TAG] ?? '', /step=waiting/);
+  t.regex(w.instance(w.old).tags[REPLACEMENT_TAG] ?? '', /step=waiting/);
+  t.is(w.rec.callsOf('updateGroup').length, 3);
   await loop.stop();
 });
 
@@ -74,13 +75,13 @@ test('a terminal failure is not retried until the group configuration changes', 
       },
     },
   });
-  await loop.runOnce();
+  await w.clock.drive(loop.runOnce());
   t.regex(loop.status('web').terminal ?? '', /launch configuration/);
-  await loop.runOnce();
-  await w.clock.advance(600_000);
+  await w.clock.drive(loop.runOnce());
+  await w.clock.advanceBy(600_000);
   t.is(calls, 1);
   current = settings({ lifetime: { guaranteeMinutes: 40 } });
-  await loop.runOnce();
+  await w.clock.drive(loop.runOnce());
   t.is(calls, 2, 'a new configuration is tried again');
   await loop.stop();
 });
@@ -108,9 +109,11 @@ test('one pass at a time per group: a second request while busy becomes one foll
   t.is(await loop.runOnce().then((r) => r?.groups.length), 0, 'the full pass leaves the busy group out');
   release();
   await first;
-  await w.clock.advance(0);
-  await new Promise((r) => setImmediate(r));
+  // The follow-up is requeued with no delay: it runs when the clock next fires (now).
+  await w.clock.advanceBy(0);
   t.is(entered, 2, 'exactly one follow-up pass');
+  await w.clock.advanceBy(60_000);
+  t.is(entered, 2, 'and no more while it is still busy');
   release();
   await loop.stop();
 });
@@ -118,27 +121,29 @@ test('one pass at a time per group: a second request while busy becomes one foll
 test('an observation failure backs the whole pass off, and never throws', async (t) => {
   const w = await agedWorld();
   const loop = new ReconcileLoop(w.deps);
-  w.cloud.failNext('describeGroups', new Error('AccessDenied'));
-  t.is(await loop.runOnce(), undefined);
-  t.is(await loop.runOnce(), undefined, 'backing off');
-  await w.clock.advance(5_000);
-  t.truthy(await loop.runOnce());
+  w.rec.failNext('describeGroups', 'AccessDenied');
+  t.is(await w.clock.drive(loop.runOnce()), undefined);
+  t.is(await w.clock.drive(loop.runOnce()), undefined, 'backing off');
+  t.is(w.rec.callsOf('describeGroups').length, 1, 'in backoff the region is not even read');
+  await w.clock.advanceBy(5_000);
+  t.truthy(await w.clock.drive(loop.runOnce()));
   await loop.stop();
 });
 
 test('dryRun flows through: planned, logged, nothing changed', async (t) => {
   const w = await agedWorld();
   const loop = new ReconcileLoop({ ...w.deps, dryRun: true });
-  const r = await loop.runOnce();
+  const r = await w.clock.drive(loop.runOnce());
   t.deepEqual(
     r?.groups[0]?.results.map((x) => x.status),
     ['dry-run'],
   );
-  t.is(w.cloud.group('web').desired, 1);
+  t.is(w.group().desired, 1);
+  t.deepEqual(w.rec.callsOf('updateGroup'), []);
   await loop.stop();
 });
 
-test('an invalid --interval is a user error; a valid schedule runs passes', async (t) => {
+test('an invalid --interval is a user error; a valid schedule runs passes on the clock', async (t) => {
   const w = await agedWorld();
   t.throws(() => new ReconcileLoop({ ...w.deps, schedule: 'every minute' }), {
     instanceOf: UserError,
@@ -152,7 +157,8 @@ test('an invalid --interval is a user error; a valid schedule runs passes', asyn
     onPass: () => passes++,
   });
   loop.start();
-  await new Promise((r) => setTimeout(r, 2_100));
+  // Every second, from the next whole second: two run times in 2.1 s.
+  await w.clock.advanceBy(2_100);
   await loop.stop();
-  t.true(passes >= 1, `${passes} scheduled passes`);
+  t.is(passes, 2);
 });

@@ -5,7 +5,7 @@ import { REPLACEMENT_TAG, STANDBY_FOR_TAG } from '../../src/domain/tags.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { SimRegion } from '../../src/sim/region.js';
 import { settings } from '../plan/factories.js';
-import { during, warmRegion } from '../sim/helpers.js';
+import { warmRegion } from '../sim/helpers.js';
 import { managedAll } from './world.js';
 
 // The reconciler in the simulated region: real boot and start times, API latency, the ASG's own
@@ -22,7 +22,7 @@ function pass(region: SimRegion, s: ReturnType<typeof settings>) {
     resolve: managedAll(() => s),
     dryRun: false,
   };
-  return during(region.clock, reconcileOnce(deps, { execute: true }));
+  return region.clock.drive(reconcileOnce(deps, { execute: true }));
 }
 
 test('lifetime in the simulated region: every instance replaced launch-before-retire, capacity never below desired', async (t) => {
@@ -101,8 +101,7 @@ test('standby in the simulated region: the pool is kept stopped and the hook att
     standbysFor: () => pool,
     pollMs: 1_000,
   });
-  const got = await during(
-    region.clock,
+  const got = await region.clock.drive(
     hook.takeStandby({
       groupName: 'web',
       settings: s,
