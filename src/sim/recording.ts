@@ -36,6 +36,13 @@ export interface Recording {
   failNextWith(method: string, err: unknown, times?: number): void;
   /** The next `times` calls of `method` are throttled past the SDK's retries (a retryable CloudError). */
   throttleNext(method: string, times?: number): void;
+  /**
+   * The next `times` calls of `method` reach the service twice: the first answer is lost on the way back
+   * and the SDK sends the request again (its standard retry mode retries timeouts and broken
+   * connections), so the caller sees the second answer, e.g. "not part of group" for a detach that
+   * this very call carried out.
+   */
+  repeatNext(method: string, times?: number): void;
   /** After `n` more successful changing calls, every call fails until revive(). */
   dieAfter(n: number): void;
   revive(): void;
@@ -69,6 +76,7 @@ export function awsActionOf(method: string): string {
 export function recordCalls(inner: Cloud, clock: Clock): Recording {
   const calls: RecordedCall[] = [];
   const faults = new Map<string, (() => unknown)[]>();
+  const repeats = new Map<string, number>();
   let changesLeft = Number.POSITIVE_INFINITY;
   let dead = false;
 
@@ -97,7 +105,10 @@ export function recordCalls(inner: Cloud, clock: Clock): Recording {
             return Promise.reject(call.error);
           }
           if (mutating) changesLeft--;
-          const result = (value as (...a: unknown[]) => unknown).apply(obj, args);
+          const invoke = () => (value as (...a: unknown[]) => unknown).apply(obj, args);
+          const repeat = repeats.get(method) ?? 0;
+          if (repeat > 0) repeats.set(method, repeat - 1);
+          const result = repeat > 0 ? Promise.resolve().then(invoke).then(invoke, invoke) : invoke();
           if (result instanceof Promise) {
             return result.catch((err: unknown) => {
               call.error = err;
@@ -150,6 +161,9 @@ export function recordCalls(inner: Cloud, clock: Clock): Recording {
         },
         times,
       );
+    },
+    repeatNext(method, times = 1) {
+      repeats.set(method, (repeats.get(method) ?? 0) + times);
     },
     dieAfter(n) {
       changesLeft = n;

@@ -266,6 +266,31 @@ test('an access-denied detach fails the message (left for redelivery) and names 
   t.true(w.members('web').includes(victim), 'still a member');
 });
 
+// The cause of the moto storm test's "59 of 60 detached" (e2e.moto.test.ts): under load a DetachInstances
+// answer can be lost after AWS (moto) acted; the SDK sends the request again and gets "not in InService"
+// for an instance this very call detached.
+test('a detach whose answer was lost (the SDK sent it again) still ends with the instance detached', async (t) => {
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  w.rec.repeatNext('detachInstances');
+  t.is(await w.handle(warning(victim, w.clock.now())), 'delete');
+  t.not(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'InService');
+  await w.clock.advanceBy(10_000);
+  t.false(w.members('web').includes(victim));
+  t.is(w.rec.callsOf('detachInstances').length, 1, 'nothing left to send again');
+});
+
+// FINDING (production, reported; not fixed here): the detach above is counted as "already gone", not as
+// detached: stats().detached, InstancesDetached and DetachLagSeconds miss an instance spotmax did detach.
+test.failing('a detach whose answer was lost is counted as detached', async (t) => {
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  w.rec.repeatNext('detachInstances');
+  await w.handle(warning(victim, w.clock.now()));
+  t.is(w.controller.stats().detached, 1);
+  t.is(w.metricSum('InstancesDetached', { AutoScalingGroupName: 'web' }), 1);
+});
+
 test('an instance already detached or terminating counts as success', async (t) => {
   const w = await setup([{ name: 'web', size: 3 }]);
   const [a, b, c] = w.members('web') as [string, string, string];
