@@ -2,6 +2,7 @@ import type { Group, ScalingActivity } from '../domain/types.js';
 import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
 import type { SimApi } from './api.js';
 import type { AsgState } from './asg-state.js';
+import { checkDeletable, checkTagCount, checkTags } from './tag-rules.js';
 
 /** The Auto Scaling port of the simulated region: each call counted, rate limited and faultable. */
 export class SimAutoScaling implements AutoScalingPort {
@@ -61,6 +62,12 @@ export class SimAutoScaling implements AutoScalingPort {
   ): Promise<void> {
     return this.api.call('autoscaling', 'CreateOrUpdateTags', `tagging ${groupName}`, () => {
       const g = this.state.mustGet(groupName);
+      checkTags('autoscaling', Object.fromEntries(tags.map((t) => [t.key, t.value])));
+      checkTagCount(
+        'autoscaling',
+        g.tags.keys(),
+        tags.map((t) => t.key),
+      );
       for (const t of tags) g.tags.set(t.key, { value: t.value, propagateAtLaunch: t.propagateAtLaunch });
       g.snapshot = undefined;
     });
@@ -69,6 +76,7 @@ export class SimAutoScaling implements AutoScalingPort {
   deleteGroupTags(groupName: string, keys: string[]): Promise<void> {
     return this.api.call('autoscaling', 'DeleteTags', `removing tags from ${groupName}`, () => {
       const g = this.state.mustGet(groupName);
+      checkDeletable('autoscaling', keys);
       for (const k of keys) g.tags.delete(k);
       g.snapshot = undefined;
     });

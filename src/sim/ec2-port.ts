@@ -3,6 +3,7 @@ import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from 
 import { awsError, type SimApi } from './api.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
 import { deepFreeze } from './freeze.js';
+import { checkDeletable, checkTagCount, checkTags } from './tag-rules.js';
 import type { VolumeState } from './volumes.js';
 
 const DESCRIBE_PAGE = 1000;
@@ -59,6 +60,9 @@ export class SimEc2 implements Ec2Port {
   createTags(resourceIds: string[], tags: Tags): Promise<void> {
     return this.api.call('ec2', 'CreateTags', `tagging ${resourceIds.join(', ')}`, () => {
       this.mustAllExist(resourceIds);
+      checkTags('ec2', tags);
+      for (const id of resourceIds)
+        checkTagCount('ec2', Object.keys(this.tagsOf(id) ?? {}), Object.keys(tags));
       for (const id of resourceIds) if (!this.volumes.setTags(id, tags)) this.state.setTags(id, tags);
     });
   }
@@ -66,8 +70,17 @@ export class SimEc2 implements Ec2Port {
   deleteTags(resourceIds: string[], keys: string[]): Promise<void> {
     return this.api.call('ec2', 'DeleteTags', `removing tags from ${resourceIds.join(', ')}`, () => {
       this.mustAllExist(resourceIds);
+      checkDeletable('ec2', keys);
       for (const id of resourceIds) if (!this.volumes.removeTags(id, keys)) this.state.removeTags(id, keys);
     });
+  }
+
+  private tagsOf(id: string): Tags | undefined {
+    return (
+      this.volumes.volumes.get(id)?.volume.tags ??
+      this.volumes.snapshots.get(id)?.tags ??
+      this.state.get(id)?.tags
+    );
   }
 
   private mustAllExist(ids: string[]): void {

@@ -78,7 +78,7 @@ test.serial('3 groups × 5 instances: members, Spot market, standbys and volumes
   const obs = await observe(cloud, clock);
 
   t.is(obs.region, TEST_REGION);
-  t.is(obs.observedAt, at);
+  t.deepEqual(obs.observedAt, at, 'the observation is stamped with the clock time');
   t.deepEqual(
     obs.groups.map((g) => [g.name, g.members.length]),
     [
