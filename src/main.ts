@@ -37,7 +37,7 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--grace <seconds>', 'on SIGTERM, how long in-flight work may finish', '25')
     .option('--port <port>', 'HTTP port for /healthz, /readyz, /metrics', '8080')
     .option('--scenario <file>', 'with --cloud sim: the scenario to play')
-    .option('--speed <x>', 'with --cloud sim: how much faster than real time the clock runs', '30')
+    .option('--speed <x>', 'with --cloud sim: how much faster than real time the clock runs (default 30)')
     .option('--dry-run', 'resolve targets and log actions; change nothing, delete nothing', false)
     .action(async (opts) => setExit(await (await import('./cli/run.js')).runCommand(opts, io)));
 
@@ -50,6 +50,8 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .addOption(cloudOption())
     .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
     .option('--region <region>', 'AWS region (AWS_REGION)')
+    .option('--scenario <file>', 'with --cloud sim: the scenario whose region to plan (default: the demo)')
+    .option('--at <duration>', 'with --cloud sim: how far into the scenario (90, 30m, 2h; default 0)')
     .action(async (opts) => setExit(await (await import('./cli/plan.js')).planCommand(opts, io)));
 
   program
@@ -58,6 +60,8 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .addOption(cloudOption())
     .option('--policies <dir>', 'policy folder (SPOTMAX_POLICIES)')
     .option('--region <region>', 'AWS region (AWS_REGION)')
+    .option('--scenario <file>', 'with --cloud sim: the scenario whose region to act on (default: the demo)')
+    .option('--at <duration>', 'with --cloud sim: how far into the scenario (90, 30m, 2h; default 0)')
     .option('--dry-run', 'log the actions instead of taking them', false)
     .action(async (opts) => setExit(await (await import('./cli/apply.js')).applyCommand(opts, io)));
 
@@ -65,8 +69,10 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .command('validate')
     .description('check policy files; errors as file:line:col: message')
     .argument('[paths...]', 'files or folders', [])
-    .action(async (paths: string[]) =>
-      setExit(await (await import('./cli/validate.js')).validateCommand(paths, io)),
+    .addOption(cloudOption())
+    .option('--scenario <file>', "with --cloud sim: also check the scenario and its groups' policies")
+    .action(async (paths: string[], opts) =>
+      setExit(await (await import('./cli/validate.js')).validateCommand(paths, io, opts)),
     );
 
   program

@@ -1,31 +1,29 @@
 import { createLogger } from '../observability/logger.js';
-import { commandCloud } from './cloud.js';
+import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
 import type { CommandIO } from './io.js';
 import { loadPoliciesOrFail } from './policies.js';
-import { policyPaths } from './runtime.js';
 
-export interface ApplyOptions {
-  cloud: 'aws' | 'sim';
-  policies?: string;
-  region?: string;
+export interface ApplyOptions extends CloudFlags {
   dryRun: boolean;
 }
 
 /** `spotmax apply`: one reconcile pass that acts. Exit 0 when every action succeeded, 2 otherwise. */
 export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<number> {
   const logger = createLogger({ pretty: true, destination: io.stderr });
-  const policies = await loadPoliciesOrFail(policyPaths(opts, io.env));
-  const { cloud, clock } = await commandCloud(opts, io.env, logger);
-  const { result } = await computePass({
-    cloud,
-    clock,
-    logger,
-    policies,
-    env: io.env,
-    execute: true,
-    dryRun: opts.dryRun,
-  });
+  const target = await commandCloud(opts, io.env, logger);
+  const policies = await loadPoliciesOrFail(target.policyPaths);
+  const { result } = await target.drive(
+    computePass({
+      cloud: target.cloud,
+      clock: target.clock,
+      logger,
+      policies,
+      env: io.env,
+      execute: true,
+      dryRun: opts.dryRun,
+    }),
+  );
   let failed = 0;
   let done = 0;
   for (const g of result.groups) {

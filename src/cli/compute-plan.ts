@@ -1,3 +1,4 @@
+import { isOptedIn } from '../app/resolve.js';
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';
 import { type ReconcileResult, reconcileOnce } from '../controllers/reconcile/pass.js';
@@ -7,7 +8,7 @@ import type { Logger } from '../ports/logger.js';
 import { noMetrics } from '../ports/metrics.js';
 import { createReleaserFactory, releaseProblems } from '../release/factory.js';
 import type { Env } from './io.js';
-import { buildPlanReport, type GroupPlan, isOptedIn, type PlanReport } from './plan-report.js';
+import { buildPlanReport, type GroupPlan, type PlanReport } from './plan-report.js';
 
 export interface PassRequest {
   cloud: Cloud;

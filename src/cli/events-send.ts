@@ -1,5 +1,5 @@
-import { buildSampleEvent, type SampleEventType } from '../domain/sample-events.js';
 import { describeError, UserError } from '../domain/errors.js';
+import { buildSampleEvent, type SampleEventType } from '../domain/sample-events.js';
 import type { Cloud } from '../ports/cloud.js';
 import { awsCloudFrom } from './cloud.js';
 import type { CommandIO } from './io.js';

@@ -94,8 +94,3 @@ export function buildPlanReport(
     orphans: orphans.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
   };
 }
-
-/** Groups that carry no spotmax tag at all are noise in a report about spotmax's groups. */
-export function isOptedIn(resolved: ResolvedGroup): boolean {
-  return resolved.group.tags.some((t) => t.key.startsWith('spotmax:'));
-}

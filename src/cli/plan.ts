@@ -1,5 +1,5 @@
 import { silentLogger } from '../ports/logger.js';
-import { commandCloud } from './cloud.js';
+import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
 import type { CommandIO } from './io.js';
 import type { PlanReport } from './plan-report.js';
@@ -7,13 +7,9 @@ import { loadPoliciesOrFail } from './policies.js';
 import { renderJson } from './render/json.js';
 import { renderMarkdown } from './render/markdown.js';
 import { renderText } from './render/text.js';
-import { policyPaths } from './runtime.js';
 
-export interface PlanOptions {
+export interface PlanOptions extends CloudFlags {
   format: 'text' | 'json' | 'markdown';
-  cloud: 'aws' | 'sim';
-  policies?: string;
-  region?: string;
 }
 
 export function render(report: PlanReport, format: PlanOptions['format']): string {
@@ -24,17 +20,19 @@ export function render(report: PlanReport, format: PlanOptions['format']): strin
 
 /** `spotmax plan`: observe and diff once, change nothing. */
 export async function planCommand(opts: PlanOptions, io: CommandIO): Promise<number> {
-  const policies = await loadPoliciesOrFail(policyPaths(opts, io.env));
-  const { cloud, clock } = await commandCloud(opts, io.env);
-  const { report } = await computePass({
-    cloud,
-    clock,
-    logger: silentLogger,
-    policies,
-    env: io.env,
-    execute: false,
-    dryRun: true,
-  });
+  const target = await commandCloud(opts, io.env);
+  const policies = await loadPoliciesOrFail(target.policyPaths);
+  const { report } = await target.drive(
+    computePass({
+      cloud: target.cloud,
+      clock: target.clock,
+      logger: silentLogger,
+      policies,
+      env: io.env,
+      execute: false,
+      dryRun: true,
+    }),
+  );
   io.stdout.write(render(report, opts.format));
   return 0;
 }

@@ -1,14 +1,34 @@
+import { resolve } from 'node:path';
 import { formatIssue, loadPolicies } from '../config/load.js';
 import type { CommandIO } from './io.js';
 
 // `spotmax validate [PATH…]`: every problem of every policy file at once, as file:line:col: message
 // (the shape editors and CI annotations understand) on stdout, then one summary line. Exit 1 on any
-// error.
+// error. With --cloud sim it also checks a scenario: the file itself, and every group of its region
+// resolved against the policies (a named policy that does not exist, a bad tag value), so a simulation
+// never runs on policies that do not fit it.
 
 export const DEFAULT_POLICY_PATH = 'policies/';
 
-export async function validateCommand(paths: string[], io: CommandIO): Promise<number> {
-  const targets = paths.length > 0 ? paths : [DEFAULT_POLICY_PATH];
+export interface ValidateOptions {
+  cloud: 'aws' | 'sim';
+  scenario?: string;
+}
+
+export async function validateCommand(
+  paths: string[],
+  io: CommandIO,
+  opts: ValidateOptions = { cloud: 'aws' },
+): Promise<number> {
+  if (opts.cloud === 'sim') return validateScenario(paths, io, opts.scenario);
+  if (opts.scenario !== undefined) {
+    io.stderr.write('--scenario applies to --cloud sim only; remove it\n');
+    return 1;
+  }
+  return validatePolicies(paths.length > 0 ? paths : [DEFAULT_POLICY_PATH], io);
+}
+
+async function validatePolicies(targets: string[], io: CommandIO): Promise<number> {
   const set = await loadPolicies(targets);
   for (const issue of set.issues) io.stdout.write(`${formatIssue(issue)}\n`);
   const read = set.files ?? [];
@@ -25,5 +45,40 @@ export async function validateCommand(paths: string[], io: CommandIO): Promise<n
     return 1;
   }
   io.stdout.write(`ok: ${policies} in ${files}\n`);
+  return 0;
+}
+
+async function validateScenario(paths: string[], io: CommandIO, scenarioFile?: string): Promise<number> {
+  const [{ createSimulatedRegion }, { loadScenario }, { defaultDemoScenario }, { memoizedResolve }] =
+    await Promise.all([
+      import('../sim/region.js'),
+      import('../sim/scenario.js'),
+      import('../simulate/demo.js'),
+      import('../app/resolve.js'),
+    ]);
+  const file = scenarioFile ?? defaultDemoScenario();
+  const scenario = loadScenario(file);
+  const targets =
+    paths.length > 0
+      ? paths
+      : scenario.policies && scenario.dir
+        ? [resolve(scenario.dir, scenario.policies)]
+        : [];
+  if (targets.length > 0 && (await validatePolicies(targets, io)) !== 0) return 1;
+  const set = await loadPolicies(targets);
+  const region = createSimulatedRegion(scenario);
+  const groups = await region.clock.drive(region.cloud.autoscaling.describeGroups());
+  let problems = 0;
+  for (const r of memoizedResolve()(groups, set)) {
+    for (const p of r.problems) io.stdout.write(`${file}: group ${r.group.name}: ${p}\n`);
+    problems += r.problems.length;
+    if (!r.managed && r.problems.length === 0)
+      io.stdout.write(`${file}: group ${r.group.name}: not managed (${r.unmanagedReason})\n`);
+  }
+  if (problems > 0) {
+    io.stdout.write(`${problems} problem(s) in scenario ${file}\n`);
+    return 1;
+  }
+  io.stdout.write(`ok: scenario "${scenario.name}", ${groups.length} group(s) managed\n`);
   return 0;
 }

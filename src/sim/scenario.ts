@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import cron from 'node-cron';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UserError } from '../domain/errors.js';
@@ -168,7 +169,11 @@ export const scenarioSchema = z
     policies: z.string().optional(),
     spotmax: z
       .object({
-        reconcileIntervalSeconds: z.number().int().min(5).default(60),
+        /** The reconcile schedule, as `spotmax run --interval` takes it (a cron expression). */
+        interval: z
+          .string()
+          .refine((e) => cron.validate(e), 'not a valid cron expression (for example "* * * * *")')
+          .default('* * * * *'),
         pollers: z.number().int().min(1).max(16).default(2),
         concurrency: z.number().int().min(1).max(1000).default(64),
       })

@@ -153,7 +153,7 @@ test.serial(
         return r.status === 200 ? r : undefined;
       });
       t.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), [
-        'aws',
+        'cloud',
         'policies',
         'queue',
       ]);

@@ -18,7 +18,18 @@ test('the demo prints its first actions within a few seconds, serves /healthz an
   const ac = new AbortController();
   const started = Date.now();
   const run = runSimDemo(
-    { speed: 30, port: 0, signal: ac.signal },
+    {
+      speed: 30,
+      signal: ac.signal,
+      service: {
+        pollers: 2,
+        concurrency: 64,
+        graceMs: 25_000,
+        interval: '* * * * *',
+        dryRun: false,
+        port: 0,
+      },
+    },
     { env: {}, stdout, stderr: new PassThrough() },
   );
   const timeout = new Promise<never>((_, reject) =>

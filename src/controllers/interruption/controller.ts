@@ -34,7 +34,6 @@ export interface InterruptionDeps extends HandlerDeps {
     coalesceWindowMs?: number;
     dedupeTtlMs?: number;
     releaseMarginMs?: number;
-    metricsFlushMs?: number;
     visibilityTimeoutSeconds?: number;
     waitSeconds?: number;
     /** Deliveries of a failing message before it is given up (deleted, counted as too-many-attempts). */
@@ -138,26 +137,10 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     },
   });
 
-  const flushing = new AbortController();
-  let flusher: Promise<void> | undefined;
-  const flushMetrics = () =>
-    deps.cloud.metrics
-      .flush()
-      .catch((err) => deps.logger.warn({ err: describeError(err) }, 'publishing metrics failed'));
-
   return {
     start() {
+      // Metrics are flushed by the service's one flusher (app/service.ts), not here.
       consumer.start();
-      flusher = (async () => {
-        for (;;) {
-          try {
-            await deps.clock.sleep(o.metricsFlushMs ?? 10_000, flushing.signal);
-          } catch {
-            return;
-          }
-          await flushMetrics();
-        }
-      })();
       deps.logger.info(
         { queues: deps.queueUrls, pollers: deps.pollers, concurrency: deps.concurrency, dryRun: deps.dryRun },
         'interruption event loop started',
@@ -166,9 +149,6 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     async stop(graceMs) {
       await consumer.stop(graceMs);
       await coalescer.drain();
-      flushing.abort();
-      await flusher;
-      await flushMetrics();
       deps.logger.info({ stats }, 'interruption event loop stopped');
     },
     stats: () => ({ ...structuredClone(stats), dedupeEntries: ctx.done.size }),

@@ -1,12 +1,12 @@
-import cron, { type ScheduledTask } from 'node-cron';
 import type { ResolvedGroup } from '../../config/resolved.js';
-import { describeError, UserError } from '../../domain/errors.js';
+import { describeError } from '../../domain/errors.js';
 import type { Observation } from '../../domain/types.js';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import { mergeObservation } from './merge-observation.js';
 import { type GroupOutcome, type ReconcileDeps, type ReconcileResult, reconcileOnce } from './pass.js';
+import { type CronSchedule, cronSchedule } from './schedule.js';
 
-// The reconcile loop: a pass over every group on a cron schedule, and a pass for one group soon after
+// The reconcile loop: a pass over every group on a cron schedule (waited for on the injected clock), and a pass for one group soon after
 // an event touches it or a planner asks to look again (a replacement waiting for InService). One pass
 // at a time per group; a group whose actions failed backs off exponentially; a group that failed for a
 // reason retrying cannot fix (terminal) is left alone until its configuration changes.
@@ -31,7 +31,8 @@ export interface LoopGroupStatus {
 const FULL = '*';
 
 export class ReconcileLoop<P> {
-  private task: ScheduledTask | undefined;
+  private readonly schedule: CronSchedule;
+  private ticking: AbortController | undefined;
   private readonly backoff: Backoff;
   private readonly busy = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -45,28 +46,23 @@ export class ReconcileLoop<P> {
 
   constructor(private readonly deps: ReconcileLoopDeps<P>) {
     this.backoff = new Backoff(deps.backoff ?? DEFAULT_BACKOFF);
-    const schedule = deps.schedule ?? '* * * * *';
-    if (!cron.validate(schedule))
-      throw new UserError(
-        `--interval "${schedule}" is not a valid cron expression (for example "* * * * *" or "*/30 * * * * *")`,
-      );
+    this.schedule = cronSchedule(deps.schedule ?? '* * * * *');
   }
 
-  /** Starts the cron schedule (the first pass comes at the first tick; call runOnce() for one now). */
+  /** Starts the schedule (the first pass comes at the first run time; call runOnce() for one now). */
   start(): void {
     this.stopped = false;
-    this.task = cron.schedule(this.deps.schedule ?? '* * * * *', () => this.track(this.runOnce()), {
-      noOverlap: true,
-      name: 'spotmax-reconcile',
-    });
+    this.ticking?.abort();
+    const ticking = new AbortController();
+    this.ticking = ticking;
+    this.track(this.tick(ticking.signal));
   }
 
   /** Stops scheduling, cancels requeues and waits for the passes in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.task?.stop();
-    await this.task?.destroy();
-    this.task = undefined;
+    this.ticking?.abort(new Error('reconcile loop stopped'));
+    this.ticking = undefined;
     for (const t of this.timers.values()) t.abort.abort(new Error('reconcile loop stopped'));
     this.timers.clear();
     await Promise.allSettled([...this.running]);
@@ -128,6 +124,29 @@ export class ReconcileLoop<P> {
     const t = this.terminal.get(groupName);
     if (t) out.terminal = t.reason;
     return out;
+  }
+
+  /**
+   * Waits for each run time of the schedule and runs a full pass then. A pass still running at the next
+   * run time makes that run wait for it (never two full passes at once); run times missed meanwhile are
+   * not made up.
+   */
+  private async tick(signal: AbortSignal): Promise<void> {
+    const { clock, logger } = this.deps;
+    while (!signal.aborted) {
+      const now = clock.now();
+      const next = this.schedule.next(now);
+      if (!next) {
+        logger.warn({ interval: this.schedule.expression }, 'the reconcile schedule has no further run time');
+        return;
+      }
+      try {
+        await clock.sleep(next.getTime() - now.getTime(), signal);
+      } catch {
+        return;
+      }
+      await this.runOnce();
+    }
   }
 
   private track<T>(p: Promise<T>): void {

@@ -1,0 +1,304 @@
+import { loadPolicies, type PolicySet } from '../config/load.js';
+import {
+  createPolicyWatcher,
+  defaultFormatIssue,
+  type PolicyWatcherStatus,
+  policyReadiness,
+} from '../config/watch.js';
+import {
+  createInterruptionController,
+  type InterruptionController,
+} from '../controllers/interruption/controller.js';
+import { createDirectory } from '../controllers/interruption/directory.js';
+import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js';
+import { ReconcileLoop } from '../controllers/reconcile/loop.js';
+import type { ReconcileResult } from '../controllers/reconcile/pass.js';
+import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
+import { UserError } from '../domain/errors.js';
+import { STANDBY_FOR_TAG } from '../domain/tags.js';
+import type { Instance } from '../domain/types.js';
+import { createHeartbeats, runChecks } from '../observability/checks.js';
+import { countErrors } from '../observability/error-metric.js';
+import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
+import { type HealthServer, startHealthServer } from '../observability/health-server.js';
+import { PrometheusRegistry } from '../observability/prometheus.js';
+import type { Clock } from '../ports/clock.js';
+import type { Cloud } from '../ports/cloud.js';
+import type { Logger } from '../ports/logger.js';
+import type { MetricsPort } from '../ports/metrics.js';
+import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
+import { withReceiveHeartbeat } from './queue-heartbeat.js';
+import { memoizedResolve } from './resolve.js';
+
+// The one composition root: the service (`spotmax run`) built from a cloud, a clock and options. The AWS
+// region (cli/run.ts), the demo on the simulated region (simulate/demo.ts) and the spotmax strategy of
+// `simulate` (simulate/strategies/spotmax.ts) all build it here; they differ only in the cloud, the clock
+// and what they print. Parts: the policy watcher, the reconcile loop (its cron schedule waited for on
+// `clock`), the interruption controller with the standby hook and the launch-volume preparer, the group
+// directory and standby index both fed from the loop's passes, heartbeats, /healthz /readyz /metrics,
+// the metrics fan-out (the cloud's sink + Prometheus) and its one flusher.
+
+export interface ServiceOptions {
+  /** Queues with interruption events; none: the fast path is off (logged as a warning). */
+  queueUrls: string[];
+  /** Receive loops per queue. */
+  pollers: number;
+  /** Messages handled at once. */
+  concurrency: number;
+  /** Reconcile schedule, a cron expression. */
+  interval: string;
+  /** On stop, how long in-flight interruption work may finish. */
+  graceMs: number;
+  dryRun: boolean;
+  /** Policy folder; none: built-in defaults only. */
+  policyDir?: string;
+  /**
+   * Watch the policy folder and reload on change (the service); false loads it once and fails `start`
+   * on any problem (a simulation must not run on the wrong policies).
+   */
+  watchPolicies: boolean;
+  /** HTTP port for /healthz /readyz /metrics (0: any free port); undefined: no HTTP server. */
+  port?: number;
+  host?: string;
+  /** How often metrics are flushed to the cloud's sink (CloudWatch). */
+  metricsFlushMs?: number;
+}
+
+export interface ServiceDeps {
+  cloud: Cloud;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * The release steps for a group's settings; default: Kubernetes drain and Consul deregistration as the
+   * settings enable them. The simulated region has neither, so it passes no-op steps.
+   */
+  releasersFor?: ReleaserFactory;
+  /** Environment values the release steps read (consul.tokenEnv), from the composition root. */
+  env?: Record<string, string | undefined>;
+  options: ServiceOptions;
+  /** Called before each /metrics scrape (the demo adds the simulated region's gauges). */
+  beforeScrape?: (metrics: MetricsPort) => void;
+}
+
+export interface Service {
+  /** Loads policies, starts the HTTP server, the loop (with one pass at once) and the event loop. */
+  start(): Promise<void>;
+  /** Stops receiving, lets in-flight work finish within the grace, stops the rest; never throws. */
+  stop(): Promise<void>;
+  readonly loop: ReconcileLoop<PolicySet>;
+  readonly controller: InterruptionController | undefined;
+  /** Every metric the service records (the cloud's sink and Prometheus). */
+  readonly metrics: MetricsPort;
+  readonly logger: Logger;
+  /** The HTTP server's port once started. */
+  readonly port: number | undefined;
+  policies(): PolicySet;
+  policyStatus(): PolicyWatcherStatus;
+  /** Listens to every pass (the demo and the simulation count actions). */
+  onPass(listener: (result: ReconcileResult) => void): void;
+}
+
+const EMPTY_POLICIES: PolicySet = { policies: [], issues: [], rejected: [], files: [] };
+/** A reconcile pass is due at least this often (cron default: every minute); older means wedged. */
+const RECONCILE_STALE_MS = 15 * 60_000;
+/** A long poll returns within 20 s; three missed turns mean the receive loop is stuck. */
+const RECEIVE_STALE_MS = 2 * 60_000;
+/** Directory misses describe the region at most this often (a storm of foreign ids costs one call). */
+const DIRECTORY_TTL_MS = 10_000;
+/** A readiness name that cannot be a group's: DescribeAutoScalingGroups answers it with no group. */
+const READINESS_PROBE_GROUP = 'spotmax-readiness-probe';
+
+export function createService(deps: ServiceDeps): Service {
+  const { clock, options } = deps;
+  const heartbeats = createHeartbeats(clock);
+  const prometheus = new PrometheusRegistry();
+  const metrics = fanOutMetrics([deps.cloud.metrics, prometheus], deps.logger);
+  // Every error line also counts one Errors datum: the stack's alarm watches it.
+  const logger = countErrors(deps.logger, metrics);
+  const cloud: Cloud = {
+    ...deps.cloud,
+    metrics,
+    queue: withReceiveHeartbeat(deps.cloud.queue, () => heartbeats.beat('events')),
+  };
+
+  const releasersFor =
+    deps.releasersFor ?? createReleaserFactory({ clock, logger, metrics, env: deps.env ?? {} });
+  let policies: PolicySet = EMPTY_POLICIES;
+  let onceStatus: PolicyWatcherStatus = { ok: true, policies: 0 };
+  let standbys = new Map<string, Instance[]>();
+  const passListeners: ((result: ReconcileResult) => void)[] = [];
+  const resolve = memoizedResolve();
+  const directory = createDirectory({
+    cloud,
+    resolve: (groups) => resolve(groups, policies),
+    clock,
+    ttlMs: DIRECTORY_TTL_MS,
+  });
+  const loop = new ReconcileLoop<PolicySet>({
+    cloud,
+    clock,
+    logger: logger.child({ component: 'reconcile' }),
+    loadPolicies: () => policies,
+    resolve,
+    releasersFor,
+    dryRun: options.dryRun,
+    schedule: options.interval,
+    onPass: (result) => {
+      heartbeats.beat('reconcile');
+      // The loop's merged view, not this pass's groups: a one-group pass must not drop the others.
+      const latest = loop.latest();
+      if (latest) {
+        directory.update(latest.resolved, latest.observation.instances);
+        standbys = groupStandbys(latest.observation.standbys);
+      }
+      for (const listener of passListeners) listener(result);
+    },
+  });
+  const watcher = createPolicyWatcher<PolicySet>({
+    dir: options.policyDir ?? 'policies',
+    load: loadPolicies,
+    logger,
+    metrics,
+    clock,
+    onChange: (set) => {
+      policies = set;
+      // New policies can change every group's desired state: look again now, not at the next tick.
+      if (started) void loop.runOnce();
+    },
+  });
+  const interruptionLogger = logger.child({ component: 'interruption' });
+  const controller =
+    options.queueUrls.length > 0
+      ? createInterruptionController({
+          cloud,
+          clock,
+          logger: interruptionLogger,
+          queueUrls: options.queueUrls,
+          pollers: options.pollers,
+          concurrency: options.concurrency,
+          dryRun: options.dryRun,
+          directory,
+          releasersFor,
+          onGroupTouched: (group) => loop.requeue(group),
+          standby: createStandbyHook({
+            cloud,
+            clock,
+            logger: interruptionLogger,
+            standbysFor: (group) => standbys.get(group) ?? [],
+          }),
+          prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
+        })
+      : undefined;
+
+  const policyStatus = (): PolicyWatcherStatus =>
+    options.policyDir && options.watchPolicies ? watcher.status() : onceStatus;
+  const ready = () =>
+    runChecks(
+      {
+        policies: () => policyReadiness({ status: policyStatus }),
+        cloud: async () => {
+          await cloud.autoscaling.describeGroups([READINESS_PROBE_GROUP]);
+        },
+        ...Object.fromEntries(
+          options.queueUrls.map((q, i) => [
+            `queue${options.queueUrls.length > 1 ? i + 1 : ''}`,
+            () => deps.cloud.queue.check(q),
+          ]),
+        ),
+      },
+      { clock, timeoutMs: 3000 },
+    );
+
+  let started = false;
+  let health: HealthServer | undefined;
+  let flusher: { stop(): Promise<void> } | undefined;
+
+  return {
+    loop,
+    controller,
+    metrics,
+    logger,
+    get port() {
+      return health?.port;
+    },
+    policies: () => policies,
+    policyStatus,
+    onPass: (listener) => {
+      passListeners.push(listener);
+    },
+    async start() {
+      if (options.policyDir && options.watchPolicies) {
+        await watcher.start();
+      } else if (options.policyDir) {
+        const set = await loadPolicies([options.policyDir]);
+        if (set.issues.length > 0)
+          throw new UserError(
+            `policies in ${options.policyDir} do not load (${set.issues.length} problem(s)):\n${set.issues.map((i) => `  ${defaultFormatIssue(i)}`).join('\n')}`,
+          );
+        policies = set;
+        onceStatus = { ok: true, policies: set.policies.length };
+      }
+      if (options.port !== undefined) {
+        health = await startHealthServer({
+          port: options.port,
+          ...(options.host ? { host: options.host } : {}),
+          logger,
+          metrics: {
+            exposition: () => {
+              deps.beforeScrape?.(metrics);
+              return prometheus.exposition();
+            },
+          },
+          checks: { live: () => heartbeats.live(), ready },
+        });
+      }
+      if (!controller)
+        logger.warn(
+          {},
+          'no queue configured (--queue-url or SPOTMAX_QUEUE_URL): interruption events are not handled',
+        );
+      logger.info(
+        {
+          port: health?.port,
+          queues: options.queueUrls,
+          policies: options.policyDir ?? null,
+          dryRun: options.dryRun,
+          interval: options.interval,
+        },
+        'spotmax running',
+      );
+      started = true;
+      heartbeats.register('reconcile', RECONCILE_STALE_MS);
+      loop.start();
+      void loop.runOnce();
+      if (controller) {
+        heartbeats.register('events', RECEIVE_STALE_MS);
+        controller.start();
+      }
+      flusher = startMetricsFlusher({ metrics, clock, intervalMs: options.metricsFlushMs ?? 10_000, logger });
+    },
+    async stop() {
+      logger.info({ graceMs: options.graceMs }, 'shutting down: no new messages; in-flight work may finish');
+      // Unfinished messages are not deleted: they reappear on the queue for the next task.
+      await controller?.stop(options.graceMs);
+      await loop.stop();
+      await watcher.close();
+      await flusher?.stop();
+      await health?.close();
+      prometheus.close();
+      logger.info({}, 'stopped');
+    },
+  };
+}
+
+function groupStandbys(all: readonly Instance[]): Map<string, Instance[]> {
+  const byGroup = new Map<string, Instance[]>();
+  for (const s of all) {
+    const group = s.tags[STANDBY_FOR_TAG];
+    if (!group) continue;
+    const list = byGroup.get(group) ?? [];
+    list.push(s);
+    byGroup.set(group, list);
+  }
+  return byGroup;
+}
