@@ -1,10 +1,5 @@
-import { loadPolicies, type PolicySet } from '../config/load.js';
-import {
-  createPolicyWatcher,
-  defaultFormatIssue,
-  type PolicyWatcherStatus,
-  policyReadiness,
-} from '../config/watch.js';
+import { loadPolicies, loadPoliciesOrFail, type PolicySet } from '../config/load.js';
+import { createPolicyWatcher, type PolicyWatcherStatus, policyReadiness } from '../config/watch.js';
 import {
   createInterruptionController,
   type InterruptionController,
@@ -14,7 +9,6 @@ import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js'
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
 import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
-import { UserError } from '../domain/errors.js';
 import { STANDBY_FOR_TAG } from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
@@ -230,11 +224,7 @@ export function createService(deps: ServiceDeps): Service {
       if (options.policyDir && options.watchPolicies) {
         await watcher.start();
       } else if (options.policyDir) {
-        const set = await loadPolicies([options.policyDir]);
-        if (set.issues.length > 0)
-          throw new UserError(
-            `policies in ${options.policyDir} do not load (${set.issues.length} problem(s)):\n${set.issues.map((i) => `  ${defaultFormatIssue(i)}`).join('\n')}`,
-          );
+        const set = await loadPoliciesOrFail([options.policyDir]);
         policies = set;
         onceStatus = { ok: true, policies: set.policies.length };
       }

@@ -1,8 +1,8 @@
+import { loadPoliciesOrFail } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
 import type { CommandIO } from './io.js';
-import { loadPoliciesOrFail } from './policies.js';
 
 export interface ApplyOptions extends CloudFlags {
   dryRun: boolean;

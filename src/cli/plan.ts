@@ -1,9 +1,9 @@
+import { loadPoliciesOrFail } from '../config/load.js';
 import { silentLogger } from '../ports/logger.js';
 import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
 import type { CommandIO } from './io.js';
 import type { PlanReport } from './plan-report.js';
-import { loadPoliciesOrFail } from './policies.js';
 import { renderJson } from './render/json.js';
 import { renderMarkdown } from './render/markdown.js';
 import { renderText } from './render/text.js';

@@ -49,12 +49,12 @@ async function validatePolicies(targets: string[], io: CommandIO): Promise<numbe
 }
 
 async function validateScenario(paths: string[], io: CommandIO, scenarioFile?: string): Promise<number> {
-  const [{ createSimulatedRegion }, { loadScenario }, { defaultDemoScenario }, { memoizedResolve }] =
+  const [{ createSimulatedRegion }, { loadScenario }, { defaultDemoScenario }, { scenarioPolicyProblems }] =
     await Promise.all([
       import('../sim/region.js'),
       import('../sim/scenario.js'),
       import('../simulate/demo.js'),
-      import('../app/resolve.js'),
+      import('../simulate/policy-check.js'),
     ]);
   const file = scenarioFile ?? defaultDemoScenario();
   const scenario = loadScenario(file);
@@ -67,18 +67,12 @@ async function validateScenario(paths: string[], io: CommandIO, scenarioFile?: s
   if (targets.length > 0 && (await validatePolicies(targets, io)) !== 0) return 1;
   const set = await loadPolicies(targets);
   const region = createSimulatedRegion(scenario);
-  const groups = await region.clock.drive(region.cloud.autoscaling.describeGroups());
-  let problems = 0;
-  for (const r of memoizedResolve()(groups, set)) {
-    for (const p of r.problems) io.stdout.write(`${file}: group ${r.group.name}: ${p}\n`);
-    problems += r.problems.length;
-    if (!r.managed && r.problems.length === 0)
-      io.stdout.write(`${file}: group ${r.group.name}: not managed (${r.unmanagedReason})\n`);
-  }
-  if (problems > 0) {
-    io.stdout.write(`${problems} problem(s) in scenario ${file}\n`);
+  const problems = await scenarioPolicyProblems(region, set);
+  for (const p of problems) io.stdout.write(`${file}: ${p}\n`);
+  if (problems.length > 0) {
+    io.stdout.write(`${problems.length} problem(s) in scenario ${file}\n`);
     return 1;
   }
-  io.stdout.write(`ok: scenario "${scenario.name}", ${groups.length} group(s) managed\n`);
+  io.stdout.write(`ok: scenario "${scenario.name}", ${region.targets.size} group(s)\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { UserError } from '../domain/errors.js';
 import { issueMessage, unknownFieldMessage } from './issues.js';
 import { type GroupPolicy, type GroupPolicyInput, groupPolicySchema, matchSchema } from './schema.js';
 import { keyNode, locate, type Position, positionOf } from './yaml-positions.js';
@@ -219,4 +220,19 @@ function rejectedOf(doc: Document, lc: LineCounter, file: string, input: unknown
     line: positionOf(doc.contents ?? undefined, lc).line,
     ...(match.success && match.data ? { match: match.data } : {}),
   };
+}
+
+/**
+ * Loads policies for work that must not run on wrong ones (plan, apply, a simulation): any problem is a
+ * UserError listing every one as file:line:col: message.
+ */
+export async function loadPoliciesOrFail(paths: string[]): Promise<PolicySet> {
+  const set = await loadPolicies(paths);
+  if (set.issues.length > 0) {
+    const lines = set.issues.map(formatIssue).join('\n');
+    throw new UserError(
+      `the policies in ${paths.join(', ')} have ${set.issues.length} error(s); fix them (spotmax validate shows the same list):\n${lines}`,
+    );
+  }
+  return set;
 }

@@ -56,7 +56,7 @@ test('apply --cloud sim acts on the simulated region and reports what it did', a
 test('validate --cloud sim checks the scenario and that its groups find their policies', async (t) => {
   const ok = await cli(['validate', '--cloud', 'sim', '--scenario', 'bench/scenarios/storm.yaml']);
   t.is(ok.code, 0, ok.stdout + ok.stderr);
-  t.regex(ok.stdout, /ok: scenario "storm", \d+ group\(s\) managed/);
+  t.regex(ok.stdout, /ok: scenario "storm", \d+ group\(s\)/);
 
   // A folder without the policy the scenario's groups name: each group says so, exit 1.
   const dir = await mkdtemp(join(tmpdir(), 'spotmax-validate-'));
@@ -89,4 +89,20 @@ test('a flag that belongs to the other cloud is refused with a message naming it
     t.is(r.code, 1, args.join(' '));
     t.regex(r.stderr, message, args.join(' '));
   }
+});
+
+test('simulate refuses policies that do not fit the scenario: a named policy missing, a folder that does not load', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'spotmax-simulate-'));
+  await writeFile(
+    join(dir, 'other.yaml'),
+    'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata: { name: other }\nspec: {}\n',
+  );
+  const out = await mkdtemp(join(tmpdir(), 'spotmax-simulate-out-'));
+  const base = ['simulate', '--scenario', 'bench/scenarios/storm.yaml', '--out', out, '--duration', '5m'];
+  const missing = await cli([...base, '--policies', dir]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /group web-01: spotmax:policy=sim-web: no policy named "sim-web"/);
+  const absent = await cli([...base, '--policies', join(dir, 'nope')]);
+  t.is(absent.code, 1);
+  t.regex(absent.stderr, /nope:1:1: no such file or folder/);
 });

@@ -1,5 +1,8 @@
 import { createService, type Service } from '../../app/service.js';
+import { loadPoliciesOrFail } from '../../config/load.js';
+import { UserError } from '../../domain/errors.js';
 import { NoopReleaser } from '../../release/noop.js';
+import { scenarioPolicyProblems } from '../policy-check.js';
 import type { Strategy, StrategyContext } from './types.js';
 
 // spotmax itself, built by the one composition root (app/service.ts) on the simulated region's cloud and
@@ -39,7 +42,16 @@ export function spotmaxStrategy(ctx: StrategyContext, onService?: (service: Serv
 
   return {
     name: 'spotmax',
-    start: () => service.start(),
+    async start() {
+      if (ctx.policiesDir) {
+        const problems = await scenarioPolicyProblems(region, await loadPoliciesOrFail([ctx.policiesDir]));
+        if (problems.length > 0)
+          throw new UserError(
+            `the scenario's groups do not fit the policies in ${ctx.policiesDir}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+          );
+      }
+      await service.start();
+    },
     stop: () => service.stop(),
     actions: () => {
       const s = service.controller?.stats();
