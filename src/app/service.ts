@@ -21,6 +21,7 @@ import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
+import { dryRunCloud } from './dry-run.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { memoizedResolve } from './resolve.js';
 
@@ -109,10 +110,11 @@ export function createService(deps: ServiceDeps): Service {
   const metrics = fanOutMetrics([deps.cloud.metrics, prometheus], deps.logger);
   // Every error line also counts one Errors datum: the stack's alarm watches it.
   const logger = countErrors(deps.logger, metrics);
+  const acting = options.dryRun ? dryRunCloud(deps.cloud, logger) : deps.cloud;
   const cloud: Cloud = {
-    ...deps.cloud,
+    ...acting,
     metrics,
-    queue: withReceiveHeartbeat(deps.cloud.queue, () => heartbeats.beat('events')),
+    queue: withReceiveHeartbeat(acting.queue, () => heartbeats.beat('events')),
   };
 
   const releasersFor =

@@ -1,3 +1,4 @@
+import { dryRunCloud } from '../app/dry-run.js';
 import { isOptedIn } from '../app/resolve.js';
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';
@@ -37,7 +38,8 @@ export async function computePass(
   });
   const result = await reconcileOnce(
     {
-      cloud: req.cloud,
+      // plan and apply --dry-run get a cloud that refuses every change (app/dry-run.ts).
+      cloud: req.dryRun ? dryRunCloud(req.cloud, req.logger) : req.cloud,
       clock: req.clock,
       logger: req.logger,
       loadPolicies: () => req.policies,

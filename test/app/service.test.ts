@@ -138,3 +138,52 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+test('--dry-run through a storm: the service resolves and logs, and not one changing call reaches the region', async (t) => {
+  const region = await warmRegion({
+    groups: [{ ...webGroup(), desired: 6 }],
+    market: { storms: [{ at: 60, instanceType: 'm5.large', share: 0.5, within: 30 }] },
+  });
+  const rec = recordCalls(region.cloud, region.clock);
+  const lines: string[] = [];
+  const logger = {
+    info: (_o: object, msg?: string) => void lines.push(msg ?? ''),
+    warn: (_o: object, msg?: string) => void lines.push(msg ?? ''),
+    error: (_o: object, msg?: string) => void lines.push(msg ?? ''),
+    debug: () => {},
+    child: () => logger,
+  };
+  const service = createService({
+    cloud: rec.cloud,
+    clock: region.clock,
+    logger,
+    releasersFor: () => [new NoopReleaser()],
+    options: options({ dryRun: true, queueUrls: [region.queueUrl] }),
+  });
+  await service.start();
+  await region.clock.advanceBy(10 * 60_000);
+  await region.clock.drive(service.stop());
+  const reads = new Set([
+    'describeGroups',
+    'describeInstances',
+    'describeScalingActivities',
+    'describeVolumes',
+    'describeSnapshots',
+    'describeLaunchTemplateVersion',
+    'findResourceIds',
+    'receive',
+    'changeVisibility',
+    'check',
+    'record',
+    'flush',
+  ]);
+  t.deepEqual(
+    rec.calls.filter((c) => !reads.has(c.method)).map((c) => c.method),
+    [],
+  );
+  t.true(service.controller!.stats().warnings > 0, 'the storm warned');
+  t.true(
+    lines.some((l) => l.startsWith('would ')),
+    'actions logged as "would …"',
+  );
+});
