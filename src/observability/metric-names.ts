@@ -1,28 +1,53 @@
-// The metric names the CloudFormation dashboard and alarms (deploy/cloudformation/spotmax.yaml) rely on,
-// in one place. The values are the names the code actually publishes (the fast path, the standby hook,
-// the releasers, the reconciler); test/deploy/cloudformation.test.ts checks that every SpotMax metric the
-// template uses is listed here AND is published somewhere under src/, so a rename cannot silently
-// empty a graph or an alarm.
+// Every metric spotmax publishes, in one place (CloudWatch namespace SpotMax; Prometheus derives its
+// names from these, see prometheus.ts). The CloudFormation dashboard and alarms
+// (deploy/cloudformation/spotmax.yaml) rely on them: test/deploy/cloudformation.test.ts checks that
+// every SpotMax metric the template uses is listed here AND is published somewhere under src/, so a
+// rename cannot silently empty a graph or an alarm. Per-group metrics carry the dimension
+// AutoScalingGroupName (group-metrics.ts records them).
 export const METRIC_NAMESPACE = 'SpotMax';
 
 export const MetricNames = {
-  /** Spot interruption warnings handled (controllers/interruption, dimension AutoScalingGroupName). */
+  // The interruption fast path (controllers/interruption).
+  /** Spot interruption warnings handled. */
   Interruptions: 'InterruptionWarnings',
-  /** Seconds from the warning's event time to the detach (controllers/interruption). */
+  /** Instances detached from their group after a warning or a state change. */
+  InstancesDetached: 'InstancesDetached',
+  /** Seconds from the warning's event time to the detach. */
   DetachLag: 'DetachLagSeconds',
+  /** Seconds the release steps (drain, deregistration) took for one instance. */
+  ReleaseSeconds: 'ReleaseSeconds',
+  /** Lifecycle actions completed with CONTINUE. */
+  LifecycleActionsCompleted: 'LifecycleActionsCompleted',
+  /** Messages deleted without action (malformed, foreign, test), dimension Reason. */
+  EventsDiscarded: 'EventsDiscarded',
+
+  // The standby pool (controllers/reconcile/standby-hook).
   /** Seconds from the warning to a standby attached in the instance's place; its sample count is the
-   * number of standby hits (controllers/reconcile/standby-hook). */
+   * number of standby hits. */
   StandbyHits: 'StandbyAttachSeconds',
   /** Standbys that did not run in time (the plain detach followed). */
   StandbyMisses: 'StandbyStartTimeouts',
-  /** Seconds a Kubernetes drain took; its sample count is the number of drains (release/outcomes). */
+
+  // The release steps (release/outcomes).
+  /** Seconds a Kubernetes drain took (not recorded when the step was skipped); its sample count is the
+   * number of drains. */
   Drains: 'DrainSeconds',
-  /** Drains that ended with pods left (PDB, timeout). */
+  /** Drains that ended with pods left (PDB, timeout) or failed: 1 per such step. */
   DrainsIncomplete: 'DrainIncomplete',
+  /** Pods moved off the node. */
+  PodsEvicted: 'PodsEvicted',
+  /** Instances without a Kubernetes node. */
+  NodeNotFound: 'NodeNotFound',
+  /** Services deregistered at the Consul agent, or 1 for a node removed from the catalog. */
+  ConsulDeregistered: 'ConsulDeregistered',
+  /** Consul steps that ended partial or failed: 1 per such step. */
+  ConsulFailures: 'ConsulFailures',
+
+  // The reconciler.
   /** Groups shifted to On-Demand because Spot capacity could not be had (reconcile fallback handler). */
   Fallbacks: 'Fallbacks',
-  /** Messages deleted without action (malformed, foreign, test), dimension Reason. */
-  EventsDiscarded: 'EventsDiscarded',
+
+  // The service itself.
   /** Every error log line (observability/error-metric.ts), WITHOUT dimensions so one alarm covers all. */
   Errors: 'Errors',
   /** A changed policy folder that failed validation; the last good policies stay in force. */

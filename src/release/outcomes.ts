@@ -1,22 +1,10 @@
+import { countForGroup, secondsForGroup } from '../observability/group-metrics.js';
+import { type MetricName, MetricNames } from '../observability/metric-names.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import type { ReleaseOutcome } from '../ports/releaser.js';
 
-// What a release did, for the handler's one log line and for metrics. Metric names (CloudWatch
-// namespace SpotMax, dimension AutoScalingGroupName):
-//   DrainSeconds        Kubernetes step duration (not recorded when the step was skipped)
-//   PodsEvicted         pods moved off the node
-//   DrainIncomplete     1 per Kubernetes step that ended partial or failed
-//   NodeNotFound        1 per instance without a Kubernetes node
-//   ConsulDeregistered  services deregistered at the agent, or 1 for a node removed from the catalog
-//   ConsulFailures      1 per Consul step that ended partial or failed
-export const RELEASE_METRICS = {
-  drainSeconds: 'DrainSeconds',
-  podsEvicted: 'PodsEvicted',
-  drainIncomplete: 'DrainIncomplete',
-  nodeNotFound: 'NodeNotFound',
-  consulDeregistered: 'ConsulDeregistered',
-  consulFailures: 'ConsulFailures',
-} as const;
+// What a release did, for the handler's one log line and for the per-group metrics (their meaning is
+// documented in observability/metric-names.ts).
 
 const DETAIL_MAX = 300;
 
@@ -41,28 +29,22 @@ export function recordReleaseMetrics(
   groupName: string,
   outcomes: readonly ReleaseOutcome[],
 ): void {
-  const dimensions = { AutoScalingGroupName: groupName };
-  const count = (name: string, value: number) => metrics.record({ name, value, unit: 'Count', dimensions });
+  const count = (name: MetricName, value: number) => countForGroup(metrics, name, groupName, value);
   for (const o of outcomes) {
     const incomplete = o.status === 'partial' || o.status === 'failed';
     if (o.step === 'kubernetes') {
-      if (o.counts?.nodeNotFound) count(RELEASE_METRICS.nodeNotFound, o.counts.nodeNotFound);
+      if (o.counts?.nodeNotFound) count(MetricNames.NodeNotFound, o.counts.nodeNotFound);
       if (o.status === 'skipped') continue;
-      metrics.record({
-        name: RELEASE_METRICS.drainSeconds,
-        value: o.durationMs / 1000,
-        unit: 'Seconds',
-        dimensions,
-      });
-      count(RELEASE_METRICS.podsEvicted, o.counts?.podsEvicted ?? 0);
-      count(RELEASE_METRICS.drainIncomplete, incomplete ? 1 : 0);
+      secondsForGroup(metrics, MetricNames.Drains, groupName, o.durationMs / 1000);
+      count(MetricNames.PodsEvicted, o.counts?.podsEvicted ?? 0);
+      count(MetricNames.DrainsIncomplete, incomplete ? 1 : 0);
     } else if (o.step === 'consul') {
       if (o.status === 'skipped') continue;
       count(
-        RELEASE_METRICS.consulDeregistered,
+        MetricNames.ConsulDeregistered,
         (o.counts?.servicesDeregistered ?? 0) + (o.counts?.catalogDeregistered ?? 0),
       );
-      count(RELEASE_METRICS.consulFailures, incomplete ? 1 : 0);
+      count(MetricNames.ConsulFailures, incomplete ? 1 : 0);
     }
   }
 }

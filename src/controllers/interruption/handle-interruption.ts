@@ -3,13 +3,14 @@ import { DeadlineError, describeError } from '../../domain/errors.js';
 import type { SpotInterruptionEvent, StateChangeEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
+import { countForGroup, secondsForGroup } from '../../observability/group-metrics.js';
+import { MetricNames } from '../../observability/metric-names.js';
 import type { ReleaseReason } from '../../ports/releaser.js';
 import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.js';
 import { runReleasers } from '../../release/run.js';
 import { withDeadline } from '../../timing/deadline.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
-import { countForGroup, METRIC, secondsForGroup } from './metric-names.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 
 /** State changes that mean the instance is going away: release it if nothing has yet. */
@@ -42,7 +43,7 @@ export async function handleInterruption(
   });
   if (ev.kind === 'spot-interruption') {
     ctx.stats.warnings++;
-    countForGroup(ctx.cloud.metrics, METRIC.warnings, groupName);
+    countForGroup(ctx.cloud.metrics, MetricNames.Interruptions, groupName);
   }
 
   const instance = await freshInstance(ctx, ev.instanceId, deadline, signal);
@@ -99,9 +100,9 @@ export async function handleInterruption(
   const result = await ctx.coalescer.detach(groupName, ev.instanceId, replacement !== undefined, deadline);
   if (result.status === 'detached') {
     ctx.stats.detached++;
-    countForGroup(ctx.cloud.metrics, METRIC.detached, groupName);
+    countForGroup(ctx.cloud.metrics, MetricNames.InstancesDetached, groupName);
     const lag = ((result.sentAt ?? ctx.clock.now()).getTime() - ev.time.getTime()) / 1000;
-    secondsForGroup(ctx.cloud.metrics, METRIC.detachLag, groupName, lag);
+    secondsForGroup(ctx.cloud.metrics, MetricNames.DetachLag, groupName, lag);
     log.info(
       { lagSeconds: lag, standby: replacement?.instanceId },
       `detached ${ev.instanceId} from ${groupName}`,
@@ -131,7 +132,7 @@ export async function release(
   );
   const seconds = (ctx.clock.now().getTime() - started) / 1000;
   ctx.stats.released++;
-  secondsForGroup(ctx.cloud.metrics, METRIC.release, groupName, seconds);
+  secondsForGroup(ctx.cloud.metrics, MetricNames.ReleaseSeconds, groupName, seconds);
   recordReleaseMetrics(ctx.cloud.metrics, groupName, outcomes);
   const failed = outcomes.filter((o) => o.status === 'failed' || o.status === 'partial');
   const log = ctx.logger.child({ instance: instance.instanceId, group: groupName, mode });

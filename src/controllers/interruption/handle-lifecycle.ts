@@ -3,12 +3,13 @@ import type { GroupSettings } from '../../config/schema.js';
 import { describeError, isAutoScalingNotFound, SpotmaxError } from '../../domain/errors.js';
 import type { LifecycleEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
+import { countForGroup } from '../../observability/group-metrics.js';
+import { MetricNames } from '../../observability/metric-names.js';
 import type { LifecycleActionRef } from '../../ports/autoscaling.js';
 import { every } from '../../timing/every.js';
 import { withRetry } from '../../timing/retry.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import { release, releaseKey } from './handle-interruption.js';
-import { countForGroup, METRIC } from './metric-names.js';
 import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 
 export const completionKey = (ev: LifecycleEvent) =>
@@ -64,7 +65,7 @@ export async function handleLifecycle(
       signal,
     });
     ctx.stats.lifecycleCompleted++;
-    countForGroup(ctx.cloud.metrics, METRIC.lifecycleCompleted, groupName);
+    countForGroup(ctx.cloud.metrics, MetricNames.LifecycleActionsCompleted, groupName);
     ctx.logger.info({ ...ref }, `completed lifecycle action ${ev.hookName} for ${ev.instanceId}: CONTINUE`);
   } catch (err) {
     // The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.

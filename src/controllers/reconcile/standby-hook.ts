@@ -7,6 +7,7 @@ import {
   STANDBY_TEMPLATE_VERSION_TAG,
 } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
+import { MetricNames } from '../../observability/metric-names.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
@@ -17,10 +18,9 @@ import type { StandbyHook } from '../interruption/standby-hook.js';
 // runs. A standby that does not run within standby.startTimeoutSeconds is released back to the pool and
 // the fast path falls back to the plain detach. Time from the warning to the attach is recorded.
 
-/** Published with dimension AutoScalingGroupName: seconds from the Spot warning to the standby attached. */
-export const STANDBY_ATTACH_SECONDS = 'StandbyAttachSeconds';
-/** Standbys that did not run in time (the plain detach followed). */
-export const STANDBY_START_TIMEOUTS = 'StandbyStartTimeouts';
+// The names live in observability/metric-names.ts; these aliases stay for test/reconcile's imports.
+export const STANDBY_ATTACH_SECONDS = MetricNames.StandbyHits;
+export const STANDBY_START_TIMEOUTS = MetricNames.StandbyMisses;
 const WARNING_MS = 120_000;
 
 export interface StandbyHookDeps {
@@ -124,7 +124,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
         }
         if (state !== 'running') {
           cloud.metrics.record({
-            name: STANDBY_START_TIMEOUTS,
+            name: MetricNames.StandbyMisses,
             value: 1,
             unit: 'Count',
             dimensions: { AutoScalingGroupName: groupName },
@@ -149,7 +149,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
       taking.delete(id);
       const seconds = (clock.now().getTime() - warnedAt) / 1000;
       cloud.metrics.record({
-        name: STANDBY_ATTACH_SECONDS,
+        name: MetricNames.StandbyHits,
         value: seconds,
         unit: 'Seconds',
         dimensions: { AutoScalingGroupName: groupName },

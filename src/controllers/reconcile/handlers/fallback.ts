@@ -1,4 +1,5 @@
 import { FALLBACK_ORIGINAL_TAG } from '../../../domain/tags.js';
+import { countForGroup } from '../../../observability/group-metrics.js';
 import { MetricNames } from '../../../observability/metric-names.js';
 import type { ActionHandlers } from '../executor.js';
 
@@ -10,12 +11,7 @@ export const fallbackHandlers: ActionHandlers = {
       { key: FALLBACK_ORIGINAL_TAG, value: a.record, propagateAtLaunch: false },
     ]);
     await ctx.cloud.autoscaling.updateGroup(a.group, { mixedInstancesPolicy: a.policy });
-    ctx.cloud.metrics.record({
-      name: MetricNames.Fallbacks,
-      value: 1,
-      unit: 'Count',
-      dimensions: { AutoScalingGroupName: a.group },
-    });
+    countForGroup(ctx.cloud.metrics, MetricNames.Fallbacks, a.group);
   },
   'restore-spot': async (a, ctx) => {
     await ctx.cloud.autoscaling.putGroupTags(a.group, [
