@@ -20,14 +20,12 @@ export interface DeadlineOptions {
 export interface DeadlineSignal {
   /** Aborts with a DeadlineError at the deadline, or with the parent's reason when the parent aborts. */
   signal: AbortSignal;
-  /** The time allowed, in ms (Infinity when neither ms nor deadline was given). */
-  limitMs: number;
   /** Cancels the timer and detaches from the parent; call when the work is over. */
   dispose(): void;
 }
 
 /** Milliseconds allowed by `ms` and `deadline`, whichever ends first. */
-export function limitOf(opts: Pick<DeadlineOptions, 'clock' | 'ms' | 'deadline'>): number {
+function limitOf(opts: Pick<DeadlineOptions, 'clock' | 'ms' | 'deadline'>): number {
   const untilDeadline =
     opts.deadline === undefined
       ? Number.POSITIVE_INFINITY
@@ -60,7 +58,6 @@ export function deadlineSignal(opts: DeadlineOptions): DeadlineSignal {
   }
   return {
     signal: controller.signal,
-    limitMs,
     dispose() {
       timer.abort();
       parent?.removeEventListener('abort', onParent);

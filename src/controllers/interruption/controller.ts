@@ -1,5 +1,6 @@
 import { describeError } from '../../domain/errors.js';
 import type { DiscardReason } from '../../domain/events.js';
+import { MetricNames } from '../../observability/metric-names.js';
 import type { QueueMessage } from '../../ports/queue.js';
 import { type MessageVerdict, QueueConsumer } from './consumer.js';
 import type { HandlerContext, HandlerDeps } from './context.js';
@@ -8,7 +9,6 @@ import { DetachCoalescer } from './detach-coalescer.js';
 import { parseMessageBody, truncateBody } from './envelope.js';
 import { handleEvent } from './handle-event.js';
 import { KeyedSerializer } from './keyed-serializer.js';
-import { METRIC } from './metric-names.js';
 import { emptyStats, type InterruptionStats } from './stats.js';
 
 // The interruption fast path (DESIGN 1.1). consumer.ts long-polls the queues and keeps handlers bounded;
@@ -75,7 +75,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
   const discardMessage = (message: QueueMessage, reason: DiscardReason, detail: string) => {
     stats.discarded[reason] = (stats.discarded[reason] ?? 0) + 1;
     deps.cloud.metrics.record({
-      name: METRIC.discarded,
+      name: MetricNames.EventsDiscarded,
       value: 1,
       unit: 'Count',
       dimensions: { Reason: reason },

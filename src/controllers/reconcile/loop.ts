@@ -1,7 +1,7 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import { describeError } from '../../domain/errors.js';
 import type { Observation } from '../../domain/types.js';
-import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from '../../timing/backoff.js';
 import { mergeObservation } from './merge-observation.js';
 import { type GroupOutcome, type ReconcileDeps, type ReconcileResult, reconcileOnce } from './pass.js';
 import { type CronSchedule, cronSchedule } from './schedule.js';
