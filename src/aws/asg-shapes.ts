@@ -97,8 +97,15 @@ export function toGroup(g: AutoScalingGroup): Group {
       instanceType: i.InstanceType,
       launchTemplate: toTemplateRef(i.LaunchTemplate),
       protectedFromScaleIn: i.ProtectedFromScaleIn,
+      ...(i.WeightedCapacity !== undefined ? { weightedCapacity: Number(i.WeightedCapacity) } : {}),
     })),
     createdTime: g.CreatedTime,
+    capacityRebalance: g.CapacityRebalance ?? false,
+    suspendedProcesses: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName ?? '').filter(Boolean),
+    ...(g.DesiredCapacityType ? { desiredCapacityType: g.DesiredCapacityType } : {}),
+    ...(g.MaxInstanceLifetime ? { maxInstanceLifetime: g.MaxInstanceLifetime } : {}),
+    warmPool: g.WarmPoolConfiguration !== undefined,
+    ...(g.Status ? { status: g.Status } : {}),
   };
 }
 

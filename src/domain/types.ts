@@ -42,6 +42,11 @@ export interface AsgMember {
   instanceType?: string;
   launchTemplate?: LaunchTemplateRef;
   protectedFromScaleIn?: boolean;
+  /**
+   * Capacity units this member counts for (the override's WeightedCapacity, or its vCPUs / MiB with a
+   * DesiredCapacityType other than units); undefined = 1. Desired, min and max are in these units.
+   */
+  weightedCapacity?: number;
 }
 
 export interface GroupTag {
@@ -64,6 +69,18 @@ export interface Group {
   tags: GroupTag[];
   members: AsgMember[];
   createdTime?: Date;
+  /** Capacity Rebalancing on: the ASG itself replaces an instance that gets a rebalance recommendation. */
+  capacityRebalance?: boolean;
+  /** Suspended scaling processes (Launch, Terminate, AZRebalance, ReplaceUnhealthy, ...). */
+  suspendedProcesses?: string[];
+  /** units (default), vcpu or memory-mib: what desired, min and max count. */
+  desiredCapacityType?: string;
+  /** The ASG's own instance lifetime limit in seconds (at least one day), when set. */
+  maxInstanceLifetime?: number;
+  /** A warm pool is configured (native warm pools cannot be used with Spot or mixed-instances groups). */
+  warmPool?: boolean;
+  /** The group's status: "Delete in progress" while it is being deleted. */
+  status?: string;
 }
 
 export interface Instance {

@@ -14,6 +14,7 @@ export function describeGroup(g: SimGroup, ec2: Ec2State): Group {
       instanceType: m.instanceType,
       launchTemplate: m.launchTemplate ? { ...m.launchTemplate } : undefined,
       protectedFromScaleIn: m.protectedFromScaleIn,
+      ...(m.weight !== 1 ? { weightedCapacity: m.weight } : {}),
     });
   }
   return {
@@ -29,5 +30,10 @@ export function describeGroup(g: SimGroup, ec2: Ec2State): Group {
     tags: [...g.tags].map(([key, t]) => ({ key, value: t.value, propagateAtLaunch: t.propagateAtLaunch })),
     members,
     createdTime: new Date(g.createdTime),
+    capacityRebalance: g.capacityRebalance,
+    suspendedProcesses: [...g.suspendedProcesses],
+    ...(g.desiredCapacityType ? { desiredCapacityType: g.desiredCapacityType } : {}),
+    ...(g.maxInstanceLifetime ? { maxInstanceLifetime: g.maxInstanceLifetime } : {}),
+    warmPool: false,
   };
 }

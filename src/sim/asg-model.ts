@@ -50,6 +50,8 @@ export interface SimMember {
   healthStatus: 'Healthy' | 'Unhealthy';
   launchTemplate?: LaunchTemplateRef;
   protectedFromScaleIn: boolean;
+  /** Units this member counts for in a weighted group (1 otherwise). */
+  weight: number;
   launchedAt: number;
   action?: PendingAction;
 }
@@ -67,6 +69,10 @@ export interface SimGroup {
   activities: ScalingActivity[];
   hooks: SimHook[];
   createdTime: number;
+  capacityRebalance: boolean;
+  suspendedProcesses: Set<string>;
+  desiredCapacityType?: string;
+  maxInstanceLifetime?: number;
   inService: number;
   checkScheduled: boolean;
   retryAt?: number;

@@ -50,6 +50,10 @@ export class AsgState {
     > & {
       tags?: { key: string; value: string; propagateAtLaunch: boolean }[];
       hooks?: SimHook[];
+      capacityRebalance?: boolean;
+      suspendedProcesses?: string[];
+      desiredCapacityType?: string;
+      maxInstanceLifetime?: number;
     },
   ): SimGroup {
     const g: SimGroup = {
@@ -67,6 +71,10 @@ export class AsgState {
       activities: [],
       hooks: spec.hooks ?? [],
       createdTime: this.clock.nowMs(),
+      capacityRebalance: spec.capacityRebalance ?? false,
+      suspendedProcesses: new Set(spec.suspendedProcesses ?? []),
+      ...(spec.desiredCapacityType ? { desiredCapacityType: spec.desiredCapacityType } : {}),
+      ...(spec.maxInstanceLifetime ? { maxInstanceLifetime: spec.maxInstanceLifetime } : {}),
       inService: 0,
       checkScheduled: false,
     };
@@ -201,6 +209,7 @@ export class AsgState {
       healthStatus: 'Healthy',
       launchTemplate: inst.launchTemplate,
       protectedFromScaleIn: false,
+      weight: memberWeight(g, inst.instanceType),
       launchedAt: inst.launchTime,
     };
     g.members.set(inst.instanceId, m);
@@ -527,4 +536,14 @@ export class AsgState {
     g.snapshot ??= deepFreeze(describeGroup(g, this.ec2));
     return g.snapshot;
   }
+}
+
+/**
+ * The units a member of this type counts for: its override's WeightedCapacity ("Configure instance
+ * weighting for Amazon EC2 Auto Scaling"), 1 when the group has no weights.
+ */
+export function memberWeight(g: SimGroup, instanceType: string): number {
+  const o = g.mixedInstancesPolicy?.overrides.find((x) => x.instanceType === instanceType);
+  const w = Number(o?.weightedCapacity ?? 1);
+  return Number.isFinite(w) && w > 0 ? w : 1;
 }

@@ -171,7 +171,10 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
       azs: g.azs,
       mixedInstancesPolicy: {
         launchTemplate: { id: tpl.id, name: tpl.name, version: '$Latest' },
-        overrides: g.instanceTypes.map((t) => ({ instanceType: t })),
+        overrides: g.instanceTypes.map((t) => ({
+          instanceType: t,
+          ...(g.weights?.[t] !== undefined ? { weightedCapacity: String(g.weights[t]) } : {}),
+        })),
         instancesDistribution: {
           onDemandAllocationStrategy: 'prioritized',
           onDemandBaseCapacity: g.onDemandBase,
@@ -184,6 +187,8 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
         ...(g.adopted ? [{ key: GROUP_TAG, value: g.name, propagateAtLaunch: true }] : []),
       ],
       hooks,
+      capacityRebalance: g.capacityRebalance,
+      suspendedProcesses: g.suspendedProcesses,
     });
     targets.set(g.name, g.desired);
     if (g.persistentVolume) {

@@ -58,6 +58,12 @@ const groupSchema = z
     /** Already adopted by spotmax: the group propagates spotmax:group at launch, so members start tagged. */
     adopted: z.boolean().default(false),
     lifecycleHooks: z.array(hookSchema).default([]),
+    /** The ASG's CapacityRebalance: it replaces an instance on a rebalance recommendation itself. */
+    capacityRebalance: z.boolean().default(false),
+    /** Suspended scaling processes (Launch, Terminate, AZRebalance, ...). */
+    suspendedProcesses: z.array(z.string()).default([]),
+    /** WeightedCapacity per instance type: desired, min and max then count units. */
+    weights: z.record(z.string(), z.number().int().min(1).max(999)).optional(),
     persistentVolume: z
       .object({ sizeGiB: z.number().int().min(1).default(100), device: z.string().default('/dev/sdf') })
       .strict()
