@@ -225,5 +225,6 @@ export class QueueConsumer {
 
 /** Seconds until a failed message is tried again: 2, 4, 8, ... up to 60 with each delivery. */
 export function retryDelaySeconds(receiveCount: number): number {
-  return Math.min(60, 2 ** Math.max(1, receiveCount));
+  // The formula has no unit of its own: here base and cap are seconds (SQS visibility is in seconds).
+  return backoffDelay(receiveCount, { baseMs: 2, maxMs: 60 });
 }
