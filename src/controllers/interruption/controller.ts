@@ -101,7 +101,18 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
         discardMessage(message, parsed.reason, parsed.detail);
         return deps.dryRun ? 'keep' : 'delete';
       }
-      const outcomes = await Promise.all(parsed.events.map((ev) => handleEvent(ev, ctx, serializer, signal)));
+      // Every line about one event carries its id (correlationId), so the dashboard's Logs Insights query
+      // finds receive, release, detach and delete of one interruption together.
+      const outcomes = await Promise.all(
+        parsed.events.map((ev) =>
+          handleEvent(
+            ev,
+            { ...ctx, logger: ctx.logger.child({ correlationId: ev.eventId, instanceId: ev.instanceId }) },
+            serializer,
+            signal,
+          ),
+        ),
+      );
       for (const out of outcomes)
         if (out.status === 'discard') discardMessage(message, out.reason, out.detail);
       return deps.dryRun ? 'keep' : 'delete';
