@@ -105,6 +105,7 @@ export class DetachCoalescer {
       settle((p) => p.resolve({ status: 'dry-run' }));
       return;
     }
+    const firstAttempt = this.opts.clock.now();
     try {
       const sentAt = await this.call(groupName, ids, decrement, deadline);
       log.info({}, `detached ${ids.length} instance(s) from ${groupName}`);
@@ -116,20 +117,29 @@ export class DetachCoalescer {
         settle((p) => p.reject(wrapped));
       };
       // A whole call fails when one id is no longer a member: find out which ids still need a detach.
-      let still: Set<string>;
+      let members: { still: Set<string>; detaching: Set<string> };
       try {
-        still = await this.stillMembers(groupName, ids);
+        members = await this.membership(groupName, ids);
       } catch {
         return fail(err);
       }
+      const { still, detaching } = members;
       const remaining = ids.filter((id) => still.has(id));
       if (remaining.length === ids.length) return fail(err);
       try {
         const sentAt =
           remaining.length > 0 ? await this.call(groupName, remaining, decrement, deadline) : undefined;
         log.info({ remaining }, `detached ${remaining.length}; the others had already left ${groupName}`);
+        // An id now Detaching was detached by a call of ours whose answer was lost (the SDK sent it again
+        // and got a refusal): it counts as detached, at the first attempt, not as gone by other hands.
         settle((p) =>
-          p.resolve(still.has(p.instanceId) ? { status: 'detached', sentAt } : { status: 'already-gone' }),
+          p.resolve(
+            still.has(p.instanceId)
+              ? { status: 'detached', sentAt }
+              : detaching.has(p.instanceId)
+                ? { status: 'detached', sentAt: firstAttempt }
+                : { status: 'already-gone' },
+          ),
         );
       } catch (final) {
         fail(final);
@@ -157,13 +167,20 @@ export class DetachCoalescer {
     return sentAt;
   }
 
-  private async stillMembers(groupName: string, ids: string[]): Promise<Set<string>> {
+  /** Which ids are still members to detach, and which are already Detaching. */
+  private async membership(
+    groupName: string,
+    ids: string[],
+  ): Promise<{ still: Set<string>; detaching: Set<string> }> {
     const [group] = await this.opts.autoscaling.describeGroups([groupName]);
     const wanted = new Set(ids);
-    return new Set(
-      (group?.members ?? [])
-        .filter((m) => wanted.has(m.instanceId) && !LEAVING.test(m.lifecycleState))
-        .map((m) => m.instanceId),
-    );
+    const still = new Set<string>();
+    const detaching = new Set<string>();
+    for (const m of group?.members ?? []) {
+      if (!wanted.has(m.instanceId)) continue;
+      if (!LEAVING.test(m.lifecycleState)) still.add(m.instanceId);
+      else if (m.lifecycleState.startsWith('Detach')) detaching.add(m.instanceId);
+    }
+    return { still, detaching };
   }
 }
