@@ -5,7 +5,8 @@
 //     AWS calls on it (DescribeInstances for the marker check, CreateTags for the marker) it is spotmax's
 //     own overhead, coalescing window included. moto is a single Python process on a shared machine,
 //     so its call times dominate the end-to-end figures; the own-overhead figures are what spotmax adds.
-//  2. With in-memory fakes: process memory and dedupe-store size over 10,000 events (entries expire).
+//  2. On the simulated region and its VirtualClock: heap, RSS and dedupe-store size over 10,000 Spot
+//     warnings in one virtual hour, beside the same region played alone (see memoryRun below).
 // Run alone with `npx tsx bench/interruption.ts`, or through `npm run bench -- interruption`.
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
@@ -15,16 +16,18 @@ import { defaultSettings } from '../src/config/schema.js';
 import {
   createInterruptionController,
   DEFAULT_COALESCE_WINDOW_MS,
+  type InterruptionController,
 } from '../src/controllers/interruption/controller.js';
-import { createDirectory, type GroupDirectory } from '../src/controllers/interruption/directory.js';
-import { buildSampleEvent } from '../src/domain/sample-events.js';
+import { createDirectory } from '../src/controllers/interruption/directory.js';
 import type { InterruptionStats } from '../src/controllers/interruption/stats.js';
-import type { Group, Instance } from '../src/domain/types.js';
-import { type Clock, systemClock } from '../src/ports/clock.js';
+import { buildSampleEvent } from '../src/domain/sample-events.js';
+import type { Group } from '../src/domain/types.js';
+import { systemClock } from '../src/ports/clock.js';
 import type { Cloud } from '../src/ports/cloud.js';
 import { silentLogger } from '../src/ports/logger.js';
-import { noMetrics } from '../src/ports/metrics.js';
 import { NoopReleaser } from '../src/release/noop.js';
+import { createSimulatedRegion } from '../src/sim/region.js';
+import { type Scenario, scenarioSchema } from '../src/sim/scenario.js';
 import {
   addSpotMembers,
   createTestQueue,
@@ -195,134 +198,183 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
   };
 }
 
-/** A clock the memory run moves itself: each event is 360 ms after the previous (10,000 in an hour). */
-function steppedClock(): Clock & { advance(ms: number): void } {
-  let t = Date.parse('2026-01-01T00:00:00Z');
-  return {
-    now: () => new Date(t),
-    sleep: (_ms, signal) =>
-      signal?.aborted ? Promise.reject(signal.reason) : new Promise((r) => setImmediate(r)),
-    advance: (ms) => {
-      t += ms;
-    },
-  };
+// The memory run plays on the simulated region (the one fake) and its VirtualClock: one managed group
+// of 1,000 Spot instances; every 360 ms of virtual time (10,000 in an hour) the region's Spot market
+// reclaims one running member (market.reclaim: the 2-minute warning, built by domain/sample-events,
+// lands on the region's queue, the instance is terminated at its deadline). The interruption controller
+// receives from that queue with its own consumer, as in production, and the directory is fed every
+// virtual minute as the reconcile loop feeds it in app/service.ts.
+//
+// The region keeps state of its own that grows over the run (EC2 remembers a terminated instance for an
+// hour, so after 10,000 reclaims in one hour nearly all of them are still there), so its memory is not
+// bounded here. Instead the same region, the same reclaims and the same virtual time are played twice:
+// once alone (a bare loop receives and deletes the warnings, so the queue does not pile up; the group
+// replaces its reclaimed members itself), once with the controller. Both heaps are reported; their
+// difference is the controller's own retained memory (dedupe store, directory, coalescer, consumer), plus
+// the little the controller makes the region keep: the marker tag on every instance it handled (kept an
+// hour after termination like the instance), replacements launched at the detach rather than after the
+// termination (a few hundred more instances kept, counted below), the sink's last 1,000 metric data.
+// (VirtualClock drops a cancelled timer's callback at once, so cancelled deadlines hold nothing.)
+const MEM_EVENTS = 10_000;
+const MEM_SPACING_MS = 360;
+const MEM_CHECKPOINTS = [1_000, 5_000, 10_000];
+const MEM_GROUP = 'mem';
+
+function memoryScenario(): Scenario {
+  return scenarioSchema.parse({
+    name: 'bench-interruption-memory',
+    duration: '2h',
+    prices: { 'm5.large': { onDemand: 0.096, spot: 0.036 } },
+    groups: [
+      {
+        name: MEM_GROUP,
+        instanceTypes: ['m5.large'],
+        azs: ['us-east-1a', 'us-east-1b'],
+        desired: 1_000,
+        max: 2_000,
+        boot: { median: 60, p99: 90 },
+        tags: { 'spotmax:managed': 'true' },
+      },
+    ],
+    // No reclaims of the market's own: the run reclaims one member per event itself.
+    market: { hazardPerHour: 0 },
+    // No API latency: each warning's work is done well within its 360 ms.
+    api: { latencyMs: 0 },
+  });
 }
 
-/** Fakes that keep nothing per instance, so the figures show the handler's own memory. */
-function statelessCloud(): Cloud {
-  const instance = (instanceId: string): Instance => ({
-    instanceId,
-    state: 'running',
-    market: 'spot',
-    instanceType: 'm5.large',
-    availabilityZone: 'us-east-1a',
-    launchTime: new Date(0),
-    tags: {},
-  });
-  const none = async () => undefined;
-  return {
-    region: TEST_REGION,
-    autoscaling: {
-      describeGroups: async () => [],
-      detachInstances: none,
-      attachInstances: none,
-      updateGroup: none,
-      putGroupTags: none,
-      deleteGroupTags: none,
-      describeScalingActivities: async () => [],
-      completeLifecycleAction: none,
-      recordLifecycleActionHeartbeat: none,
-      describeHookHeartbeatSeconds: async () => undefined,
-    },
-    ec2: {
-      describeInstances: async (ids: string[]) => ids.map(instance),
-      createTags: none,
-    } as unknown as Cloud['ec2'],
-    tagging: { findResourceIds: async () => [] },
-    queue: {
-      receive: async () => [],
-      delete: none,
-      changeVisibility: none,
-      send: async () => 'm',
-      check: none,
-    },
-    metrics: noMetrics,
+interface MemoryReading {
+  rss: number;
+  heapUsed: number;
+  dedupeEntries?: number;
+  /** EC2 instances the region remembers (terminated ones included). */
+  regionInstances: number;
+}
+
+interface MemoryPlay {
+  readings: Map<number, MemoryReading>;
+  stats?: InterruptionStats;
+  reclaimed: number;
+}
+
+// A full collection before each reading, so the figures show what is retained, not garbage.
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as (() => void) | undefined;
+
+/** One play of the memory run: the region alone, or the region with the interruption controller. */
+const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
+
+async function playMemory(withController: boolean): Promise<MemoryPlay> {
+  const region = createSimulatedRegion(memoryScenario());
+  await region.warmUp();
+  const { clock, cloud, queueUrl } = region;
+  const running = new AbortController();
+  const loops: Promise<unknown>[] = [];
+  let controller: InterruptionController | undefined;
+  if (withController) {
+    const directory = createDirectory({ cloud, resolve: resolveManaged, clock, ttlMs: 10_000 });
+    // What the reconcile loop's pass does in app/service.ts: the directory gets the latest observation.
+    const feed = async () => {
+      while (!running.signal.aborted) {
+        const groups = await cloud.autoscaling.describeGroups();
+        const ids = groups.flatMap((g) => g.members.map((m) => m.instanceId));
+        const instances = await cloud.ec2.describeInstances(ids);
+        directory.update(resolveManaged(groups), new Map(instances.map((i) => [i.instanceId, i])));
+        await clock.sleep(60_000, running.signal);
+      }
+    };
+    loops.push(feed().catch(() => undefined));
+    controller = createInterruptionController({
+      cloud,
+      clock,
+      logger: silentLogger,
+      queueUrls: [queueUrl],
+      pollers: 1,
+      concurrency: 64,
+      dryRun: false,
+      directory,
+      releasersFor: () => [new NoopReleaser()],
+    });
+    controller.start();
+  } else {
+    const drain = async () => {
+      while (!running.signal.aborted) {
+        const messages = await cloud.queue.receive(queueUrl, {
+          maxMessages: 10,
+          waitSeconds: 20,
+          signal: running.signal,
+        });
+        for (const m of messages) await cloud.queue.delete(queueUrl, m.receiptHandle);
+      }
+    };
+    loops.push(drain().catch(() => undefined));
+  }
+
+  const members = region.asg.mustGet(MEM_GROUP).members;
+  const victim = () => {
+    for (const id of members.keys()) {
+      const inst = region.ec2.get(id);
+      if (inst && inst.state === 'running' && inst.reclaimAt === undefined) return inst;
+    }
+    return undefined;
   };
+  const readings = new Map<number, MemoryReading>();
+  const read = (events: number) => {
+    gc?.();
+    const m = process.memoryUsage();
+    readings.set(events, {
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      dedupeEntries: controller?.stats().dedupeEntries,
+      regionInstances: region.ec2.instances.size,
+    });
+  };
+  await clock.runUntil(region.start + MEM_SPACING_MS);
+  read(0);
+  let reclaimed = 0;
+  for (let i = 0; i < MEM_EVENTS; i++) {
+    const at = region.start + (i + 1) * MEM_SPACING_MS;
+    await clock.runUntil(at);
+    const inst = victim();
+    if (inst) {
+      region.market.reclaim(inst);
+      reclaimed++;
+    }
+    // The reading comes one spacing later, the last warning's work done, at the same virtual time in both plays.
+    if (MEM_CHECKPOINTS.includes(i + 1)) {
+      await clock.runUntil(at + MEM_SPACING_MS);
+      read(i + 1);
+    }
+  }
+  running.abort(new Error('memory run over'));
+  if (controller) await clock.drive(controller.stop(5_000));
+  await clock.drive(Promise.allSettled(loops));
+  return { readings, stats: controller?.stats(), reclaimed };
 }
 
 async function memoryRun(): Promise<Figures> {
-  const clock = steppedClock();
-  const resolved: ResolvedGroup = {
-    group: {
-      name: 'mem',
-      desired: 100,
-      min: 0,
-      max: 200,
-      availabilityZones: [],
-      subnetIds: [],
-      tags: [],
-      members: [],
-    },
-    managed: true,
-    problems: [],
-    settings: defaultSettings(),
-    provenance: {},
-  };
-  const directory: GroupDirectory = {
-    lookup: async () => ({ resolved }),
-    lookupGroup: async () => resolved,
-    update: () => {},
-  };
-  const controller = createInterruptionController({
-    cloud: statelessCloud(),
-    clock,
-    logger: silentLogger,
-    queueUrls: [],
-    pollers: 1,
-    concurrency: 64,
-    dryRun: false,
-    directory,
-    releasersFor: () => [new NoopReleaser()],
-  });
+  // The region alone first: the controller's play then starts with the region's code already compiled.
+  const alone = await playMemory(false);
+  const withController = await playMemory(true);
   const figures: Figures = {};
-  const mb = (n: number) => Math.round((n / 1024 / 1024) * 10) / 10;
-  // A full collection before each reading, so the figures show what is retained, not garbage.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (() => void) | undefined;
-  const snapshot = async (label: string) => {
-    // Let timers of the last batch (coalescing windows, release time limits) run out first.
-    await new Promise((r) => setTimeout(r, 50));
-    gc?.();
-    const m = process.memoryUsage();
-    figures[`memory after ${label}: rss MB`] = mb(m.rss);
-    figures[`memory after ${label}: heap used MB`] = mb(m.heapUsed);
-    figures[`memory after ${label}: dedupe entries`] = controller.stats().dedupeEntries;
-  };
-  await snapshot('0 events');
-  const batch = 50;
-  for (let i = 0; i < 10_000; i += batch) {
-    await Promise.all(
-      Array.from({ length: batch }, (_, k) => {
-        const id = `i-${(0x100000000000 + i + k).toString(16).padStart(17, '0')}`;
-        const body = JSON.stringify(
-          buildSampleEvent({
-            type: 'spot-interruption',
-            instanceId: id,
-            region: TEST_REGION,
-            time: clock.now(),
-          }),
-        );
-        return controller.handleMessage(
-          { messageId: `m${i + k}`, receiptHandle: 'r', body, receiveCount: 1 },
-          'q',
-        );
-      }),
-    );
-    clock.advance(360 * batch);
-    if (i + batch === 1_000 || i + batch === 5_000 || i + batch === 10_000)
-      await snapshot(`${i + batch} events`);
+  for (const events of [0, ...MEM_CHECKPOINTS]) {
+    const a = alone.readings.get(events);
+    const c = withController.readings.get(events);
+    if (!a || !c) continue;
+    const label = `memory after ${events} events`;
+    figures[`${label}: heap used MB, region alone`] = mb(a.heapUsed);
+    figures[`${label}: heap used MB, region + controller`] = mb(c.heapUsed);
+    figures[`${label}: heap used MB, controller's share`] = mb(c.heapUsed - a.heapUsed);
+    figures[`${label}: rss MB, region alone / + controller`] = `${mb(a.rss)} / ${mb(c.rss)}`;
+    figures[`${label}: dedupe entries`] = c.dedupeEntries ?? 0;
+    figures[`${label}: region instances kept, alone / + controller`] =
+      `${a.regionInstances} / ${c.regionInstances}`;
   }
-  figures['memory: detached'] = controller.stats().detached;
+  const s = withController.stats;
+  figures['memory: reclaimed, region alone / + controller'] =
+    `${alone.reclaimed} / ${withController.reclaimed}`;
+  figures['memory: detached'] = s?.detached ?? 0;
+  figures['memory: outcomes'] = JSON.stringify(s ? pick(s) : {});
   return figures;
 }
 
