@@ -144,7 +144,7 @@ export function createService(deps: ServiceDeps): Service {
       // The loop's merged view, not this pass's groups: a one-group pass must not drop the others.
       const latest = loop.latest();
       if (latest) {
-        directory.update(latest.resolved, latest.observation.instances);
+        directory.update(latest.resolved, latest.observation.instances, latest.complete);
         standbys = groupStandbys(latest.observation.standbys);
       }
       for (const listener of passListeners) listener(result);

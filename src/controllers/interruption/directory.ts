@@ -16,8 +16,12 @@ export interface GroupDirectory {
   lookup(instanceId: string): Promise<DirectoryEntry | undefined>;
   /** The managed group by name (lifecycle events name their group). */
   lookupGroup(groupName: string): Promise<ResolvedGroup | undefined>;
-  /** Replaces the index with a fresh observation (the run command feeds it from the reconciler). */
-  update(resolved: ResolvedGroup[], instances?: Map<string, Instance>): void;
+  /**
+   * Replaces the index with the reconciler's view (the service feeds it after every pass). `complete`
+   * false (no full pass has succeeded yet): the view may lack groups, so a miss is never taken as
+   * "not managed" without asking AWS.
+   */
+  update(resolved: ResolvedGroup[], instances?: Map<string, Instance>, complete?: boolean): void;
 }
 
 export interface DirectoryOptions {
@@ -43,10 +47,11 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   let groups = new Map<string, ResolvedGroup>();
   let byInstance = new Map<string, string>();
   let instances = new Map<string, Instance>();
+  /** When the index last held every group (a full describe, or a complete view from the reconciler). */
   let refreshedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
 
-  const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>) => {
+  const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>, complete = true) => {
     const g = new Map<string, ResolvedGroup>();
     const idx = new Map<string, string>();
     for (const r of resolved) {
@@ -57,14 +62,16 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     groups = g;
     byInstance = idx;
     if (known) instances = known;
-    refreshedAt = opts.clock.now().getTime();
+    // Only a complete view resets the refresh timer: a partial one must not hold off the describe of
+    // all groups that would find a group it lacks.
+    if (complete) refreshedAt = opts.clock.now().getTime();
   };
 
   const refresh = async (): Promise<void> => {
     if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
     refreshing ??= opts.cloud.autoscaling
       .describeGroups()
-      .then((all) => update(opts.resolve(all), instances))
+      .then((all) => update(opts.resolve(all), instances, true))
       .finally(() => {
         refreshing = undefined;
       });
@@ -77,11 +84,16 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     return resolved ? { resolved, instance: instances.get(instanceId) } : undefined;
   };
 
+  /** A named group's resolution: from the index, else from AWS (that group alone, not the region). */
   const lookupGroup = async (groupName: string): Promise<ResolvedGroup | undefined> => {
     const hit = groups.get(groupName);
     if (hit) return hit;
-    await refresh();
-    return groups.get(groupName);
+    const [group] = await opts.cloud.autoscaling.describeGroups([groupName]);
+    const [resolved] = group ? opts.resolve([group]) : [];
+    if (!resolved?.managed || !resolved.settings) return undefined;
+    groups.set(groupName, resolved);
+    for (const m of resolved.group.members) byInstance.set(m.instanceId, groupName);
+    return resolved;
   };
 
   const byOwnTags = async (instanceId: string): Promise<DirectoryEntry | undefined> => {

@@ -43,6 +43,7 @@ export class ReconcileLoop<P> {
   private latestResolved = new Map<string, ResolvedGroup>();
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
+  private fullPassSeen = false;
 
   constructor(private readonly deps: ReconcileLoopDeps<P>) {
     this.backoff = new Backoff(deps.backoff ?? DEFAULT_BACKOFF);
@@ -108,9 +109,18 @@ export class ReconcileLoop<P> {
   }
 
   /** The region as last observed, and each group's resolution. */
-  latest(): { observation: Observation; resolved: ResolvedGroup[] } | undefined {
+  /**
+   * The region as last observed, and each group's resolution. `complete` once a full pass has succeeded:
+   * before that, the view holds only the groups of one-group passes, and a reader (the fast path's
+   * directory) must not take a group's absence as "not managed".
+   */
+  latest(): { observation: Observation; resolved: ResolvedGroup[]; complete: boolean } | undefined {
     if (!this.latestObservation) return undefined;
-    return { observation: this.latestObservation, resolved: [...this.latestResolved.values()] };
+    return {
+      observation: this.latestObservation,
+      resolved: [...this.latestResolved.values()],
+      complete: this.fullPassSeen,
+    };
   }
 
   status(groupName: string): LoopGroupStatus {
@@ -193,6 +203,7 @@ export class ReconcileLoop<P> {
       return undefined;
     }
     this.backoff.succeed(FULL);
+    if (!groupNames) this.fullPassSeen = true;
     this.latestObservation = groupNames
       ? mergeObservation(this.latestObservation, result.observation, groupNames)
       : result.observation;
