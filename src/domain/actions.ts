@@ -67,6 +67,11 @@ export interface ReplacementRetireAction extends ActionBase {
    * detached it first, desired is lowered by one) without a release (the fast path released it).
    */
   interrupted?: boolean;
+  /**
+   * The old instance left the group by other hands (Auto Scaling terminating or detaching it): no
+   * release and no detach, only the added capacity taken back (desired lowered by one, guarded).
+   */
+  gone?: boolean;
   /** The original record (since, desiredBefore, raisedMax, ...) carried through. */
   record: string;
   /** For the releasers. */

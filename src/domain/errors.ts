@@ -149,6 +149,14 @@ export function isAccessDenied(err: unknown): boolean {
   return ACCESS_DENIED_CODES.has(errorCode(err));
 }
 
+/**
+ * A DynamoDB conditional write that found its condition false: for the coordination store, "another
+ * replica holds it", an answer and not a failure (never retried, never counted as an error).
+ */
+export function isConditionFailed(err: unknown): boolean {
+  return errorCode(err) === 'ConditionalCheckFailedException';
+}
+
 /** A failed or broken connection: Node's code on the error or anywhere in its causes. */
 export function isNetworkError(err: unknown): boolean {
   for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
@@ -186,6 +194,17 @@ export function isAutoScalingNotFound(err: unknown): boolean {
     errorCode(err) === 'ValidationError' &&
     /not found|not part of|does not exist|No active Lifecycle Action/i.test(describeError(err))
   );
+}
+
+/**
+ * DetachInstances (and EnterStandby) refuse a member that is not InService or Standby: Pending,
+ * Pending:Wait, Detaching, Terminating* ("The instance i-… is not in InService or Standby"; *Detach or
+ * attach instances*, EC2 Auto Scaling user guide). Like the not-found cases it is a plain
+ * `ValidationError` told apart only by its message, read here and nowhere else. The caller re-reads the
+ * member: one already leaving needs no detach, one still launching is tried again on a later pass.
+ */
+export function isAutoScalingNotInService(err: unknown): boolean {
+  return errorCode(err) === 'ValidationError' && /not in InService or Standby/i.test(describeError(err));
 }
 
 /** One line for logs: the message chain, causes included. */

@@ -19,6 +19,15 @@ export function membersWithInstances(input: ManagedInput): MemberView[] {
   return out;
 }
 
+/**
+ * Lifecycle states of a member on its way out: Auto Scaling is terminating or detaching it (the same
+ * list as the sim's LEAVING, from "Amazon EC2 Auto Scaling instance lifecycle"). Such a member cannot
+ * be detached ("not in InService or Standby") and needs no detach.
+ */
+export function isLeavingState(lifecycleState: string): boolean {
+  return /^(Terminating|Terminated|Detaching|Detached)/.test(lifecycleState);
+}
+
 export function isInService(v: MemberView): boolean {
   return v.member.lifecycleState === 'InService' && v.instance.state === 'running';
 }

@@ -8,6 +8,10 @@ import type { ReplacementCandidate } from './replacement.js';
  * the reconciler replaces it launch-before-retire. Oldest request first.
  */
 export function planRebalance(input: ManagedInput): ReplacementCandidate[] {
+  // With Capacity Rebalancing on, the ASG launches a replacement itself ("Capacity Rebalancing in Auto
+  // Scaling to replace at-risk Spot Instances"): a second one from spotmax would double the capacity.
+  // planReplacements says so in the plan for each such member.
+  if (input.group.capacityRebalance) return [];
   return membersWithInstances(input)
     .filter((v) => v.instance.tags[RETIRE_REQUESTED_TAG] !== undefined)
     .sort((a, b) =>

@@ -43,6 +43,11 @@ export interface ReplacementRecord {
   forced?: boolean;
   /** The old instance was interrupted mid-replacement; the added capacity replaces it. */
   interrupted?: boolean;
+  /**
+   * The old instance left the group by other hands (Auto Scaling's health check, Capacity Rebalancing,
+   * scale-in, a user) while capacity was added for it: the added capacity is taken back, once.
+   */
+  gone?: boolean;
   /** Desired capacity right before lowering it for an interrupted instance someone else detached. */
   desiredExpected?: number;
 }
@@ -57,6 +62,7 @@ export function formatReplacementRecord(r: ReplacementRecord): string {
   if (r.maxExpected !== undefined) parts.push(`maxExpected=${r.maxExpected}`);
   if (r.forced) parts.push('forced=1');
   if (r.interrupted) parts.push('interrupted=1');
+  if (r.gone) parts.push('gone=1');
   if (r.desiredExpected !== undefined) parts.push(`desiredExpected=${r.desiredExpected}`);
   return parts.join(';');
 }
@@ -96,6 +102,7 @@ export function parseReplacementRecord(value: string): ReplacementRecord | { err
   if (maxExpected !== undefined) record.maxExpected = maxExpected;
   if (flag('forced')) record.forced = true;
   if (flag('interrupted')) record.interrupted = true;
+  if (flag('gone')) record.gone = true;
   const desiredExpected = int('desiredExpected');
   if (desiredExpected !== undefined) record.desiredExpected = desiredExpected;
   return record;

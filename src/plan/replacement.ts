@@ -1,8 +1,21 @@
 import type { Action, ReplacementWhy, RetireStep } from '../domain/actions.js';
-import { GROUP_TAG, INTERRUPTED_AT_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../domain/tags.js';
+import {
+  GROUP_TAG,
+  INTERRUPTED_AT_TAG,
+  REPLACEMENT_TAG,
+  REPLACES_TAG,
+  RETIRE_REQUESTED_TAG,
+} from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
-import { formatMinutes, isInService, membersWithInstances, minutesBetween } from './members.js';
+import {
+  formatMinutes,
+  isInService,
+  isLeavingState,
+  type MemberView,
+  membersWithInstances,
+  minutesBetween,
+} from './members.js';
 import { isRecordError, parseReplacementRecord, type ReplacementRecord } from './replacement-record.js';
 
 // Launch-before-retire, shared by lifetime, rebalance `replace` and return-to-Spot: add capacity,
@@ -36,9 +49,13 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
   const consider = (instance: Instance, member: boolean) => {
     if (seen.has(instance.instanceId)) return;
     const value = instance.tags[REPLACEMENT_TAG];
-    if (value === undefined || instance.state === 'terminated') return;
-    seen.add(instance.instanceId);
+    if (value === undefined) return;
     const parsed = parseReplacementRecord(value);
+    // A terminated instance is done with, unless it is still listed as a member with capacity added
+    // for it (Auto Scaling's health check has not removed it yet): that capacity is still to take back.
+    if (instance.state === 'terminated' && !(member && !isRecordError(parsed) && capacityPending(parsed)))
+      return;
+    seen.add(instance.instanceId);
     if (isRecordError(parsed)) {
       problems?.push(
         `${instance.instanceId}: unreadable ${REPLACEMENT_TAG} "${value}" (${parsed.error}); not replacing it`,
@@ -59,6 +76,32 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
       consider(instance, false);
   }
   return out;
+}
+
+/** Capacity was added for this replacement and our own detach (which takes it back) has not begun. */
+function capacityPending(r: ReplacementRecord): boolean {
+  return r.step === 'waiting' || r.step === 'releasing';
+}
+
+/**
+ * Why the old instance is leaving the group without spotmax, or undefined: Auto Scaling terminating or
+ * detaching it (health check replacement, Capacity Rebalancing, AZRebalance, scale-in, instance
+ * refresh, a user), its instance stopping or gone, or it is no longer a member at all.
+ */
+function leftByOthers(input: ManagedInput, flight: InFlight): string | undefined {
+  const { instance } = flight;
+  const member = input.group.members.find((m) => m.instanceId === instance.instanceId);
+  if (!member) return 'it left the group without spotmax';
+  if (isLeavingState(member.lifecycleState))
+    return `Auto Scaling is taking it out of the group (${member.lifecycleState})`;
+  if (instance.state !== 'running' && instance.state !== 'pending')
+    return `its instance is ${instance.state}`;
+  return undefined;
+}
+
+/** The ASG's Capacity Rebalancing replaces members with a rebalance recommendation itself. */
+export function asgRebalancing(input: ManagedInput, v: MemberView): boolean {
+  return input.group.capacityRebalance === true && v.instance.tags[RETIRE_REQUESTED_TAG] !== undefined;
 }
 
 function retireAction(
@@ -137,6 +180,20 @@ export function planReplacements(
       part.actions.push(action);
       continue;
     }
+    const away = capacityPending(record) ? leftByOthers(input, flight) : undefined;
+    if (away) {
+      // Capacity was added for an instance that is gone by other hands: take it back, exactly once.
+      const action = retireAction(
+        input,
+        f,
+        'detaching',
+        `take back the capacity added to replace ${id} (${record.why}): ${away}`,
+        {},
+      );
+      if (action.kind === 'replacement-retire') action.gone = true;
+      part.actions.push(action);
+      continue;
+    }
     switch (record.step) {
       case 'adding': {
         const action: Action = {
@@ -154,6 +211,16 @@ export function planReplacements(
         break;
       }
       case 'waiting': {
+        const self = membersWithInstances(input).find((v) => v.member.instanceId === id);
+        if (self && asgRebalancing(input, self)) {
+          // Never detach an instance the ASG is replacing: it terminates it once its own new one serves,
+          // and the capacity added for it is taken back then.
+          part.problems.push(
+            `replacement of ${id} (${record.why}) waits: the group's Capacity Rebalancing is replacing it (rebalance recommendation), so spotmax does not detach it`,
+          );
+          part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
+          break;
+        }
         // EC2 reports launch times to the second; the ASG launches after `since`, in the same second at the earliest.
         const after = Math.floor(record.since.getTime() / 1000) * 1000;
         // A member already marked as this instance's replacement (a pass stopped between marking it and
@@ -220,6 +287,11 @@ export function planReplacements(
   for (const c of candidates) {
     if (busy.has(c.instanceId) || !eligible.has(c.instanceId)) continue;
     busy.add(c.instanceId);
+    const skip = notVoluntarily(input, eligible.get(c.instanceId)!);
+    if (skip) {
+      part.problems.push(`not replacing ${c.instanceId} (${c.why}): ${skip}`);
+      continue;
+    }
     if (!c.urgent && budget <= 0) {
       held.push(c.instanceId);
       continue;
@@ -234,10 +306,28 @@ export function planReplacements(
     });
     part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
   }
+  for (const v of eligible.values()) {
+    if (!busy.has(v.member.instanceId) && asgRebalancing(input, v))
+      part.problems.push(
+        `not replacing ${v.member.instanceId} on its rebalance recommendation: the group's Capacity Rebalancing replaces it (CapacityRebalance=true)`,
+      );
+  }
   if (held.length > 0) {
     part.problems.push(
       `${held.length} replacement(s) held back by replacement.maxConcurrent ${settings.replacement.maxConcurrent} (${held.join(', ')}): next when one in flight finishes`,
     );
   }
   return part;
+}
+
+/**
+ * Why a voluntary replacement (lifetime, rebalance, return to Spot) must leave this member alone:
+ * scale-in protection (the owner said Auto Scaling may not take it, so neither do we), or the ASG's
+ * own Capacity Rebalancing already replacing it.
+ */
+function notVoluntarily(input: ManagedInput, v: MemberView): string | undefined {
+  if (v.member.protectedFromScaleIn) return 'it is protected from scale-in (ProtectedFromScaleIn)';
+  if (asgRebalancing(input, v))
+    return "the group's Capacity Rebalancing replaces it (CapacityRebalance=true, rebalance recommendation received)";
+  return undefined;
 }

@@ -1,6 +1,7 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
-import { isAutoScalingNotFound, SpotmaxError } from '../../../domain/errors.js';
+import { isAutoScalingNotFound, isAutoScalingNotInService, SpotmaxError } from '../../../domain/errors.js';
 import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../../domain/tags.js';
+import { isLeavingState } from '../../../plan/members.js';
 import {
   formatReplacementRecord,
   isRecordError,
@@ -92,7 +93,8 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
 
 async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Promise<void> {
   const old = await freshInstance(ctx, a.target);
-  if (!old || old.state === 'terminated') return;
+  // A terminated instance is done, unless it went by other hands: its added capacity is still ours to undo.
+  if (!old || (old.state === 'terminated' && !a.gone)) return;
   const current = readRecord(old.tags[REPLACEMENT_TAG]) ?? readRecord(a.record);
   if (!current)
     throw new SpotmaxError(`retiring ${a.target} from ${a.group}: no readable ${REPLACEMENT_TAG} record`);
@@ -102,6 +104,10 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
   if (a.interrupted && !record.interrupted && (record.step === 'waiting' || record.step === 'releasing')) {
     // The fast path released it; go straight to the detach, which now also undoes the added capacity.
     record = { ...record, step: 'detaching', interrupted: true };
+  } else if (a.gone && !record.gone && (record.step === 'waiting' || record.step === 'releasing')) {
+    // Auto Scaling (or a user) took it out of the group: nothing to release or detach, only the
+    // capacity added for it to take back.
+    record = { ...record, step: 'detaching', gone: true };
   } else if (record.step === 'waiting') {
     record = { ...record, step: 'releasing' };
     if (a.newInstanceId) record.newInstanceId = a.newInstanceId;
@@ -164,10 +170,12 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
 }
 
 /**
- * Detach with decrement. For an instance interrupted mid-replacement that the fast path detached first
- * (without decrement, so the ASG replaces it), desired is lowered by one instead: the capacity added
- * for the replacement would otherwise stay forever. Guarded by the desired capacity seen before, so a
- * resumed pass never lowers it twice.
+ * Detach with decrement. When someone else removes the old instance from the group (the fast path
+ * detaching an interrupted instance without decrement, Auto Scaling terminating it for a health check,
+ * Capacity Rebalancing or scale-in), desired is lowered by one instead: the capacity added for the
+ * replacement would otherwise stay forever. Guarded by the desired capacity seen before, so a resumed
+ * pass never lowers it twice. A member already leaving (Detaching, Terminating*) is never detached:
+ * Auto Scaling refuses it ("not in InService or Standby").
  */
 async function detach(
   ctx: ExecContext,
@@ -175,25 +183,37 @@ async function detach(
   current: ReplacementRecord,
 ): Promise<ReplacementRecord> {
   let record = current;
-  if (!record.interrupted) {
-    await writeRecord(ctx, a.target, record, a.group);
-    try {
-      await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
-    } catch (err) {
-      // Already detached by an earlier pass ("not part of Auto Scaling group"): the decrement happened then.
-      if (!isAutoScalingNotFound(err)) throw err;
-    }
-    return record;
-  }
-  const group = await freshGroup(ctx, a.group);
-  if (group.members.some((m) => m.instanceId === a.target)) {
+  const byOthers = record.interrupted || record.gone;
+  let group = await freshGroup(ctx, a.group);
+  const member = group.members.find((m) => m.instanceId === a.target);
+  if (member && !isLeavingState(member.lifecycleState)) {
     await writeRecord(ctx, a.target, record, a.group);
     try {
       await ctx.cloud.autoscaling.detachInstances(a.group, [a.target], true);
       return record;
     } catch (err) {
-      if (!isAutoScalingNotFound(err)) throw err;
+      if (isAutoScalingNotInService(err)) {
+        // It changed state since the read above; look again and decide from what Auto Scaling shows.
+        group = await freshGroup(ctx, a.group);
+        const now = group.members.find((m) => m.instanceId === a.target);
+        if (now && !isLeavingState(now.lifecycleState)) {
+          throw new SpotmaxError(
+            `detaching ${a.target} from ${a.group} to retire it (${a.why}): it is ${now.lifecycleState}, not InService or Standby; trying again on a later pass`,
+            { cause: err },
+          );
+        }
+      } else if (!isAutoScalingNotFound(err)) {
+        throw err;
+      }
     }
+  }
+  // Not a member any more, or leaving. Our own detach (recorded at this step before the call) already
+  // took its decrement; only an instance that left by other hands has capacity to take back.
+  if (!byOthers) {
+    if (!member || member.lifecycleState === 'Detaching' || member.lifecycleState === 'Detached')
+      return record;
+    // Auto Scaling is terminating it under our retire: it will not decrement; we do.
+    record = { ...record, gone: true };
   }
   if (record.desiredExpected === undefined) {
     record = { ...record, desiredExpected: group.desired };
