@@ -76,6 +76,10 @@ export interface SimGroup {
   inService: number;
   checkScheduled: boolean;
   retryAt?: number;
+  /** An AZRebalance in flight: the new instance in the short AZ, and the AZ to take one from once it serves. */
+  rebalancing?: { instanceId: string; longAz: string };
+  /** No rebalancing launch before this (the short AZ had no capacity). */
+  rebalanceRetryAt?: number;
   /** The last described shape, reused until something about the group changes. */
   snapshot?: Group;
 }

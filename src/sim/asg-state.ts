@@ -12,6 +12,7 @@ import {
   type SimMember,
 } from './asg-model.js';
 import { chooseLaunch, countMarkets } from './asg-placement.js';
+import { rebalanceMove, rebalanceSuspendedBy, rebalanceVictim } from './asg-rebalance.js';
 import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
@@ -112,12 +113,50 @@ export class AsgState {
   }
 
   private check(g: SimGroup): void {
-    const active = this.active(g);
+    // The instance an AZRebalance launched is extra until it has replaced one in the long AZ.
+    const extra = g.rebalancing?.instanceId;
+    const active = this.active(g).filter((m) => m.instanceId !== extra);
     if (active.length < g.desired) {
+      // "Suspend and resume Amazon EC2 Auto Scaling processes": with Launch suspended the group does not
+      // launch, so a member detached without decrement or lost is not replaced until Launch resumes.
+      if (g.suspendedProcesses.has('Launch')) return;
       for (let i = active.length; i < g.desired; i++) if (!this.launchOne(g)) break;
     } else if (active.length > g.desired) {
       this.scaleIn(g, active, active.length - g.desired);
+    } else {
+      this.rebalance(g, active);
     }
+  }
+
+  /** AZRebalance (sim/asg-rebalance.ts): launch in the short AZ; the long AZ loses one once it serves. */
+  private rebalance(g: SimGroup, active: SimMember[]): void {
+    if (g.rebalancing || rebalanceSuspendedBy(g)) return;
+    if ((g.rebalanceRetryAt ?? 0) > this.clock.nowMs()) return;
+    const move = rebalanceMove(g, active);
+    if (!move) return;
+    const id = this.launchOne(g, move.shortAz);
+    if (id) g.rebalancing = { instanceId: id, longAz: move.longAz };
+    else g.rebalanceRetryAt = this.clock.nowMs() + this.timings.launchRetrySeconds * 1000;
+  }
+
+  /** The rebalancing instance serves: terminate one in the long AZ (or give up when it is gone). */
+  private finishRebalance(g: SimGroup, instanceId: string, serving: boolean): void {
+    const r = g.rebalancing;
+    if (!r || r.instanceId !== instanceId) return;
+    g.rebalancing = undefined;
+    if (!serving) return;
+    const victim = rebalanceVictim(
+      this.active(g).filter((m) => m.instanceId !== instanceId),
+      r.longAz,
+    );
+    if (!victim) return;
+    this.activity(
+      g,
+      'InProgress',
+      `Terminating EC2 instance: ${victim.instanceId}`,
+      `an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${g.desired + 1} to ${g.desired}; rebalancing the Availability Zones (${r.longAz})`,
+    );
+    this.beginTermination(g, victim);
   }
 
   private activity(
@@ -141,26 +180,33 @@ export class AsgState {
     return a;
   }
 
-  private launchOne(g: SimGroup): boolean {
+  /**
+   * Launches one member; returns its id. `onlyAz` (AZRebalance) launches there or not at all, and a
+   * missing capacity there is no failed launch activity: the group is at its desired capacity.
+   */
+  private launchOne(g: SimGroup, onlyAz?: string): string | undefined {
     const ref = g.mixedInstancesPolicy?.launchTemplate ?? g.launchTemplate;
-    if (!ref) return false;
+    if (!ref) return undefined;
     let resolved: ReturnType<Ec2State['resolveTemplate']>;
     try {
       resolved = this.ec2.resolveTemplate(ref);
     } catch (err) {
+      if (onlyAz) return undefined;
       this.fail(
         g,
         `Launching a new EC2 instance. Status Reason: ${(err as Error).message}. Launching EC2 instance failed.`,
       );
-      return false;
+      return undefined;
     }
     const active = this.active(g);
-    const choice = chooseLaunch(g, active, resolved.version.instanceType, (type, az, market) =>
+    const where = onlyAz ? { ...g, azs: [onlyAz] } : g;
+    const choice = chooseLaunch(where, active, resolved.version.instanceType, (type, az, market) =>
       market === 'spot'
         ? this.ec2.capacity.spotAvailable(type, az)
         : this.ec2.capacity.onDemandAvailable(type, az),
     );
     if (!choice) {
+      if (onlyAz) return undefined;
       const { od } = countMarkets(active);
       const spot = od < active.length + 1;
       this.fail(
@@ -169,7 +215,7 @@ export class AsgState {
           ? 'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
           : 'We currently do not have sufficient capacity in the Availability Zones you requested. Launching EC2 instance failed.',
       );
-      return false;
+      return undefined;
     }
     const tags: Record<string, string> = { 'aws:autoscaling:groupName': g.name };
     for (const [k, t] of g.tags) if (t.propagateAtLaunch) tags[k] = t.value;
@@ -182,9 +228,9 @@ export class AsgState {
     });
     this.addMember(g, inst, 'Pending');
     const a = this.activity(g, 'Successful', `Launching a new EC2 instance: ${inst.instanceId}`);
-    a.statusMessage = `${choice.market === 'spot' ? 'Spot' : 'On-Demand'} ${choice.instanceType} in ${choice.az}`;
+    a.statusMessage = `${choice.market === 'spot' ? 'Spot' : 'On-Demand'} ${choice.instanceType} in ${choice.az}${onlyAz ? ' (rebalancing the Availability Zones)' : ''}`;
     g.retryAt = undefined;
-    return true;
+    return inst.instanceId;
   }
 
   private fail(g: SimGroup, message: string): void {
@@ -226,10 +272,15 @@ export class AsgState {
     const is = state === 'InService';
     if (was !== is) g.inService += is ? 1 : -1;
     this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
+    if (g.rebalancing?.instanceId === m.instanceId && (is || LEAVING.has(state)))
+      this.finishRebalance(g, m.instanceId, is);
+    // A group that has just settled may be uneven (AZRebalance looks at settled groups only).
+    if (is && g.azs.length > 1 && g.inService >= g.desired) this.schedule(g, 0);
   }
 
   private removeMember(g: SimGroup, m: SimMember, why: 'detached' | 'terminated'): void {
     if (m.lifecycleState === 'InService') g.inService--;
+    if (g.rebalancing?.instanceId === m.instanceId) g.rebalancing = undefined;
     m.action?.timer.cancel();
     g.members.delete(m.instanceId);
     g.snapshot = undefined;
@@ -433,6 +484,8 @@ export class AsgState {
         throw awsError('ValidationError', `The instance ${id} is not in InService or Standby.`);
       }
     }
+    // DetachInstances API reference: with ShouldDecrementDesiredCapacity the new desired capacity may not
+    // go below MinSize (a group at min = desired cannot give up a member that way).
     if (decrement && g.desired - ids.length < g.min) {
       throw awsError(
         'ValidationError',
@@ -477,6 +530,8 @@ export class AsgState {
       }
       return inst;
     });
+    // AttachInstances API reference: desired capacity rises by the number attached, and may not exceed
+    // MaxSize (a group at max = desired takes no instance until MaxSize is raised).
     if (g.desired + ids.length > g.max) {
       throw awsError(
         'ValidationError',
@@ -490,15 +545,19 @@ export class AsgState {
       const m = this.addMember(g, inst, 'Pending');
       this.activity(g, 'Successful', `Attaching an existing EC2 instance: ${inst.instanceId}`);
       this.clock.after(this.timings.attachSeconds * 1000, () => {
+        // "Amazon EC2 Auto Scaling lifecycle hooks" (Lifecycle hook availability): launch and terminate
+        // hooks do not apply when instances are attached or detached, so an attached instance goes
+        // straight to InService; whatever a launch hook would have prepared, the attacher must do.
         if (
           g.members.get(inst.instanceId) === m &&
           m.lifecycleState === 'Pending' &&
           inst.state === 'running'
         )
-          this.enterService(g, m);
+          this.setMemberState(g, m, 'InService');
       });
     }
     this.bus.emit({ type: 'attach', group: g.name, instanceIds: ids });
+    this.schedule(g, 0);
   }
 
   update(

@@ -79,6 +79,24 @@ export function contractSuite(name: string, makeCloud: () => Promise<ContractBac
     );
   });
 
+  // AttachInstances API reference: the attached instances raise desired capacity, which may not exceed
+  // MaxSize. spotmax's standby swap in a group at max = desired raises MaxSize first (standby-hook.ts).
+  it('attach is refused when desired + attached would exceed MaxSize, and allowed once MaxSize is raised', async (t, cloud, seed) => {
+    await seed.createGroup({ name: 'fixed', desired: 0, max: 2 });
+    await seed.addSpotMembers('fixed', 2);
+    const extra = await seed.launchInstance({ az: seed.azs[0]! });
+    await t.throwsAsync(cloud.autoscaling.attachInstances('fixed', [extra]));
+    let [g] = await cloud.autoscaling.describeGroups(['fixed']);
+    t.is(g!.desired, 2);
+    t.false(g!.members.some((m) => m.instanceId === extra));
+    await cloud.autoscaling.updateGroup('fixed', { max: 3 });
+    await cloud.autoscaling.attachInstances('fixed', [extra]);
+    await seed.settle();
+    [g] = await cloud.autoscaling.describeGroups(['fixed']);
+    t.like(g, { desired: 3, max: 3 });
+    t.true(g!.members.some((m) => m.instanceId === extra));
+  });
+
   it('updateGroup keeps the whole MixedInstancesPolicy', async (t, cloud, seed) => {
     await seed.createGroup({ name: 'mixed', desired: 1, max: 4, mixed: true });
     const [before] = await cloud.autoscaling.describeGroups(['mixed']);
