@@ -17,6 +17,7 @@ import {
 import { EventBridgeClient, ListTargetsByRuleCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import test from 'ava';
+import { DEFAULT_MAX_ATTEMPTS } from '../../src/controllers/interruption/controller.js';
 import { METRIC_NAMESPACE, MetricNames } from '../../src/observability/metric-names.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
 import { jsonApi, policyDocument, queryApi } from './aws-raw.js';
@@ -102,9 +103,11 @@ test('every parameter is documented, and every reference and condition resolves'
   }
 });
 
-test('the queue keeps events 300 s, is encrypted, and redrives to a dead-letter queue', (t) => {
+test('the queue keeps events for a lifecycle hook window, is encrypted, and redrives after as many deliveries as spotmax tries', (t) => {
   const q = props('EventQueue');
-  t.is(q.MessageRetentionPeriod, 300);
+  // A terminate hook's heartbeat timeout is at most 7200 s: its message must outlive a restart mid-drain.
+  t.is(q.MessageRetentionPeriod, 7200);
+  t.is(q.RedrivePolicy.maxReceiveCount, DEFAULT_MAX_ATTEMPTS);
   t.true(q.SqsManagedSseEnabled);
   t.deepEqual(q.RedrivePolicy.deadLetterTargetArn, { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] });
   t.true(q.RedrivePolicy.maxReceiveCount >= 1);
@@ -342,7 +345,7 @@ test.serial('the template deploys into moto and its resources exist and referenc
   const attrs =
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] })))
       .Attributes ?? {};
-  t.is(attrs.MessageRetentionPeriod, '300');
+  t.is(attrs.MessageRetentionPeriod, '7200');
   t.is(attrs.SqsManagedSseEnabled, 'true');
   const dlqArn = (
     await sqs.send(

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { defaultSettings } from '../../src/config/schema.js';
-import { DEFAULT_COALESCE_WINDOW_MS } from '../../src/controllers/interruption/controller.js';
+import {
+  DEFAULT_COALESCE_WINDOW_MS,
+  DEFAULT_MAX_ATTEMPTS,
+} from '../../src/controllers/interruption/controller.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
 import type { Releaser } from '../../src/ports/releaser.js';
@@ -438,8 +441,8 @@ test('a message that keeps failing is given up after its last attempt: counted, 
   w.rec.failNext('detachInstances', 'AccessDenied', 2);
   w.rec.failNext('describeGroups', 'AccessDenied', 2);
   const m = warning(victim, w.clock.now());
-  await t.throwsAsync(w.handle({ ...m, receiveCount: 9 }));
-  t.is(await w.handle({ ...m, receiveCount: 10 }), 'delete');
+  await t.throwsAsync(w.handle({ ...m, receiveCount: DEFAULT_MAX_ATTEMPTS - 1 }));
+  t.is(await w.handle({ ...m, receiveCount: DEFAULT_MAX_ATTEMPTS }), 'delete');
   t.is(w.controller.stats().discarded['too-many-attempts'], 1);
   t.true(w.logger.lines.some((l) => l.msg === 'discarding message: too-many-attempts'));
 });

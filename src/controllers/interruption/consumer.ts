@@ -62,7 +62,9 @@ export class QueueConsumer {
 
   constructor(private readonly opts: ConsumerOptions) {
     this.semaphore = new Semaphore(opts.concurrency);
-    this.visibility = opts.visibilityTimeoutSeconds ?? 60;
+    // Short, and extended every half period while the work runs: a message whose handler died (a killed
+    // task) is visible again within 15 s, well inside a two-minute warning.
+    this.visibility = opts.visibilityTimeoutSeconds ?? 15;
   }
 
   get inFlightCount(): number {

@@ -23,6 +23,12 @@ import { emptyStats, type InterruptionStats } from './stats.js';
  */
 export const DEFAULT_COALESCE_WINDOW_MS = 20;
 
+/**
+ * Deliveries of a failing message before spotmax gives it up (logged as an error, counted, deleted). The
+ * stack's dead-letter redrive uses the same count (maxReceiveCount), so the two agree on when to stop.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
 export interface InterruptionDeps extends HandlerDeps {
   queueUrls: string[];
   /** Receive loops per queue. */
@@ -70,7 +76,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     releaseMarginMs: o.releaseMarginMs ?? 5_000,
   };
   const serializer = new KeyedSerializer();
-  const maxAttempts = o.maxAttempts ?? 10;
+  const maxAttempts = o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
 
   const discardMessage = (message: QueueMessage, reason: DiscardReason, detail: string) => {
     stats.discarded[reason] = (stats.discarded[reason] ?? 0) + 1;

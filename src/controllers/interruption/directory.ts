@@ -62,6 +62,7 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     groups = g;
     byInstance = idx;
     if (known) instances = known;
+    notManagedAt.clear();
     // Only a complete view resets the refresh timer: a partial one must not hold off the describe of
     // all groups that would find a group it lacks.
     if (complete) refreshedAt = opts.clock.now().getTime();
@@ -84,16 +85,34 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     return resolved ? { resolved, instance: instances.get(instanceId) } : undefined;
   };
 
+  /** Group lookups in flight (a storm's misses for one group share one call), and recent "not managed". */
+  const describing = new Map<string, Promise<ResolvedGroup | undefined>>();
+  const notManagedAt = new Map<string, number>();
+
   /** A named group's resolution: from the index, else from AWS (that group alone, not the region). */
   const lookupGroup = async (groupName: string): Promise<ResolvedGroup | undefined> => {
     const hit = groups.get(groupName);
     if (hit) return hit;
-    const [group] = await opts.cloud.autoscaling.describeGroups([groupName]);
-    const [resolved] = group ? opts.resolve([group]) : [];
-    if (!resolved?.managed || !resolved.settings) return undefined;
-    groups.set(groupName, resolved);
-    for (const m of resolved.group.members) byInstance.set(m.instanceId, groupName);
-    return resolved;
+    const miss = notManagedAt.get(groupName);
+    if (miss !== undefined && opts.clock.now().getTime() - miss < opts.ttlMs) return undefined;
+    let pending = describing.get(groupName);
+    if (!pending) {
+      pending = opts.cloud.autoscaling
+        .describeGroups([groupName])
+        .then(([group]) => {
+          const [resolved] = group ? opts.resolve([group]) : [];
+          if (!resolved?.managed || !resolved.settings) {
+            notManagedAt.set(groupName, opts.clock.now().getTime());
+            return undefined;
+          }
+          groups.set(groupName, resolved);
+          for (const m of resolved.group.members) byInstance.set(m.instanceId, groupName);
+          return resolved;
+        })
+        .finally(() => describing.delete(groupName));
+      describing.set(groupName, pending);
+    }
+    return pending;
   };
 
   const byOwnTags = async (instanceId: string): Promise<DirectoryEntry | undefined> => {
