@@ -64,6 +64,8 @@ export type DiscardReason =
   | 'irrelevant'
   | 'unknown-instance'
   | 'too-old'
+  | 'future-dated'
+  | 'stale'
   | 'too-many-attempts';
 
 export type ParseResult =

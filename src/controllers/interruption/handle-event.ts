@@ -1,4 +1,5 @@
 import type { InterruptionEvent } from '../../domain/events.js';
+import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { HandlerContext } from './context.js';
 import { WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
@@ -41,12 +42,44 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
       if (!LEAVING_STATES.has(ev.state))
         return discard('irrelevant', `${ev.instanceId} changed to ${ev.state}`);
       return once(releaseKey(ev.instanceId), ev, ctx, (entry) => handleInterruption(ev, entry, ctx, signal));
-    case 'spot-interruption':
-      return once(releaseKey(ev.instanceId), ev, ctx, (entry) => handleInterruption(ev, entry, ctx, signal));
+    case 'spot-interruption': {
+      const ahead = ev.time.getTime() - ctx.clock.now().getTime();
+      if (ahead > FUTURE_TOLERANCE_MS)
+        return discard(
+          'future-dated',
+          `warning for ${ev.instanceId} dated ${ev.time.toISOString()}, ${Math.round(ahead / 1000)} s ahead of this clock`,
+        );
+      return once(releaseKey(ev.instanceId), ev, ctx, async (entry) => {
+        const stale = await staleWarning(ev, ctx);
+        if (stale) return discard('stale', stale);
+        return handleInterruption(ev, entry, ctx, signal);
+      });
+    }
     case 'rebalance':
     case 'scheduled-change':
       return once(rebalanceKey(ev.instanceId), ev, ctx, (entry) => handleRebalance(ev, entry, ctx, signal));
   }
+}
+
+/**
+ * Events lie about time (a replayed message, a clock that is off): a warning dated more than this far in
+ * the future is discarded rather than held, since holding it would detach a healthy instance later.
+ */
+export const FUTURE_TOLERANCE_MS = 60_000;
+/** A warning whose deadline passed longer ago than this is checked against the instance before acting. */
+export const STALE_AFTER_MS = 60_000;
+
+/**
+ * Why a warning is stale (its deadline passed more than a minute ago, yet the instance still runs and
+ * spotmax never marked it: EC2 did not reclaim it, so detaching it would remove a healthy instance), or
+ * undefined when it must be acted on (a marked instance is finished: that is recovery after a crash).
+ */
+async function staleWarning(ev: InterruptionEvent, ctx: HandlerContext): Promise<string | undefined> {
+  const late = ctx.clock.now().getTime() - (ev.time.getTime() + WARNING_MS);
+  if (late <= STALE_AFTER_MS) return undefined;
+  const [instance] = await ctx.cloud.ec2.describeInstances([ev.instanceId]);
+  if (!instance || instance.state !== 'running' || instance.tags[INTERRUPTED_AT_TAG]) return undefined;
+  return `warning for ${ev.instanceId} dated ${ev.time.toISOString()}: its deadline passed ${Math.round(late / 1000)} s ago and the instance still runs unmarked`;
 }
 
 async function once(
