@@ -25,7 +25,10 @@ test('the directory answers from the last observation and falls back to one desc
   // A freshly launched member is found by its own aws:autoscaling:groupName tag, without a describe of all groups.
   const before = new Set(w.members('web'));
   region.asg.update('web', { desired: 3 });
-  await clock.advanceBy(0);
+  // Past EC2's eventual consistency after a launch (DescribeInstances may not know the id for seconds),
+  // and with the index refreshed by the reconciler meanwhile, though still without the new member.
+  await clock.advanceBy(10_000);
+  dir.update(simpleResolve()([{ ...web(), members: web().members.filter((m) => before.has(m.instanceId)) }]));
   const fresh = w.members('web').find((id) => !before.has(id))!;
   t.truthy(fresh);
   t.is((await lookup(fresh))?.resolved.group.name, 'web');
