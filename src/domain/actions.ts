@@ -102,6 +102,17 @@ export interface TerminateStandbyAction extends ActionBase {
   kind: 'terminate-standby';
 }
 
+/**
+ * Finish a standby swap a process left half done (spotmax:standby-swap older than the swap can take):
+ * MaxSize back to what it was before the swap raised it, desired within it, and the record removed.
+ */
+export interface StandbySwapRestoreAction extends ActionBase {
+  kind: 'standby-swap-restore';
+  max: number;
+  /** Set when desired is above `max` (the swap's detach never lowered it): the group gives one back. */
+  desired?: number;
+}
+
 /** Set the group's On-Demand share to 100 %, remembering the original distribution in a group tag. */
 export interface FallbackOnDemandAction extends ActionBase {
   kind: 'fallback-on-demand';
@@ -163,6 +174,7 @@ export type Action =
   | LaunchStandbyAction
   | StopStandbyAction
   | TerminateStandbyAction
+  | StandbySwapRestoreAction
   | FallbackOnDemandAction
   | RestoreSpotAction
   | FallbackClearAction

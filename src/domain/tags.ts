@@ -40,3 +40,9 @@ export const VOLUME_UNPLACED_SINCE_TAG = 'spotmax:unplaced-since';
 export const RECREATED_FROM_TAG = 'spotmax:recreated-from';
 /** On a stranded volume that was recreated elsewhere: the new volume. Kept, never deleted. */
 export const SUPERSEDED_BY_TAG = 'spotmax:superseded-by';
+/**
+ * On the group while a standby swap has raised MaxSize to make room for the attach (AttachInstances may not
+ * take desired above MaxSize): `max=<original MaxSize> since=<ISO time>`. The fast path restores MaxSize
+ * after the detach; a record older than a few minutes (a crash mid-swap) is finished by the reconciler.
+ */
+export const STANDBY_SWAP_TAG = 'spotmax:standby-swap';

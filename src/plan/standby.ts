@@ -3,6 +3,7 @@ import {
   STANDBY_CLAIMED_TAG,
   STANDBY_ERROR_TAG,
   STANDBY_FOR_TAG,
+  STANDBY_SWAP_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
 } from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
@@ -60,8 +61,51 @@ function leastUsed<T>(options: readonly T[], count: (o: T) => number): T | undef
   return best;
 }
 
+/** A swap raises MaxSize for at most the two-minute warning; a record this old was left by a crash. */
+export const SWAP_EXPIRY_MINUTES = 10;
+
+/**
+ * `max=<n> since=<iso>` (controllers/reconcile/standby-swap.ts writes it); parsed here too because the
+ * planner imports no controller.
+ */
+function swapRecord(value: string): { originalMax: number; since?: Date } | undefined {
+  const max = value.match(/(?:^|\s)max=(\d+)(?:\s|$)/);
+  if (!max) return undefined;
+  const since = new Date(value.match(/(?:^|\s)since=(\S+)/)?.[1] ?? '');
+  return { originalMax: Number(max[1]), ...(Number.isNaN(since.getTime()) ? {} : { since }) };
+}
+
+/** A standby swap's MaxSize headroom the fast path did not give back (it died mid-swap): finish it. */
+function planSwapRecord(input: ManagedInput, part: PlanPart): void {
+  const { group, now } = input;
+  const value = group.tags.find((t) => t.key === STANDBY_SWAP_TAG)?.value;
+  if (value === undefined) return;
+  const record = swapRecord(value);
+  if (!record) {
+    part.problems.push(
+      `${STANDBY_SWAP_TAG}=${value} is not a swap record (max=<n> since=<time>); left alone`,
+    );
+    return;
+  }
+  const age = record.since ? minutesBetween(record.since, now) : Number.POSITIVE_INFINITY;
+  if (age < SWAP_EXPIRY_MINUTES) {
+    part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, 60);
+    return;
+  }
+  const over = group.desired > record.originalMax;
+  part.actions.push({
+    kind: 'standby-swap-restore',
+    group: group.name,
+    target: group.name,
+    max: record.originalMax,
+    ...(over ? { desired: record.originalMax } : {}),
+    reason: `a standby swap raised MaxSize to ${group.max} ${record.since ? `${formatMinutes(age)} ago` : '(no time)'} and never gave it back: MaxSize back to ${record.originalMax}${over ? `, desired ${group.desired} → ${record.originalMax} (the interrupted instance was not detached with decrement)` : ''}`,
+  });
+}
+
 export function planStandby(input: ManagedInput): PlanPart {
   const part = emptyPart();
+  planSwapRecord(input, part);
   const { group, settings, now } = input;
   const size = settings.standby.size;
   const memberIds = new Set(group.members.map((m) => m.instanceId));

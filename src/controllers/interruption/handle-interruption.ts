@@ -10,8 +10,10 @@ import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.
 import { runReleasers } from '../../release/run.js';
 import { withDeadline } from '../../timing/deadline.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
+import { detachDecrement } from './detach-order.js';
 import type { DirectoryEntry } from './directory.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
+import type { TakenStandby } from './standby-hook.js';
 
 /** State changes that mean the instance is going away: release it if nothing has yet. */
 export const LEAVING_STATES = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
@@ -58,7 +60,7 @@ export async function handleInterruption(
   const current = instance as Instance;
   const marker = current.tags[INTERRUPTED_AT_TAG];
   let detachNotBefore = ev.time.getTime() + settings.interruption.detachDelaySeconds * 1000;
-  let standby: Promise<{ instanceId: string } | undefined> = Promise.resolve(undefined);
+  let standby: Promise<TakenStandby | undefined> = Promise.resolve(undefined);
 
   if (marker) {
     // Released by an earlier run: only make sure the detach it would have sent happens, on its schedule.
@@ -97,7 +99,23 @@ export async function handleInterruption(
   const wait = detachNotBefore - ctx.clock.now().getTime();
   if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
   const replacement = await standbyInTime(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
-  const result = await ctx.coalescer.detach(groupName, ev.instanceId, replacement !== undefined, deadline);
+  const decrement = detachDecrement(entry.resolved.group, replacement !== undefined);
+  if (decrement.note) log.info({ standby: replacement?.instanceId }, decrement.note);
+  let result: Awaited<ReturnType<typeof ctx.coalescer.detach>>;
+  try {
+    result = await ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline);
+  } finally {
+    // The swap's MaxSize headroom goes back once desired is back (the detach decremented it) or the
+    // detach failed (then the reconciler sorts out the record the swap left).
+    await replacement
+      ?.finish?.()
+      .catch((err) =>
+        log.warn(
+          { err: describeError(err) },
+          'finishing the standby swap failed; the reconciler finishes it',
+        ),
+      );
+  }
   if (result.status === 'detached') {
     ctx.stats.detached++;
     countForGroup(ctx.cloud.metrics, MetricNames.InstancesDetached, groupName);
@@ -150,7 +168,7 @@ function takeStandby(
   interrupted: Instance,
   deadline: Date,
   signal: AbortSignal,
-): Promise<{ instanceId: string } | undefined> {
+): Promise<TakenStandby | undefined> {
   if (!ctx.standby || settings.standby.size === 0) return Promise.resolve(undefined);
   return ctx.standby.takeStandby({ groupName, settings, interrupted, deadline, signal }).catch((err) => {
     ctx.logger.warn(
@@ -164,9 +182,9 @@ function takeStandby(
 /** The standby taken, or undefined once `untilMs` has passed (a slow standby never holds back the detach). */
 function standbyInTime(
   ctx: HandlerContext,
-  standby: Promise<{ instanceId: string } | undefined>,
+  standby: Promise<TakenStandby | undefined>,
   untilMs: number,
-): Promise<{ instanceId: string } | undefined> {
+): Promise<TakenStandby | undefined> {
   // At least a moment: a standby already taken when the margin is reached still counts.
   const ms = Math.max(1, untilMs - ctx.clock.now().getTime());
   return withDeadline(() => standby, { clock: ctx.clock, ms, what: 'taking a standby' }).catch((err) => {

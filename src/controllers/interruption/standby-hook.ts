@@ -13,5 +13,14 @@ export interface StandbyHook {
     interrupted: Instance;
     deadline: Date;
     signal: AbortSignal;
-  }): Promise<{ instanceId: string } | undefined>;
+  }): Promise<TakenStandby | undefined>;
+}
+
+export interface TakenStandby {
+  instanceId: string;
+  /**
+   * Called once the interrupted instance's detach is over (sent or failed): gives back what the swap
+   * borrowed (the MaxSize headroom AttachInstances needed in a group at max = desired).
+   */
+  finish?: () => Promise<void>;
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { LaunchPreparer } from '../interruption/context.js';
+import { describeLaunched } from './eventual.js';
 
 // With a launch lifecycle hook, the group's persistent volume is attached before the new instance goes
 // InService (then the fast path completes the hook). A volume still held by a stopped or terminated
@@ -31,7 +32,13 @@ export async function attachVolumeForLaunch(
   const { cloud, clock } = ctx;
   const device = ctx.attachAs ?? '/dev/xvdz';
   const log = ctx.logger.child({ group: groupName, instance: instanceId });
-  const [instance] = await cloud.ec2.describeInstances([instanceId]);
+  // The launch hook comes right after the ASG's RunInstances: EC2 may not know the id for a few seconds.
+  const instance = await describeLaunched(
+    cloud.ec2,
+    clock,
+    instanceId,
+    `attaching a volume for ${groupName}`,
+  );
   if (!instance)
     throw new SpotmaxError(
       `attaching a volume to launching ${instanceId} of ${groupName}: the instance does not exist`,
@@ -121,4 +128,40 @@ export function volumeLaunchPreparer(deps: { cloud: Cloud; clock: Clock; logger:
       instanceId,
     );
   };
+}
+
+/**
+ * A standby attached in place of an interrupted member gets the group's volume in its AZ: launch hooks do
+ * not run for attached instances ("Amazon EC2 Auto Scaling lifecycle hooks"), and the volume comes free
+ * only once the interrupted instance has stopped or terminated. Tries until `until`; never throws (the
+ * reconciler's volume plan is the fallback).
+ */
+export async function moveVolumeToStandby(
+  ctx: LaunchVolumeContext,
+  groupName: string,
+  standbyId: string,
+  until: Date,
+): Promise<{ volumeId: string } | undefined> {
+  const log = ctx.logger.child({ group: groupName, standby: standbyId });
+  const pollMs = ctx.pollMs ?? 5_000;
+  for (;;) {
+    try {
+      const got = await attachVolumeForLaunch({ ...ctx, deadline: until }, groupName, standbyId);
+      if (got) return got;
+    } catch (err) {
+      log.warn(
+        { err: describeError(err) },
+        `moving a volume of ${groupName} to standby ${standbyId} failed; retrying`,
+      );
+    }
+    if (ctx.signal?.aborted || ctx.clock.now().getTime() + pollMs > until.getTime()) {
+      log.warn({}, `no volume of ${groupName} came free for standby ${standbyId}; the reconciler places it`);
+      return undefined;
+    }
+    try {
+      await ctx.clock.sleep(pollMs, ctx.signal);
+    } catch {
+      return undefined;
+    }
+  }
 }

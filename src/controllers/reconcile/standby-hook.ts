@@ -6,17 +6,22 @@ import {
   STANDBY_FOR_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
 } from '../../domain/tags.js';
-import type { Instance } from '../../domain/types.js';
+import type { Group, Instance } from '../../domain/types.js';
 import { MetricNames } from '../../observability/metric-names.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { StandbyHook } from '../interruption/standby-hook.js';
+import { moveVolumeToStandby } from './launch-volume.js';
+import { SwapHeadroom } from './standby-swap.js';
 
 // The fast path's way into the standby pool: on a Spot warning, pick a stopped standby (same AZ when the
 // group has a persistent volume, else the closest match), start it, and attach it to the group once it
 // runs. A standby that does not run within standby.startTimeoutSeconds is released back to the pool and
 // the fast path falls back to the plain detach. Time from the warning to the attach is recorded.
+// The attach makes MaxSize headroom when the group is at max = desired (standby-swap.ts), and keeps the
+// group's AZs even so AZRebalance has nothing to terminate. Launch hooks do not run for an attached
+// instance ("Amazon EC2 Auto Scaling lifecycle hooks"), so the persistent volume is moved here.
 
 // The names live in observability/metric-names.ts; these aliases stay for test/reconcile's imports.
 export const STANDBY_ATTACH_SECONDS = MetricNames.StandbyHits;
@@ -35,19 +40,48 @@ export interface StandbyHookDeps {
   attachMarginMs?: number;
 }
 
-/** Same AZ first (required with a persistent volume), then the same instance type, then the oldest. */
+const LEAVING_MEMBER = /^(Terminating|Terminated|Detaching|Detached)/;
+
+/** Spread (largest AZ count - smallest) of the group's members once `interrupted` is swapped for one in `az`. */
+function spreadAfterSwap(group: Group, interrupted: Instance, az?: string): number {
+  const counts = new Map<string, number>(group.availabilityZones.map((z) => [z, 0]));
+  for (const m of group.members) {
+    if (LEAVING_MEMBER.test(m.lifecycleState) || m.instanceId === interrupted.instanceId) continue;
+    counts.set(m.availabilityZone, (counts.get(m.availabilityZone) ?? 0) + 1);
+  }
+  if (az !== undefined) counts.set(az, (counts.get(az) ?? 0) + 1);
+  const values = [...counts.values()];
+  return values.length === 0 ? 0 : Math.max(...values) - Math.min(...values);
+}
+
+/** AZRebalance evens out the group's AZs unless it (or Launch, which it needs) is suspended. */
+export const azRebalanceActive = (group: Group): boolean =>
+  !(group.suspendedProcesses ?? []).some((p) => p === 'AZRebalance' || p === 'Launch');
+
+/**
+ * Same AZ first (required with a persistent volume), else an AZ that is short, then the same instance
+ * type, then the oldest. With AZRebalance active a standby that would leave the AZs uneven is not used:
+ * Auto Scaling would launch in the short AZ and terminate a member in the long one ("Rebalancing
+ * activities"), an instance the swap was meant to save.
+ */
 export function rankStandbys(
   standbys: readonly Instance[],
   interrupted: Instance,
   settings: GroupSettings,
+  group?: Group,
 ): Instance[] {
   const sameAzOnly = !!settings.persistentVolume.device;
+  const before = group ? spreadAfterSwap(group, interrupted, interrupted.availabilityZone) : 0;
+  const evenEnough = (az: string) => !group || spreadAfterSwap(group, interrupted, az) <= Math.max(1, before);
+  const strict = group !== undefined && azRebalanceActive(group);
   return standbys
     .filter((s) => !sameAzOnly || s.availabilityZone === interrupted.availabilityZone)
+    .filter((s) => !strict || evenEnough(s.availabilityZone))
     .map((s) => ({
       s,
       score:
-        (s.availabilityZone === interrupted.availabilityZone ? 2 : 0) +
+        (s.availabilityZone === interrupted.availabilityZone ? 4 : 0) +
+        (evenEnough(s.availabilityZone) ? 2 : 0) +
         (s.instanceType === interrupted.instanceType ? 1 : 0),
     }))
     .sort((a, b) => b.score - a.score || a.s.launchTime.getTime() - b.s.launchTime.getTime())
@@ -60,6 +94,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
   const margin = deps.attachMarginMs ?? 10_000;
   /** Standbys this process is starting: two warnings at once never take the same one. */
   const taking = new Set<string>();
+  const headroom = new SwapHeadroom({ cloud, clock, logger: deps.logger });
 
   const release = async (id: string, why: string, log: Logger) => {
     taking.delete(id);
@@ -90,16 +125,18 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           s.tags[STANDBY_CLAIMED_TAG] === undefined &&
           !taking.has(s.instanceId),
       );
-      const pick = rankStandbys(ready, interrupted, settings)[0];
+      const [group] = ready.length > 0 ? await cloud.autoscaling.describeGroups([groupName]) : [];
+      const pick = rankStandbys(ready, interrupted, settings, group)[0];
       if (!pick) {
         log.info(
-          { candidates: known.length },
-          `no stopped standby for ${groupName}${settings.persistentVolume.device ? ` in ${interrupted.availabilityZone}` : ''}`,
+          { candidates: known.length, ready: ready.length },
+          `no stopped standby for ${groupName}${settings.persistentVolume.device ? ` in ${interrupted.availabilityZone}` : ''}${ready.length > 0 ? ' that keeps its AZs even (AZRebalance would terminate a member)' : ''}`,
         );
         return undefined;
       }
       const id = pick.instanceId;
       taking.add(id);
+      let finish: () => Promise<void> = async () => {};
       const warnedAt = deadline.getTime() - WARNING_MS;
       const startBy = Math.min(
         clock.now().getTime() + settings.standby.startTimeoutSeconds * 1000,
@@ -141,7 +178,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           await release(id, 'running too late to attach before the deadline', log);
           return undefined;
         }
-        await cloud.autoscaling.attachInstances(groupName, [id]);
+        finish = (await headroom.attach(groupName, id)).finish;
       } catch (err) {
         await release(id, describeError(err), log);
         throw err;
@@ -171,7 +208,17 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           `retagging attached standby ${id} failed; the reconciler finishes it`,
         );
       }
-      return { instanceId: id };
+      if (settings.persistentVolume.device) {
+        // No launch hook for an attached instance: the volume comes free when the interrupted instance
+        // is gone, and is moved here then (in the background: the detach does not wait for it).
+        void moveVolumeToStandby(
+          { cloud, clock, logger: log, attachAs: settings.persistentVolume.attachAs, signal },
+          groupName,
+          id,
+          new Date(deadline.getTime() + 5 * 60_000),
+        );
+      }
+      return { instanceId: id, finish };
     },
   };
 }

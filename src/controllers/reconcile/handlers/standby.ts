@@ -1,5 +1,10 @@
 import { describeError, SpotmaxError } from '../../../domain/errors.js';
-import { STANDBY_ERROR_TAG, STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../../domain/tags.js';
+import {
+  STANDBY_ERROR_TAG,
+  STANDBY_FOR_TAG,
+  STANDBY_SWAP_TAG,
+  STANDBY_TEMPLATE_VERSION_TAG,
+} from '../../../domain/tags.js';
 import type { ActionHandlers } from '../executor.js';
 
 /** The standby pool: launch On-Demand from the group's template, stop (or hibernate), terminate. */
@@ -52,4 +57,18 @@ export const standbyHandlers: ActionHandlers = {
     }
   },
   'terminate-standby': async (a, ctx) => ctx.cloud.ec2.terminateInstances([a.target]),
+  'standby-swap-restore': async (a, ctx) => {
+    try {
+      await ctx.cloud.autoscaling.updateGroup(a.group, {
+        max: a.max,
+        ...(a.desired !== undefined ? { desired: a.desired } : {}),
+      });
+    } catch (err) {
+      throw new SpotmaxError(`restoring MaxSize of ${a.group} to ${a.max} after a standby swap`, {
+        cause: err,
+      });
+    }
+    // The record goes last: a crash before this line repeats an update that is already done.
+    await ctx.cloud.autoscaling.deleteGroupTags(a.group, [STANDBY_SWAP_TAG]);
+  },
 };

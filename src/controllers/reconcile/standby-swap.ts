@@ -1,0 +1,157 @@
+import { describeError, SpotmaxError } from '../../domain/errors.js';
+import { STANDBY_SWAP_TAG } from '../../domain/tags.js';
+import type { Group } from '../../domain/types.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Cloud } from '../../ports/cloud.js';
+import type { Logger } from '../../ports/logger.js';
+
+// Headroom for a standby swap. AttachInstances refuses to take desired capacity above MaxSize, and
+// DetachInstances with decrement refuses to take it below MinSize (both API references), so in a group
+// with min = max = desired neither order of "attach the standby, detach the interrupted with decrement"
+// works as is. The swap raises MaxSize by what it needs, attaches, and once the interrupted instance is
+// detached with decrement (desired back where it was) puts MaxSize back. The original MaxSize is written
+// to a group tag before MaxSize changes, so a process that dies mid-swap leaves a record the reconciler
+// finishes (plan/standby.ts, action standby-swap-restore).
+
+export interface SwapRecord {
+  originalMax: number;
+  since?: Date;
+}
+
+export function formatSwapRecord(r: SwapRecord): string {
+  return `max=${r.originalMax}${r.since ? ` since=${r.since.toISOString()}` : ''}`;
+}
+
+export function parseSwapRecord(value: string | undefined): SwapRecord | undefined {
+  const max = value?.match(/(?:^|\s)max=(\d+)(?:\s|$)/);
+  if (!max) return undefined;
+  const since = value?.match(/(?:^|\s)since=(\S+)/)?.[1];
+  const at = since ? new Date(since) : undefined;
+  return { originalMax: Number(max[1]), ...(at && !Number.isNaN(at.getTime()) ? { since: at } : {}) };
+}
+
+export const swapRecordOf = (group: Group): SwapRecord | undefined =>
+  parseSwapRecord(group.tags.find((t) => t.key === STANDBY_SWAP_TAG)?.value);
+
+interface GroupSwaps {
+  /** Swaps of this group between their attach and the end of their detach. */
+  open: number;
+  /** MaxSize before the first of them raised it; undefined while no swap raised it. */
+  originalMax?: number;
+  /** Attaches of this group run one at a time: each sees the MaxSize the previous one left. */
+  queue: Promise<void>;
+}
+
+export interface SwapHeadroomDeps {
+  cloud: Pick<Cloud, 'autoscaling'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Attaches standbys with the MaxSize headroom they need and gives it back after the detach. */
+export class SwapHeadroom {
+  private readonly groups = new Map<string, GroupSwaps>();
+
+  constructor(private readonly deps: SwapHeadroomDeps) {}
+
+  /**
+   * Attaches `standbyId` to `groupName`, raising MaxSize first when desired + 1 would exceed it. Returns
+   * `finish`, to call once the interrupted instance's detach is over (or has failed): the last open swap
+   * of the group restores MaxSize and removes the record.
+   */
+  async attach(groupName: string, standbyId: string): Promise<{ finish: () => Promise<void> }> {
+    const st = this.state(groupName);
+    st.open++;
+    let finished = false;
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
+      st.open--;
+      if (st.open === 0) await this.restore(groupName, st);
+    };
+    const run = st.queue.then(() => this.attachOne(groupName, standbyId, st));
+    st.queue = run.catch(() => undefined);
+    try {
+      await run;
+    } catch (err) {
+      await finish();
+      throw err;
+    }
+    return { finish };
+  }
+
+  private state(groupName: string): GroupSwaps {
+    let st = this.groups.get(groupName);
+    if (!st) {
+      st = { open: 0, queue: Promise.resolve() };
+      this.groups.set(groupName, st);
+    }
+    return st;
+  }
+
+  private async attachOne(groupName: string, standbyId: string, st: GroupSwaps): Promise<void> {
+    const { cloud, clock, logger } = this.deps;
+    const [group] = await cloud.autoscaling.describeGroups([groupName]);
+    if (!group) throw new SpotmaxError(`attaching standby ${standbyId}: group ${groupName} not found`);
+    if (group.desired + 1 > group.max) {
+      const recorded = swapRecordOf(group);
+      const originalMax = st.originalMax ?? recorded?.originalMax ?? group.max;
+      if (!recorded) {
+        await cloud.autoscaling.putGroupTags(groupName, [
+          {
+            key: STANDBY_SWAP_TAG,
+            value: formatSwapRecord({ originalMax, since: clock.now() }),
+            propagateAtLaunch: false,
+          },
+        ]);
+      }
+      st.originalMax = originalMax;
+      const max = group.desired + 1;
+      try {
+        await cloud.autoscaling.updateGroup(groupName, { max });
+      } catch (err) {
+        throw new SpotmaxError(
+          `raising MaxSize of ${groupName} from ${group.max} to ${max} to attach standby ${standbyId}`,
+          { cause: err },
+        );
+      }
+      logger.info(
+        { group: groupName, standby: standbyId, max, originalMax },
+        `raised MaxSize of ${groupName} to ${max} for the standby swap (desired ${group.desired} = MaxSize ${group.max})`,
+      );
+    }
+    await cloud.autoscaling.attachInstances(groupName, [standbyId]);
+  }
+
+  private async restore(groupName: string, st: GroupSwaps): Promise<void> {
+    const originalMax = st.originalMax;
+    if (originalMax === undefined) return;
+    const { cloud, logger } = this.deps;
+    try {
+      // A lower MaxSize alone would pull desired down with it (UpdateAutoScalingGroup) and terminate a
+      // member: while desired is still above the original, a detach went wrong; the reconciler decides.
+      const [group] = await cloud.autoscaling.describeGroups([groupName]);
+      if (group && group.desired > originalMax) {
+        st.originalMax = undefined;
+        logger.warn(
+          { group: groupName, desired: group.desired, originalMax },
+          `desired capacity of ${groupName} is ${group.desired}, above its MaxSize before the standby swap (${originalMax}); leaving MaxSize to the reconciler (${STANDBY_SWAP_TAG})`,
+        );
+        return;
+      }
+      await cloud.autoscaling.updateGroup(groupName, { max: originalMax });
+      st.originalMax = undefined;
+      await cloud.autoscaling.deleteGroupTags(groupName, [STANDBY_SWAP_TAG]);
+      logger.info(
+        { group: groupName, max: originalMax },
+        `restored MaxSize of ${groupName} to ${originalMax}`,
+      );
+    } catch (err) {
+      st.originalMax = undefined;
+      logger.warn(
+        { group: groupName, originalMax, err: describeError(err) },
+        `restoring MaxSize of ${groupName} to ${originalMax} failed; the reconciler finishes it from ${STANDBY_SWAP_TAG}`,
+      );
+    }
+  }
+}
