@@ -254,6 +254,17 @@ export const specSchema = z
       })
       .strict()
       .prefault({}),
+    lifecycleHooks: z
+      .object({
+        owned: z
+          .array(z.string().min(1))
+          .default(['spotmax-*'])
+          .describe(
+            "Glob patterns (*, ?) on lifecycle hook names spotmax completes. A hook of another owner (CodeDeploy's, another handler's) is never completed by spotmax: its owner decides when the instance may go on.",
+          ),
+      })
+      .strict()
+      .prefault({}),
     onDemandFallback: z
       .object({
         enabled: z

@@ -14,7 +14,7 @@ import { eventually, type SimWorld, simWorld } from './helpers/sim-world.js';
 // or Pending:Wait and sends the event with its token, as Auto Scaling does; CompleteLifecycleAction and
 // heartbeats are refused for a wrong token or an instance not waiting, and the hook times out.
 
-const HOOK = 'drain-hook';
+const HOOK = 'spotmax-drain';
 const terminating = (heartbeatTimeoutSeconds = 300) => [
   { name: HOOK, transition: 'terminating' as const, heartbeatTimeoutSeconds },
 ];
@@ -132,7 +132,7 @@ test('a warning then the terminate hook: one release, and the hook is still comp
 
 test('launch hook: the launch preparer runs, then CONTINUE', async (t) => {
   const w = await simWorld([
-    { name: 'web', size: 0, hooks: [{ name: 'launch-hook', transition: 'launching' }] },
+    { name: 'web', size: 0, hooks: [{ name: 'spotmax-launch', transition: 'launching' }] },
   ]);
   const order: string[] = [];
   const { controller } = makeController({
@@ -215,4 +215,59 @@ test('the AWS adapter sends CompleteLifecycleAction and the heartbeat with the h
   } finally {
     await srv.close();
   }
+});
+
+// Lifecycle hooks belong to their owners ("Amazon EC2 Auto Scaling lifecycle hooks"): spotmax completes
+// only the hooks lifecycleHooks.owned names (default spotmax-*), never CodeDeploy's or another handler's.
+test("another owner's hook is never completed: the instance waits for its owner", async (t) => {
+  const codeDeploy = 'CodeDeploy-managed-automatic-launch-deployment-hook-app-1a2b3c4d';
+  const w = await simWorld([
+    {
+      name: 'web',
+      size: 2,
+      hooks: [
+        { name: codeDeploy, transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+        { name: 'lifecycle-handler-drain', transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+      ],
+    },
+  ]);
+  const releaser = recordingReleaser();
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
+  const victim = w.members('web')[0]!;
+  w.region.asg.terminateInGroup(victim, false);
+  const [m] = await hookMessages(w);
+  t.regex(m!.body, new RegExp(codeDeploy));
+  await w.clock.drive(controller.handleMessage(m!, 'q1'));
+  t.deepEqual(w.rec.callsOf('completeLifecycleAction'), []);
+  t.deepEqual(w.rec.callsOf('recordLifecycleActionHeartbeat'), []);
+  t.is(releaser.requests.length, 0, 'not our hook: no release on its account either');
+  t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
+  t.deepEqual(await w.receiveAll(), [], 'the message is deleted, not retried');
+});
+
+test('lifecycleHooks.owned names the hooks spotmax completes', async (t) => {
+  const w = await simWorld([
+    {
+      name: 'web',
+      size: 2,
+      hooks: [{ name: 'lifecycle-handler-drain', transition: 'terminating', heartbeatTimeoutSeconds: 600 }],
+    },
+  ]);
+  const { controller } = makeController({
+    cloud: w.cloud,
+    clock: w.clock,
+    overrides: {
+      web: (s) => {
+        s.lifecycleHooks.owned = ['lifecycle-handler-*'];
+      },
+    },
+  });
+  const victim = w.members('web')[0]!;
+  w.region.asg.terminateInGroup(victim, false);
+  const [m] = await hookMessages(w);
+  await w.clock.drive(controller.handleMessage(m!, 'q1'));
+  t.deepEqual(
+    w.okCalls('completeLifecycleAction').map((c) => (c.args[0] as LifecycleActionRef).hookName),
+    ['lifecycle-handler-drain'],
+  );
 });

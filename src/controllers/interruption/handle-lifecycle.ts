@@ -1,5 +1,6 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import type { GroupSettings } from '../../config/schema.js';
+import { globMatch } from '../../config/select.js';
 import { describeError, isAutoScalingNotFound, SpotmaxError } from '../../domain/errors.js';
 import type { LifecycleEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
@@ -16,7 +17,17 @@ export const completionKey = (ev: LifecycleEvent) =>
   `lifecycle/${ev.groupName}/${ev.hookName}/${ev.instanceId}/${ev.token ?? '-'}`;
 
 /**
- * Lifecycle hooks. Terminate: release (once per instance, shared with warnings), heartbeat while the
+ * Whether spotmax owns the hook (lifecycleHooks.owned). A lifecycle action belongs to whoever the hook was
+ * made for ("Amazon EC2 Auto Scaling lifecycle hooks"; CompleteLifecycleAction API reference): completing
+ * CodeDeploy's or another handler's hook would let the instance go on before its owner is done.
+ */
+export function ownsHook(settings: GroupSettings, hookName: string): boolean {
+  return settings.lifecycleHooks.owned.some((pattern) => globMatch(pattern, hookName));
+}
+
+/**
+ * Lifecycle hooks. Only hooks spotmax owns (ownsHook) are handled; another owner's are left alone.
+ * Terminate: release (once per instance, shared with warnings), heartbeat while the
  * release runs longer than half the hook's heartbeat timeout, then CONTINUE. Launch: the launch preparer
  * (extension point: volume attach), then CONTINUE. Each hook/instance/token is completed once.
  */
@@ -29,6 +40,14 @@ export async function handleLifecycle(
   const { groupName, settings } = groupOf(resolved);
   const key = completionKey(ev);
   if (ctx.done.has(key)) return done('lifecycle action already completed');
+  if (!ownsHook(settings, ev.hookName)) {
+    // Deleted, not retried: the event is for the hook's owner, who gets it on its own target.
+    ctx.logger.info(
+      { group: groupName, hook: ev.hookName, instance: ev.instanceId, owned: settings.lifecycleHooks.owned },
+      `lifecycle hook ${ev.hookName} of ${groupName} is not spotmax's (lifecycleHooks.owned); left to its owner`,
+    );
+    return done(`hook ${ev.hookName} not owned by spotmax`);
+  }
   const ref: LifecycleActionRef = {
     groupName,
     hookName: ev.hookName,
