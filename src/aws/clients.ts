@@ -1,5 +1,6 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -53,10 +54,11 @@ function countCalls(
   );
 }
 
-export function createAwsClients(opts: AwsClientOptions): AwsClients {
+/** The configuration every client shares: region, endpoint, credentials, retries and timeouts. */
+function baseConfig(opts: AwsClientOptions) {
   // Standard retry mode: throttling and 5xx are retried with exponential backoff and jitter, bounded
   // by a retry quota so a failing region does not get hammered.
-  const base = {
+  return {
     region: opts.region,
     retryMode: 'standard',
     maxAttempts: opts.maxAttempts ?? 3,
@@ -71,6 +73,20 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
   };
+}
+
+/**
+ * The coordination store's client, apart from the Cloud's: only `run` with a coordination table needs
+ * it, and its calls sit on the fast path, so the caller picks a shorter request timeout.
+ */
+export function createDynamoDbClient(opts: AwsClientOptions): DynamoDBClient {
+  const client = new DynamoDBClient(baseConfig(opts));
+  if (opts.onCall) countCalls(client as unknown as MiddlewareHost, 'dynamodb', opts.onCall);
+  return client;
+}
+
+export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  const base = baseConfig(opts);
   const clients: AwsClients = {
     autoscaling: new AutoScalingClient(base),
     ec2: new EC2Client(base),

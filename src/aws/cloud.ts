@@ -1,8 +1,11 @@
+import { type Clock, systemClock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
+import type { CoordinationPort } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
 import { AwsAutoScaling } from './autoscaling.js';
-import { createAwsClients } from './clients.js';
+import { createAwsClients, createDynamoDbClient } from './clients.js';
 import { CloudWatchMetrics } from './cloudwatch-metrics.js';
+import { AwsCoordination } from './coordination.js';
 import { AwsEc2 } from './ec2.js';
 import { AwsQueue } from './sqs.js';
 import { AwsTagging } from './tagging.js';
@@ -32,4 +35,26 @@ export function createAwsCloud(opts: AwsCloudOptions): Cloud {
     queue: new AwsQueue(clients.sqs),
     metrics: new CloudWatchMetrics(clients.cloudwatch, opts.metricsNamespace ?? 'SpotMax', opts.logger),
   };
+}
+
+export interface AwsCoordinationFactoryOptions
+  extends Pick<AwsCloudOptions, 'region' | 'endpoint' | 'credentials' | 'maxAttempts' | 'onCall'> {
+  /** The DynamoDB table (string key `pk`, TTL on `expiresAt`): SPOTMAX_COORDINATION_TABLE. */
+  table: string;
+  /** Expiries are written and compared by this clock; the system clock unless a test injects one. */
+  clock?: Clock;
+  /**
+   * Per-attempt HTTP limit; default 2 s. A claim sits on the warning-to-detach path, where 30 s (the
+   * Cloud's default) would eat the warning: a store that does not answer in 2 s is treated as down.
+   */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * The coordination store on DynamoDB. Separate from the Cloud on purpose: only `run` with a table uses
+ * it, and the service takes it as its own dependency (absent: single-process).
+ */
+export function createAwsCoordination(opts: AwsCoordinationFactoryOptions): CoordinationPort {
+  const client = createDynamoDbClient({ ...opts, requestTimeoutMs: opts.requestTimeoutMs ?? 2_000 });
+  return new AwsCoordination({ client, table: opts.table, clock: opts.clock ?? systemClock });
 }

@@ -2,7 +2,7 @@
 // permission from here, and a test compares this list with deploy/iam/spotmax-policy.json, so the
 // policy and the code cannot drift apart.
 
-export type AwsService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch';
+export type AwsService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
 
 /** IAM service prefixes (the Tagging API's is `tag`). */
 const IAM_PREFIX: Record<AwsService, string> = {
@@ -11,6 +11,7 @@ const IAM_PREFIX: Record<AwsService, string> = {
   tagging: 'tag',
   sqs: 'sqs',
   cloudwatch: 'cloudwatch',
+  dynamodb: 'dynamodb',
 };
 
 export const IAM_POLICY_FILE = 'deploy/iam/spotmax-policy.json';
@@ -53,4 +54,8 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'sqs:SendMessage',
   'sqs:GetQueueAttributes',
   'cloudwatch:PutMetricData',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
 ];

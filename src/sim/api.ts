@@ -14,11 +14,13 @@ import {
 // retries (the AWS adapters run with it, so the ports see what they would see in AWS). An error that
 // survives the retries reaches the caller as a CloudError, the same shape the AWS adapters produce.
 
-export type SimService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch';
+export type SimService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
 
 export interface ApiFault {
   /** Share of calls (0..1) failing with a 500 InternalError. */
   errorRate?: number;
+  /** Share of calls (0..1) throttled, as a service past its limits answers (retried like throttling). */
+  throttleRate?: number;
   latencyMs?: number;
 }
 
@@ -47,7 +49,11 @@ const MUTATING =
   /^(Run|Start|Stop|Terminate|Detach|Attach|Update|Create|Delete|Complete|Record|Put|Send|Change)/;
 
 export function isMutatingAction(action: string): boolean {
-  return MUTATING.test(action) && action !== 'SendMessage' && action !== 'PutMetricData';
+  // The coordination store's item writes (PutItem, UpdateItem, DeleteItem) are spotmax's bookkeeping,
+  // like its metrics: they change nothing in the fleet.
+  return (
+    MUTATING.test(action) && action !== 'SendMessage' && action !== 'PutMetricData' && !/Item$/.test(action)
+  );
 }
 
 /** An AWS-shaped service error, as the SDK would throw it. */
@@ -65,9 +71,14 @@ export function awsError(code: string, message: string, status = 400): Error {
 }
 
 export function throttleError(service: SimService): Error {
-  return service === 'ec2'
-    ? awsError('RequestLimitExceeded', 'Request limit exceeded.', 503)
-    : awsError('Throttling', 'Rate exceeded', 400);
+  if (service === 'ec2') return awsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+  if (service === 'dynamodb')
+    return awsError(
+      'ProvisionedThroughputExceededException',
+      'The level of configured provisioned throughput for the table was exceeded.',
+      400,
+    );
+  return awsError('Throttling', 'Rate exceeded', 400);
 }
 
 export class SimApi {
@@ -76,6 +87,8 @@ export class SimApi {
   private second = -1;
   private inSecond = 0;
   private readonly rng: Random;
+  /** Per action or service; starts from the options' and changes with setFault. */
+  private readonly faults: Record<string, ApiFault>;
   /** Callers may turn accounting off for the simulation's own bookkeeping reads. */
   constructor(
     private readonly clock: VirtualClock,
@@ -83,6 +96,7 @@ export class SimApi {
     private readonly options: ApiOptions = {},
   ) {
     this.rng = random.fork('api');
+    this.faults = { ...options.faults };
     const specs: Record<string, BucketSpec> = {
       ...EC2_BUCKETS,
       autoscaling: options.autoscalingBucket ?? DEFAULT_AUTOSCALING_BUCKET,
@@ -91,18 +105,31 @@ export class SimApi {
       this.buckets.set(name, new TokenBucket(spec, clock.nowMs()));
   }
 
+  /**
+   * Injects (or with undefined, lifts) a fault for an action or a whole service from now on: a store
+   * that becomes unreachable (errorRate 1) or throttled in the middle of a run, and recovers.
+   */
+  setFault(key: string, fault: ApiFault | undefined): void {
+    if (fault) this.faults[key] = fault;
+    else delete this.faults[key];
+  }
+
   /** Runs `fn` as the API action `action` of `service`, for `context` (what the caller was doing). */
   async call<T>(service: SimService, action: string, context: string, fn: () => T): Promise<T> {
     const attempts = Math.max(1, this.options.maxAttempts ?? 3);
-    const fault = this.options.faults?.[action] ?? this.options.faults?.[service];
     this.stats.byAction[action] = (this.stats.byAction[action] ?? 0) + 1;
     for (let attempt = 1; ; attempt++) {
+      // Read on every attempt: a fault lifted (setFault) while a call backs off lets its retry succeed.
+      const fault = this.faults[action] ?? this.faults[service];
       this.count();
       const latency = fault?.latencyMs ?? this.options.defaultLatencyMs ?? 0;
       if (latency > 0) await this.clock.sleep(latency);
       let err: Error | undefined;
       const bucket = this.options.rateLimits === false ? undefined : bucketFor(service, action);
-      if (bucket && !this.buckets.get(bucket)?.take(this.clock.nowMs())) {
+      if (
+        (bucket && !this.buckets.get(bucket)?.take(this.clock.nowMs())) ||
+        (fault?.throttleRate && this.rng.next() < fault.throttleRate)
+      ) {
         this.stats.throttles++;
         err = throttleError(service);
       } else if (fault?.errorRate && this.rng.next() < fault.errorRate) {

@@ -6,6 +6,7 @@ import { SimAutoScaling } from './asg-port.js';
 import { AsgState, DEFAULT_ASG_TIMINGS, type SimHook } from './asg-state.js';
 import { SimBus } from './bus.js';
 import { VirtualClock } from './clock.js';
+import { SimCoordination } from './coordination.js';
 import { SimEc2 } from './ec2-port.js';
 import { DEFAULT_EC2_TIMINGS, Ec2State } from './ec2-state.js';
 import { SpotMarket } from './market.js';
@@ -38,6 +39,11 @@ export interface SimRegion {
   market: SpotMarket;
   sqs: SimSqs;
   metrics: SimMetricsSink;
+  /**
+   * The coordination store (the DynamoDB table of a multi-replica deployment), on the region's clock;
+   * `coordination.replica(clock)` gives another replica its own view.
+   */
+  coordination: SimCoordination;
   random: Random;
   /** Group name → the desired capacity the scenario asks for (the yardstick of the capacity gap). */
   targets: Map<string, number>;
@@ -77,6 +83,10 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     ...DEFAULT_EC2_TIMINGS,
     start: scenario.timings.start,
     resume: scenario.timings.resume,
+    visibleLag: {
+      minSeconds: scenario.api.launchVisibleAfter.min,
+      maxSeconds: scenario.api.launchVisibleAfter.max,
+    },
   });
   const volumes = new VolumeState(clock, ec2, bus);
   const sqs = new SimSqs(clock, api, random, region, scenario.queue.duplicateRate);
@@ -225,6 +235,7 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     market,
     sqs,
     metrics,
+    coordination: new SimCoordination(api, clock),
     random,
     targets,
     warmUp: () => clock.runUntil(start),

@@ -43,10 +43,28 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-export async function startMoto(): Promise<Moto> {
+export interface MotoOptions {
+  /**
+   * Answer one request at a time. moto's threaded server checks a DynamoDB condition and writes the item
+   * without a lock, so two concurrent conditional writes to one item can both succeed, which DynamoDB
+   * never allows (its writes to one item are serialized); tests of conditional-write races need this.
+   */
+  serial?: boolean;
+}
+
+/** moto's own entry point, with werkzeug's server made single-threaded. */
+const SERIAL_MOTO = [
+  'import sys, moto.server as s',
+  'run = s.run_simple',
+  "s.run_simple = lambda *a, **k: run(*a, **{**k, 'threaded': False})",
+  's.main(sys.argv[1:])',
+].join('\n');
+
+export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
   assertMotoInstalled();
   const port = await freePort();
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const server = options.serial ? ['-c', SERIAL_MOTO] : ['-m', 'moto.server'];
+  const child = spawn('python3', [...server, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'true' },
   });
