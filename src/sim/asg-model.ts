@@ -54,6 +54,8 @@ export interface SimMember {
   weight: number;
   launchedAt: number;
   action?: PendingAction;
+  /** Capacity Rebalancing launched this member's replacement; it is terminated once that one serves. */
+  replacedBy?: string;
 }
 
 export interface SimGroup {

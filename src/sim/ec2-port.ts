@@ -50,7 +50,7 @@ export class SimEc2 implements Ec2Port {
       // EC2 refuses the whole request when one id is unknown (InvalidInstanceID.NotFound).
       out.push(
         ...(await this.api.call('ec2', 'DescribeInstances', 'describing instances', () =>
-          ids.map((id) => toInstance(this.state.mustGet(id))),
+          ids.map((id) => toInstance(this.state.mustSee(id))),
         )),
       );
     }
@@ -89,7 +89,7 @@ export class SimEc2 implements Ec2Port {
       else if (id.startsWith('snap-')) {
         if (!this.volumes.snapshots.has(id))
           throw awsError('InvalidSnapshot.NotFound', `The snapshot '${id}' does not exist.`);
-      } else this.state.mustGet(id);
+      } else this.state.mustSee(id);
     }
   }
 
@@ -160,7 +160,7 @@ export class SimEc2 implements Ec2Port {
 
   terminateInstances(instanceIds: string[]): Promise<void> {
     return this.api.call('ec2', 'TerminateInstances', `terminating ${instanceIds.join(', ')}`, () => {
-      const insts = instanceIds.map((id) => this.state.mustGet(id));
+      const insts = instanceIds.map((id) => this.state.mustSee(id));
       for (const i of insts) this.state.terminate(i);
     });
   }

@@ -16,6 +16,12 @@ export interface Ec2Timings {
   stopSeconds: number;
   hibernateSeconds: number;
   shutdownSeconds: number;
+  /**
+   * "Eventual consistency in the Amazon EC2 API": right after RunInstances, calls naming the new id
+   * (DescribeInstances, CreateTags, TerminateInstances) may answer InvalidInstanceID.NotFound for a
+   * while. Each launch draws its lag uniformly in [min, max] seconds; 0/0 turns it off.
+   */
+  visibleLag: { minSeconds: number; maxSeconds: number };
 }
 
 export const DEFAULT_EC2_TIMINGS: Ec2Timings = {
@@ -24,6 +30,7 @@ export const DEFAULT_EC2_TIMINGS: Ec2Timings = {
   stopSeconds: 30,
   hibernateSeconds: 45,
   shutdownSeconds: 20,
+  visibleLag: { minSeconds: 1, maxSeconds: 5 },
 };
 
 export interface TemplateVersion {
@@ -61,6 +68,8 @@ export interface SimInstance {
   /** Set once a Spot reclaim is under way: the deadline. */
   reclaimAt?: number;
   terminatedAt?: number;
+  /** Before this (ms) calls naming the id answer InvalidInstanceID.NotFound (eventual consistency). */
+  visibleAt?: number;
   /** The last described shape (frozen), dropped on any change. */
   snapshot?: Instance;
 }
@@ -157,6 +166,14 @@ export class Ec2State {
     return i;
   }
 
+  /** Like mustGet, for API calls by id: a just-launched instance is not found until its lag is over. */
+  mustSee(id: string): SimInstance {
+    const i = this.mustGet(id);
+    if (i.visibleAt !== undefined && this.clock.nowMs() < i.visibleAt)
+      throw awsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    return i;
+  }
+
   /** Creates a pending instance; it becomes running after the template's boot time. */
   launch(req: {
     template: SimTemplate;
@@ -200,6 +217,11 @@ export class Ec2State {
       gen: 0,
       billingSince: now,
     };
+    const lag = this.timings.visibleLag;
+    if (lag.maxSeconds > 0) {
+      const u = this.random.keyed('visible', inst.instanceId);
+      inst.visibleAt = now + (lag.minSeconds + u * (lag.maxSeconds - lag.minSeconds)) * 1000;
+    }
     this.instances.set(inst.instanceId, inst);
     this.setTags(inst.instanceId, req.tags);
     this.bus.emit({ type: 'instance-state', instanceId: inst.instanceId, from: 'none', to: 'pending' });

@@ -157,6 +157,15 @@ export const scenarioSchema = z
           .strict()
           .optional(),
         maxAttempts: z.number().int().min(1).max(10).default(3),
+        /**
+         * Eventual consistency: a just-launched instance is not found by id for this many seconds
+         * (drawn per launch in [min, max]); { min: 0, max: 0 } turns it off.
+         */
+        launchVisibleAfter: z
+          .object({ min: z.number().min(0).default(1), max: z.number().min(0).default(5) })
+          .strict()
+          .refine((v) => v.max >= v.min, { message: 'max is below min', path: ['max'] })
+          .prefault({}),
         latencyMs: z.number().min(0).default(50),
         faults: z
           .record(

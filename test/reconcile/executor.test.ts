@@ -18,6 +18,8 @@ async function setup(n: number) {
     () =>
       region.ec2.launch({ template, version, az: 'us-east-1a', market: 'on-demand', tags: {} }).instanceId,
   );
+  // Past EC2's eventual-consistency lag: these tests are about batching, not about fresh ids.
+  await region.clock.advanceBy(6_000);
   const rec = recordCalls(region.cloud, region.clock);
   const executor = new ActionExecutor(tagHandlers, {
     cloud: rec.cloud,

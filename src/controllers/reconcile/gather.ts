@@ -10,6 +10,7 @@ import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
 // (standbys), and instances outside the groups that still matter (a detached instance whose
 // replacement did not finish; the holder of a group's volume). A failed read is a problem for that
 // group, never a failed pass.
+import { describeKnown } from './eventual.js';
 
 export interface GroupExtras {
   activities?: ScalingActivity[];
@@ -128,7 +129,7 @@ async function gatherOutsiders(
   if (ids.length === 0) return;
   let described: Instance[];
   try {
-    described = await cloud.ec2.describeInstances(ids);
+    described = await describeKnown(cloud.ec2, ids);
   } catch (err) {
     for (const e of out.values())
       e.problems.push(

@@ -2,6 +2,7 @@ import { GROUP_TAG, STANDBY_FOR_TAG, TAG_PREFIX } from '../../domain/tags.js';
 import type { Group, Instance, Observation, Volume } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
+import { describeKnown, describeLaunched } from './eventual.js';
 
 export interface ObserveOptions {
   /** Only these groups (and their standbys and volumes); all groups of the region when unset. */
@@ -41,9 +42,20 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   }
 
   const [described, volumes] = await Promise.all([
-    describedIds.size ? cloud.ec2.describeInstances([...describedIds]) : Promise.resolve<Instance[]>([]),
+    // A member the ASG launched seconds ago may be unknown to EC2 yet: it is left out, not a failed pass.
+    describeKnown(cloud.ec2, [...describedIds]),
     volumeIds.length ? cloud.ec2.describeVolumes(volumeIds) : Promise.resolve<Volume[]>([]),
   ]);
+
+  // A standby found by its tag but not yet by id was launched seconds ago: wait for EC2 to know it
+  // rather than plan as if it were missing (which would launch a second one).
+  const describedSet = new Set(described.map((i) => i.instanceId));
+  const late = await Promise.all(
+    [...new Set(standbyIds)]
+      .filter((id) => !describedSet.has(id))
+      .map((id) => describeLaunched(cloud.ec2, clock, id, 'a standby just launched')),
+  );
+  for (const i of late) if (i) described.push(i);
 
   const instances = new Map<string, Instance>();
   for (const i of described) instances.set(i.instanceId, i);
