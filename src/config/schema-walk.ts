@@ -91,13 +91,14 @@ export function settingLeaves(): Leaf[] {
   return leavesCache;
 }
 
-export type LeafKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string';
+export type LeafKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'list';
 
 export function leafKind(s: Schema): LeafKind {
   const d = defOf(unwrap(s));
   if (d.type === 'number') return isInteger(d) ? 'integer' : 'number';
   if (d.type === 'boolean') return 'boolean';
   if (d.type === 'enum') return 'enum';
+  if (d.type === 'array') return 'list';
   return 'string';
 }
 
@@ -128,6 +129,8 @@ export function describeExpected(s: Schema, path: string): string {
       return `one of ${enumValues(inner).join(', ')}`;
     case 'string':
       return 'a non-empty string';
+    case 'list':
+      return 'one or more names, separated by spaces or commas';
     default: {
       let lo: CheckDef | undefined;
       let hi: CheckDef | undefined;

@@ -258,6 +258,7 @@ export const specSchema = z
       .object({
         owned: z
           .array(z.string().min(1))
+          .min(1)
           .default(['spotmax-*'])
           .describe(
             "Glob patterns (*, ?) on lifecycle hook names spotmax completes. A hook of another owner (CodeDeploy's, another handler's) is never completed by spotmax: its owner decides when the instance may go on.",

@@ -86,6 +86,10 @@ export function parseLeafValue(
     case 'enum':
       value = enumValues(leaf.schema).find((v) => v.toLowerCase() === text.toLowerCase()) ?? text;
       break;
+    case 'list':
+      // A tag value is one string: a list is written with spaces or commas between its items.
+      value = text.split(/[\s,]+/).filter((x) => x !== '');
+      break;
     default:
       value = text;
   }
