@@ -15,6 +15,8 @@ export interface ObservedCounts {
   onDemand: number;
   standby: number;
   volumes: number;
+  /** The group's suspended scaling processes (Launch, Terminate, AZRebalance, ...); empty when none. */
+  suspendedProcesses: string[];
 }
 
 export interface ReportAction {
@@ -65,7 +67,31 @@ export function observedCounts(resolved: ResolvedGroup, observation: Observation
     (s) => s.tags[STANDBY_FOR_TAG] === g.name && s.state !== 'terminated' && s.state !== 'shutting-down',
   ).length;
   const volumes = observation.volumes.filter((v) => v.tags['spotmax:group'] === g.name).length;
-  return { desired: g.desired, min: g.min, max: g.max, inService, spot, onDemand, standby, volumes };
+  return {
+    desired: g.desired,
+    min: g.min,
+    max: g.max,
+    inService,
+    spot,
+    onDemand,
+    standby,
+    volumes,
+    suspendedProcesses: [...(g.suspendedProcesses ?? [])],
+  };
+}
+
+/**
+ * What suspended processes change for spotmax ("Suspend and resume Amazon EC2 Auto Scaling processes";
+ * "How suspended processes affect other processes"), said in plan so nobody expects a replacement that
+ * will not come.
+ */
+export function suspensionProblems(resolved: ResolvedGroup): string[] {
+  const suspended = resolved.group.suspendedProcesses ?? [];
+  if (!resolved.managed || !suspended.includes('Launch')) return [];
+  const standbys = resolved.settings?.standby.size ?? 0;
+  return [
+    `Launch is suspended: the group launches no replacement for a member detached without decrement, so spotmax ${standbys > 0 ? 'swaps in a standby or ' : ''}detaches an interrupted member with decrement (while desired stays at or above MinSize ${resolved.group.min}) until Launch is resumed`,
+  ];
 }
 
 export function buildPlanReport(
@@ -80,7 +106,7 @@ export function buildPlanReport(
         managed: resolved.managed,
         reason: resolved.managed ? null : (resolved.unmanagedReason ?? 'not managed'),
         policy: resolved.policyName ?? null,
-        problems: [...resolved.problems, ...(problems ?? [])],
+        problems: [...resolved.problems, ...(problems ?? []), ...suspensionProblems(resolved)],
         config: resolved.managed ? resolved.provenance : {},
         observed: observedCounts(resolved, observation),
         actions: actions.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),

@@ -8,5 +8,6 @@ export function formatValue(value: unknown): string {
 }
 
 export function countsLine(o: ObservedCounts): string {
-  return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}`;
+  const suspended = o.suspendedProcesses?.length ? `, suspended: ${o.suspendedProcesses.join(', ')}` : '';
+  return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}${suspended}`;
 }
