@@ -37,7 +37,13 @@ export interface Template {
   Conditions?: Record<string, unknown>;
   Resources: Record<
     string,
-    { Type: string; Condition?: string; Properties?: Record<string, unknown>; DependsOn?: unknown }
+    {
+      Type: string;
+      Condition?: string;
+      Properties?: Record<string, unknown>;
+      DependsOn?: unknown;
+      DeletionPolicy?: string;
+    }
   >;
   Outputs?: Record<string, { Value: unknown; Description?: string; Condition?: string }>;
   [key: string]: unknown;

@@ -8,6 +8,7 @@ import {
   type Parameter,
 } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSubnetCommand,
   CreateVpcCommand,
@@ -31,7 +32,8 @@ import { readTemplate, type Template } from './cfn-yaml.js';
 //
 // moto gaps (moto 5.x CloudFormation has no model for these types; it accepts the template, lists them
 // with an empty physical id, and creates nothing): AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm.
-// They are checked statically in the tests whose names start with "moto gap". moto's ECS model also
+// They are checked statically in the tests whose names start with "moto gap", as is the coordination
+// table's TimeToLiveSpecification, which moto's DynamoDB model ignores (the table itself is created). moto's ECS model also
 // ignores TaskRoleArn/ExecutionRoleArn, DeploymentConfiguration and NetworkConfiguration, so those are
 // checked in the template and the role itself is checked in IAM.
 
@@ -173,6 +175,16 @@ test('moto gap: the alarms (not modelled by moto) watch the dead-letter queue an
   }
 });
 
+test('moto gap: the coordination table expires claims through TTL on expiresAt (moto ignores the TTL setting)', (t) => {
+  const table = props('CoordinationTable');
+  t.deepEqual(table.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
+  t.is(table.BillingMode, 'PAY_PER_REQUEST');
+  t.deepEqual(table.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  // Coordination state is minutes old at most: no backup, and nothing to keep when the stack goes.
+  t.is(table.PointInTimeRecoverySpecification, undefined);
+  t.is(res('CoordinationTable').DeletionPolicy, 'Delete');
+});
+
 test('the service runs one task and never two at once; no inbound traffic', (t) => {
   const svc = props('Service');
   t.deepEqual(svc.DeploymentConfiguration.MinimumHealthyPercent, 0);
@@ -201,6 +213,7 @@ test('the task runs with the task role, logs to the log group and gets region, q
     );
     t.deepEqual(env.AWS_REGION, { Ref: 'AWS::Region' });
     t.deepEqual(env.SPOTMAX_QUEUE_URL, { Ref: 'EventQueue' });
+    t.deepEqual(env.SPOTMAX_COORDINATION_TABLE, { Ref: 'CoordinationTable' });
     t.truthy(env.SPOTMAX_POLICIES);
     t.true(main.ReadonlyRootFilesystem);
     t.is(main.LogConfiguration.LogDriver, 'awslogs');
@@ -380,8 +393,19 @@ test.serial('the template deploys into moto and its resources exist and referenc
     Version: '2010-05-08',
   });
   const live = policyDocument(xml);
+  // Coordination table: as the adapter expects it (string key pk, TTL on expiresAt), on demand.
+  const dynamodb = new DynamoDBClient(cfg);
+  const tableName = stack.physical.CoordinationTable as string;
+  t.is(tableName, 'spotmax-coordination');
+  t.is(stack.outputs.CoordinationTableName, tableName);
+  const table = (await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  t.deepEqual(table?.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
+  t.deepEqual(table?.AttributeDefinitions, [{ AttributeName: 'pk', AttributeType: 'S' }]);
+  t.is(table?.BillingModeSummary?.BillingMode, 'PAY_PER_REQUEST');
+
   const expected = loadPolicyFile();
   for (const s of expected.Statement) if (s.Sid === 'EventQueue') s.Resource = attrs.QueueArn;
+  for (const s of expected.Statement) if (s.Sid === 'CoordinationTable') s.Resource = table?.TableArn;
   t.deepEqual(live.Statement, expected.Statement);
 
   // Task definition: the image, the environment the code reads, the log group.
@@ -394,7 +418,12 @@ test.serial('the template deploys into moto and its resources exist and referenc
   const env = Object.fromEntries(
     containers[0].environment.map((e: { name: string; value: string }) => [e.name, e.value]),
   );
-  t.deepEqual(env, { AWS_REGION: TEST_REGION, SPOTMAX_QUEUE_URL: queueUrl, SPOTMAX_POLICIES: '/policies' });
+  t.deepEqual(env, {
+    AWS_REGION: TEST_REGION,
+    SPOTMAX_QUEUE_URL: queueUrl,
+    SPOTMAX_COORDINATION_TABLE: tableName,
+    SPOTMAX_POLICIES: '/policies',
+  });
   t.deepEqual(containers[0].command, ['run', '--cloud', 'aws']);
   t.is(containers[0].logConfiguration.options['awslogs-group'], stack.outputs.LogGroupName);
 

@@ -17,6 +17,7 @@ const IAM_PREFIX: Record<string, string> = {
   'client-resource-groups-tagging-api': 'tag',
   'client-sqs': 'sqs',
   'client-cloudwatch': 'cloudwatch',
+  'client-dynamodb': 'dynamodb',
 };
 
 /** Permissions AWS checks that no SDK command names; each must say why it is there. */
@@ -27,6 +28,9 @@ const IMPLIED: Record<string, string> = {
 
 /** Mutating actions the policy grants without a resource-tag condition, and why (deploy/README.md explains them). */
 const UNCONDITIONED_MUTATIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
   'ec2:RunInstances',
   'sqs:ChangeMessageVisibility',
   'sqs:DeleteMessage',
@@ -161,6 +165,10 @@ test('mutating actions are conditioned on spotmax tags wherever AWS supports it'
   // Terminate is never granted without a tag condition.
   for (const s of policy.Statement)
     if (actionsOf(s).includes('ec2:TerminateInstances')) t.truthy(s.Condition, s.Sid);
+  // DynamoDB writes have no tag conditions on items: they are scoped to spotmax's own table instead.
+  const coordination = policy.Statement.find((s) => s.Sid === 'CoordinationTable');
+  t.is(coordination?.Resource, 'arn:*:dynamodb:*:*:table/spotmax*');
+  t.true(actionsOf(coordination!).every((a) => a.startsWith('dynamodb:')));
   // Metrics only into spotmax's namespace, the one the CloudWatch adapter writes to.
   const ns = /private readonly namespace = '([^']+)'/.exec(
     readFileSync('src/aws/cloudwatch-metrics.ts', 'utf8'),
@@ -174,7 +182,7 @@ test('deploy/README.md explains every mutation that cannot be conditioned', (t) 
     t.true(readme.includes(a), `deploy/README.md does not mention ${a}`);
 });
 
-test('the CloudFormation task role carries the same policy (only the queue statement narrowed to the stack queue)', (t) => {
+test('the CloudFormation task role carries the same policy (only the queue and table statements narrowed to the stack\u2019s own)', (t) => {
   const tpl = readTemplate('deploy/cloudformation/spotmax.yaml');
   const roles = (
     (tpl.Resources.TaskRole?.Properties ?? {}) as {
@@ -186,6 +194,9 @@ test('the CloudFormation task role carries the same policy (only the queue state
   const queue = doc.Statement.find((s) => s.Sid === 'EventQueue');
   t.deepEqual(queue?.Resource, { 'Fn::GetAtt': ['EventQueue', 'Arn'] });
   if (queue) queue.Resource = policy.Statement.find((s) => s.Sid === 'EventQueue')?.Resource;
+  const table = doc.Statement.find((s) => s.Sid === 'CoordinationTable');
+  t.deepEqual(table?.Resource, { 'Fn::GetAtt': ['CoordinationTable', 'Arn'] });
+  if (table) table.Resource = policy.Statement.find((s) => s.Sid === 'CoordinationTable')?.Resource;
   t.deepEqual(doc, policy);
 });
 
@@ -195,7 +206,10 @@ test('the plan-only policy is read-only and covers the reads plan makes', (t) =>
   ) as typeof policy;
   const actions = ro.Statement.flatMap(actionsOf);
   for (const a of actions) t.regex(a, /:(Describe|Get|List)[A-Za-z]*$/, `${a} is not read-only`);
-  // Every read the code makes, so `plan` sees what `run` sees.
-  const reads = [...code.keys()].filter((a) => /:(Describe|Get|List)/.test(a) && !a.startsWith('sqs:'));
+  // Every read the code makes, so `plan` sees what `run` sees. Not the queue's nor the coordination
+  // table's: plan neither consumes events nor takes the lease (it observes, whoever leads).
+  const reads = [...code.keys()].filter(
+    (a) => /:(Describe|Get|List)/.test(a) && !a.startsWith('sqs:') && !a.startsWith('dynamodb:'),
+  );
   for (const a of reads) t.true(actions.includes(a), `plan needs ${a}`);
 });
