@@ -9,8 +9,6 @@ import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js'
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
 import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
-import { STANDBY_FOR_TAG } from '../domain/tags.js';
-import type { Instance } from '../domain/types.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
@@ -21,7 +19,7 @@ import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
-import { dryRunCloud } from './dry-run.js';
+import { dryRunCloud } from './guarded-cloud.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { memoizedResolve } from './resolve.js';
 
@@ -121,7 +119,6 @@ export function createService(deps: ServiceDeps): Service {
     deps.releasersFor ?? createReleaserFactory({ clock, logger, metrics, env: deps.env ?? {} });
   let policies: PolicySet = EMPTY_POLICIES;
   let onceStatus: PolicyWatcherStatus = { ok: true, policies: 0 };
-  let standbys = new Map<string, Instance[]>();
   const passListeners: ((result: ReconcileResult) => void)[] = [];
   const resolve = memoizedResolve();
   const directory = createDirectory({
@@ -139,14 +136,11 @@ export function createService(deps: ServiceDeps): Service {
     releasersFor,
     dryRun: options.dryRun,
     schedule: options.interval,
-    onPass: (result) => {
+    onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');
-      // The loop's merged view, not this pass's groups: a one-group pass must not drop the others.
-      const latest = loop.latest();
-      if (latest) {
-        directory.update(latest.resolved, latest.observation.instances, latest.complete);
-        standbys = groupStandbys(latest.observation.standbys);
-      }
+      // A one-group pass updates that group's entries alone; a full pass all of them (and completes the index).
+      if (groupNames) directory.updateGroups(groupNames, result.resolved);
+      else directory.update(result.resolved);
       for (const listener of passListeners) listener(result);
     },
   });
@@ -180,7 +174,7 @@ export function createService(deps: ServiceDeps): Service {
             cloud,
             clock,
             logger: interruptionLogger,
-            standbysFor: (group) => standbys.get(group) ?? [],
+            standbysFor: (group) => loop.standbysFor(group),
           }),
           prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
         })
@@ -281,16 +275,4 @@ export function createService(deps: ServiceDeps): Service {
       logger.info({}, 'stopped');
     },
   };
-}
-
-function groupStandbys(all: readonly Instance[]): Map<string, Instance[]> {
-  const byGroup = new Map<string, Instance[]>();
-  for (const s of all) {
-    const group = s.tags[STANDBY_FOR_TAG];
-    if (!group) continue;
-    const list = byGroup.get(group) ?? [];
-    list.push(s);
-    byGroup.set(group, list);
-  }
-  return byGroup;
 }

@@ -1,4 +1,4 @@
-import { dryRunCloud } from '../app/dry-run.js';
+import { dryRunCloud } from '../app/guarded-cloud.js';
 import { isOptedIn } from '../app/resolve.js';
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';

@@ -56,6 +56,8 @@ export const MetricNames = {
   PolicyReloads: 'PolicyReloads',
   /** Policies in force after the last successful load. */
   PoliciesLoaded: 'PoliciesLoaded',
+  /** 1 while this replica holds the reconciler's leader lease, else 0 (app/leadership.ts). */
+  Leader: 'Leader',
 } as const;
 
 export type MetricName = (typeof MetricNames)[keyof typeof MetricNames];

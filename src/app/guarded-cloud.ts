@@ -1,0 +1,57 @@
+import { CloudError } from '../domain/errors.js';
+import type { Cloud } from '../ports/cloud.js';
+import type { Logger } from '../ports/logger.js';
+
+// One mechanism for "this cloud may not change anything unless …": every call outside an allowlist of
+// reads first passes a guard, which throws to refuse it. Two guards use it:
+// - --dry-run refuses every change, by construction. The controllers still branch on dryRun to log
+//   "would …" with their reasons and to skip waits that only make sense after a change; the guard is the
+//   net under them, so a branch that forgets dry-run logs a refused call instead of detaching,
+//   terminating or deleting in a live account.
+// - Leader fencing: the reconciler of a replica changes the region only while it holds the leader lease
+//   at the epoch it acquired, checked before each change (app/leadership.ts), so a paused leader whose
+//   lease was taken over cannot act after waking up.
+
+/**
+ * The calls that never need the guard: reads, and the queue's receive and visibility (a dry run leaves
+ * every message on the queue for the service that acts). Anything else, including a call added to a port
+ * later, is guarded: an allowlist fails safe.
+ */
+const READS: Record<'autoscaling' | 'ec2' | 'queue', readonly string[]> = {
+  autoscaling: ['describeGroups', 'describeScalingActivities', 'describeHookHeartbeatSeconds'],
+  ec2: ['describeInstances', 'describeVolumes', 'describeSnapshots', 'describeLaunchTemplateVersion'],
+  queue: ['receive', 'changeVisibility', 'check'],
+};
+
+/** Refuses a call (throws) or lets it through (resolves); `call` is "port.method". */
+export type ChangeGuard = (call: string, args: unknown[]) => Promise<void>;
+
+export function guardChanges(cloud: Cloud, guard: ChangeGuard): Cloud {
+  const wrap = <T extends object>(port: keyof typeof READS, target: T): T =>
+    new Proxy(target, {
+      get(obj, prop, receiver) {
+        const value = Reflect.get(obj, prop, receiver);
+        if (typeof prop !== 'string' || typeof value !== 'function' || READS[port].includes(prop))
+          return value;
+        return async (...args: unknown[]) => {
+          await guard(`${port}.${prop}`, args);
+          return (value as (...a: unknown[]) => unknown).apply(obj, args);
+        };
+      },
+    });
+  return {
+    ...cloud,
+    autoscaling: wrap('autoscaling', cloud.autoscaling),
+    ec2: wrap('ec2', cloud.ec2),
+    queue: wrap('queue', cloud.queue),
+  };
+}
+
+/** The cloud of a dry run: every change is logged and refused. */
+export function dryRunCloud(cloud: Cloud, logger: Logger): Cloud {
+  return guardChanges(cloud, async (call, args) => {
+    logger.warn({ dryRun: true, call, args: JSON.stringify(args).slice(0, 300) }, `dry run: refused ${call}`);
+    const method = call.split('.')[1] ?? call;
+    throw new CloudError(method, `dry run: ${call} not sent`, 'DryRun', false);
+  });
+}

@@ -1,0 +1,146 @@
+import { describeError } from '../domain/errors.js';
+import { MetricNames } from '../observability/metric-names.js';
+import type { Clock } from '../ports/clock.js';
+import type { CoordinationPort } from '../ports/coordination.js';
+import type { Logger } from '../ports/logger.js';
+import type { MetricsPort } from '../ports/metrics.js';
+import { withDeadline } from '../timing/deadline.js';
+import { every } from '../timing/every.js';
+
+// The reconciler's leader lease: of several replicas, one changes the region and the others observe,
+// plan and serve `plan` (the fast path runs on every replica, coordinated per instance by claims).
+// The lease lasts LEASE_MS and is renewed every RENEW_MS, well before it ends, so a leader survives two
+// failed renewals; a dead leader is replaced within one lease period (plus the store's skew margin).
+// Fencing: every change of the reconciler first checks (holder, epoch) in the store (`stillLeader`), so
+// a leader paused past its lease (a long GC, a frozen task) cannot act once another replica took over.
+// Without a store (the laptop, the simulated demo) this replica is the leader.
+
+export const LEASE_NAME = 'reconciler';
+export const LEASE_MS = 15_000;
+export const RENEW_MS = 5_000;
+/** A store that does not answer in this long counts as lost: mutations pause rather than wait. */
+const STORE_CALL_MS = 2_000;
+/** A positive fencing check is reused this long, so a burst of changes costs one read. */
+const FENCE_REUSE_MS = 1_000;
+
+export interface Leadership {
+  /** Whether this replica holds the lease now (by its own clock); always true without a store. */
+  isLeader(): boolean;
+  /** The fencing check before a change: the store still says (holder, epoch) holds the lease. */
+  stillLeader(): Promise<boolean>;
+  /** Why this replica does not act, for /readyz and plan (undefined while it is the leader). */
+  status(): { leader: boolean; holder?: string; epoch?: number; reason?: string };
+  start(): Promise<void>;
+  /** Stops renewing and releases the lease so another replica takes over at once. */
+  stop(): Promise<void>;
+}
+
+export interface LeadershipDeps {
+  coordination: CoordinationPort | undefined;
+  /** This replica's name in the store (the task id). */
+  holder: string;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsPort;
+}
+
+export function createLeadership(deps: LeadershipDeps): Leadership {
+  const { coordination: store, holder, clock, logger, metrics } = deps;
+  if (!store) {
+    return {
+      isLeader: () => true,
+      stillLeader: async () => true,
+      status: () => ({ leader: true }),
+      start: async () => {},
+      stop: async () => {},
+    };
+  }
+  let held = false;
+  let epoch = 0;
+  let until = 0;
+  let current = '';
+  let reason: string | undefined = 'not acquired yet';
+  let fencedAt = Number.NEGATIVE_INFINITY;
+  const stopping = new AbortController();
+  let renewing: Promise<void> | undefined;
+
+  const call = <T>(what: string, work: () => Promise<T>) =>
+    withDeadline(work, { clock, ms: STORE_CALL_MS, what, signal: stopping.signal });
+
+  const record = () => metrics.record({ name: MetricNames.Leader, value: isLeader() ? 1 : 0, unit: 'None' });
+
+  const isLeader = () => held && clock.now().getTime() < until;
+
+  const renew = async () => {
+    const was = isLeader();
+    const startedAt = clock.now().getTime();
+    try {
+      const lease = await call('renewing the leader lease', () =>
+        store.acquireLease(LEASE_NAME, holder, LEASE_MS),
+      );
+      held = lease.held;
+      current = lease.holder;
+      // The hold is counted from before the call by this replica's clock: never longer than the store's.
+      until = lease.held ? startedAt + LEASE_MS : 0;
+      if (lease.held && lease.epoch !== epoch) fencedAt = Number.NEGATIVE_INFINITY;
+      epoch = lease.epoch;
+      reason = lease.held ? undefined : `${lease.holder} is the leader`;
+    } catch (err) {
+      // Keep what we hold until it runs out by our own clock; meanwhile the store may come back.
+      reason = `the coordination store does not answer: ${describeError(err)}`;
+      logger.warn({ err: describeError(err) }, 'renewing the leader lease failed');
+    }
+    if (isLeader() !== was)
+      logger.info(
+        { holder, epoch, leader: isLeader(), current },
+        isLeader() ? `leader of the reconciler (epoch ${epoch})` : `not the leader: ${reason}`,
+      );
+    record();
+  };
+
+  return {
+    isLeader,
+    async stillLeader() {
+      if (!isLeader()) return false;
+      const now = clock.now().getTime();
+      if (now - fencedAt < FENCE_REUSE_MS) return true;
+      try {
+        const ok = await call('checking the leader lease', () => store.checkLease(LEASE_NAME, holder, epoch));
+        if (ok) fencedAt = now;
+        else {
+          held = false;
+          reason = 'the lease was taken over';
+          record();
+        }
+        return ok;
+      } catch (err) {
+        reason = `the coordination store does not answer: ${describeError(err)}`;
+        return false;
+      }
+    },
+    status: () => ({
+      leader: isLeader(),
+      ...(current ? { holder: current } : {}),
+      epoch,
+      ...(isLeader() ? {} : { reason: reason ?? 'the lease ran out' }),
+    }),
+    async start() {
+      await renew();
+      renewing = every(clock, RENEW_MS, renew, stopping.signal);
+    },
+    async stop() {
+      stopping.abort(new Error('stopping'));
+      await renewing;
+      if (held) {
+        await store.releaseLease(LEASE_NAME, holder, epoch).catch((err) => {
+          logger.warn(
+            { err: describeError(err) },
+            'releasing the leader lease failed; it runs out by itself',
+          );
+        });
+        held = false;
+        record();
+      }
+    },
+  };
+}
