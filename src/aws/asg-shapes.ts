@@ -1,14 +1,13 @@
 import type {
   Activity,
   AutoScalingGroup,
-  InstanceRequirements,
   LaunchTemplateSpecification,
   MixedInstancesPolicy as SdkMixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import type { Group, LaunchTemplateRef, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
 
-// Translation between Auto Scaling SDK shapes and the domain types, both ways for the mixed policy,
-// because UpdateAutoScalingGroup must receive the policy whole.
+// Translation from Auto Scaling SDK shapes to the domain types. The mixed policy is only read: spotmax
+// never sends it back (see GroupUpdate in ports/autoscaling.ts).
 
 export function toTemplateRef(spec: LaunchTemplateSpecification | undefined): LaunchTemplateRef | undefined {
   if (!spec || (!spec.LaunchTemplateId && !spec.LaunchTemplateName)) return undefined;
@@ -42,29 +41,6 @@ export function toMixedPolicy(p: SdkMixedInstancesPolicy | undefined): MixedInst
       spotAllocationStrategy: d.SpotAllocationStrategy,
       spotInstancePools: d.SpotInstancePools,
       spotMaxPrice: d.SpotMaxPrice,
-    },
-  };
-}
-
-export function fromMixedPolicy(p: MixedInstancesPolicy): SdkMixedInstancesPolicy {
-  const d = p.instancesDistribution;
-  return {
-    LaunchTemplate: {
-      LaunchTemplateSpecification: fromTemplateRef(p.launchTemplate),
-      Overrides: p.overrides.map((o) => ({
-        InstanceType: o.instanceType,
-        WeightedCapacity: o.weightedCapacity,
-        LaunchTemplateSpecification: o.launchTemplate ? fromTemplateRef(o.launchTemplate) : undefined,
-        InstanceRequirements: o.instanceRequirements as InstanceRequirements | undefined,
-      })),
-    },
-    InstancesDistribution: {
-      OnDemandAllocationStrategy: d.onDemandAllocationStrategy,
-      OnDemandBaseCapacity: d.onDemandBaseCapacity,
-      OnDemandPercentageAboveBaseCapacity: d.onDemandPercentageAboveBaseCapacity,
-      SpotAllocationStrategy: d.spotAllocationStrategy,
-      SpotInstancePools: d.spotInstancePools,
-      SpotMaxPrice: d.spotMaxPrice,
     },
   };
 }

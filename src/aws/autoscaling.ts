@@ -11,11 +11,11 @@ import {
   RecordLifecycleActionHeartbeatCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudError, SpotmaxError } from '../domain/errors.js';
+import { SpotmaxError } from '../domain/errors.js';
 import type { Group, ScalingActivity } from '../domain/types.js';
 import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
 import { mapLimit } from '../timing/pool.js';
-import { fromMixedPolicy, toActivity, toGroup } from './asg-shapes.js';
+import { toActivity, toGroup } from './asg-shapes.js';
 import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
 
@@ -92,31 +92,16 @@ export class AwsAutoScaling implements AutoScalingPort {
 
   async updateGroup(groupName: string, update: GroupUpdate): Promise<void> {
     const fields = Object.keys(update).join(', ');
-    const context = `updating ${fields} of ${groupName}`;
-    // Some implementations (moto) drop a MixedInstancesPolicy that an update leaves out, so the current
-    // one is read and sent back whole. On AWS the extra read is harmless; updates are rare.
-    let policy = update.mixedInstancesPolicy;
-    if (!policy) {
-      const [current] = await this.describeGroups([groupName]);
-      if (!current) {
-        throw new CloudError(
-          'UpdateAutoScalingGroup',
-          context,
-          'ValidationError',
-          false,
-          new Error(`group ${groupName} not found`),
-        );
-      }
-      policy = current.mixedInstancesPolicy;
-    }
-    await awsCall('autoscaling', 'UpdateAutoScalingGroup', context, () =>
+    // Only the sizes given: AWS keeps every property left out, the MixedInstancesPolicy included
+    // (UpdateAutoScalingGroup API reference). moto erases the policy instead (DESIGN §4); that gap is
+    // documented in test/aws/autoscaling.test.ts and must not be papered over by re-sending the policy.
+    await awsCall('autoscaling', 'UpdateAutoScalingGroup', `updating ${fields} of ${groupName}`, () =>
       this.client.send(
         new UpdateAutoScalingGroupCommand({
           AutoScalingGroupName: groupName,
           DesiredCapacity: update.desired,
           MinSize: update.min,
           MaxSize: update.max,
-          MixedInstancesPolicy: policy ? fromMixedPolicy(policy) : undefined,
         }),
       ),
     );

@@ -1,4 +1,4 @@
-import type { LaunchTemplateRef, MixedInstancesPolicy, Tags } from './types.js';
+import type { LaunchTemplateRef, Tags } from './types.js';
 
 // Actions are plain data produced by pure planners and carried out by the executor. Every action says
 // why (`reason`), so `plan` explains itself.
@@ -113,23 +113,35 @@ export interface StandbySwapRestoreAction extends ActionBase {
   desired?: number;
 }
 
-/** Set the group's On-Demand share to 100 %, remembering the original distribution in a group tag. */
-export interface FallbackOnDemandAction extends ActionBase {
-  kind: 'fallback-on-demand';
-  /** The whole policy to send (UpdateAutoScalingGroup erases what is left out). */
-  policy: MixedInstancesPolicy;
-  /** Value of spotmax:fallback-original, written before the policy changes. */
+/**
+ * Cover a Spot shortfall: launch On-Demand from the group's launch template, one instance a placement,
+ * tagged spotmax:fallback-for. The group's distribution is left alone (a change would make the group
+ * replace running instances).
+ */
+export interface FallbackLaunchAction extends ActionBase {
+  kind: 'fallback-launch';
+  launchTemplate: LaunchTemplateRef;
+  placements: { instanceType?: string; subnetId?: string; availabilityZone?: string }[];
+  /** Value of spotmax:fallback-original, written before the launch. */
   record: string;
 }
 
-/** Put the original distribution back and try Spot again. */
-export interface RestoreSpotAction extends ActionBase {
-  kind: 'restore-spot';
-  policy: MixedInstancesPolicy;
+/** Attach running fallback instances without changing the desired capacity (AttachInstances adds them). */
+export interface FallbackAttachAction extends ActionBase {
+  kind: 'fallback-attach';
+  /** At most 20 (the API limit). */
+  instanceIds: string[];
+  /** The desired capacity the group has once they are attached. */
+  keepDesired: number;
+}
+
+/** Begin the return to Spot: the record's phase becomes `returning`. */
+export interface FallbackReturnAction extends ActionBase {
+  kind: 'fallback-return';
   record: string;
 }
 
-/** Fallback is over: Spot launches work and no On-Demand instance above the original base is left. */
+/** Fallback is over: Spot launches work and no On-Demand instance of the fallback is left. */
 export interface FallbackClearAction extends ActionBase {
   kind: 'fallback-clear';
 }
@@ -175,8 +187,9 @@ export type Action =
   | StopStandbyAction
   | TerminateStandbyAction
   | StandbySwapRestoreAction
-  | FallbackOnDemandAction
-  | RestoreSpotAction
+  | FallbackLaunchAction
+  | FallbackAttachAction
+  | FallbackReturnAction
   | FallbackClearAction
   | AttachVolumeAction
   | DetachVolumeAction

@@ -22,8 +22,13 @@ export const REPLACES_TAG = 'spotmax:replaces';
 export const STANDBY_ERROR_TAG = 'spotmax:standby-error';
 /** Replacement progress, so a restarted process resumes a launch-before-retire. */
 export const REPLACEMENT_TAG = 'spotmax:replacement';
-/** On the group while on-demand fallback is active: the original instances distribution (JSON). */
+/**
+ * On the group while on-demand fallback is active: its state (JSON, plan/fallback-record.ts). The key
+ * is kept from the versions that stored the original distribution there.
+ */
 export const FALLBACK_ORIGINAL_TAG = 'spotmax:fallback-original';
+/** On an On-Demand instance launched to cover a Spot shortfall: the group it was launched for. */
+export const FALLBACK_FOR_TAG = 'spotmax:fallback-for';
 /** On an instance: the id of the persistent volume attached to it, for in-instance scripts. */
 export const VOLUME_TAG = 'spotmax:volume';
 export const ENABLED_TAG = 'spotmax:enabled';

@@ -1,59 +1,78 @@
 import type { MixedInstancesPolicy } from '../domain/types.js';
 
-// The state of an on-demand fallback, kept as JSON in the group tag spotmax:fallback-original (tags
-// hold at most 256 characters, so only the distribution and a few fields are kept).
+// The state of an On-Demand fallback, kept as JSON in the group tag spotmax:fallback-original. A tag
+// value holds at most 256 characters ("Tag your Auto Scaling groups and instances", tag restrictions),
+// so the record holds times and counts only: the On-Demand instances themselves carry
+// spotmax:fallback-for, and the group's distribution is never changed, so there is none to remember.
 
 export type Distribution = MixedInstancesPolicy['instancesDistribution'];
 
+/** The longest value Auto Scaling accepts for a tag. */
+export const MAX_TAG_VALUE = 256;
+
 export interface FallbackRecord {
-  /** The instances distribution before the fallback. */
-  original: Distribution;
   /** When this fallback (or the latest fall back again) happened. */
   since: Date;
   /** 1 for the first fallback; each failed return adds one and doubles the wait before the next. */
   attempt: number;
   phase: 'fallback' | 'returning';
-  /** When the original distribution was put back (phase returning). */
+  /** When the return to Spot began (phase returning). */
   returnedAt?: Date;
+  /**
+   * The desired capacity to keep when the launched On-Demand instances are attached (AttachInstances
+   * adds them to the desired capacity), written before they are launched so a resumed pass knows it.
+   */
+  desired?: number;
+}
+
+/**
+ * A record written by spotmax before 0.9, which set the On-Demand percentage to 100 % and kept the
+ * original distribution in the tag. spotmax no longer changes distributions, so it reports this record
+ * for a person to restore the distribution through their infrastructure code.
+ */
+export interface LegacyFallbackRecord {
+  legacy: Distribution;
 }
 
 interface Wire {
-  o: Distribution;
   s: string;
   a: number;
   p: 'f' | 'r';
+  d?: number;
   r?: string;
+  /** Legacy only: the original distribution. */
+  o?: Distribution;
 }
 
 export function formatFallbackRecord(r: FallbackRecord): string {
-  const wire: Wire = {
-    o: r.original,
-    s: r.since.toISOString(),
-    a: r.attempt,
-    p: r.phase === 'fallback' ? 'f' : 'r',
-  };
+  const wire: Wire = { s: r.since.toISOString(), a: r.attempt, p: r.phase === 'fallback' ? 'f' : 'r' };
+  if (r.desired !== undefined) wire.d = r.desired;
   if (r.returnedAt) wire.r = r.returnedAt.toISOString();
-  return JSON.stringify(wire);
+  const value = JSON.stringify(wire);
+  if (value.length > MAX_TAG_VALUE) {
+    throw new Error(
+      `fallback record is ${value.length} characters, a tag value holds at most ${MAX_TAG_VALUE}: ${value}`,
+    );
+  }
+  return value;
 }
 
-export function parseFallbackRecord(value: string): FallbackRecord | { error: string } {
+export function parseFallbackRecord(
+  value: string,
+): FallbackRecord | LegacyFallbackRecord | { error: string } {
   let wire: Partial<Wire>;
   try {
     wire = JSON.parse(value) as Partial<Wire>;
   } catch (err) {
     return { error: `not JSON (${(err as Error).message})` };
   }
-  if (!wire || typeof wire !== 'object' || typeof wire.o !== 'object' || wire.o === null)
-    return { error: 'no original distribution' };
+  if (!wire || typeof wire !== 'object') return { error: 'not a JSON object' };
+  if (typeof wire.o === 'object' && wire.o !== null) return { legacy: wire.o };
   const since = new Date(wire.s ?? '');
   if (Number.isNaN(since.getTime())) return { error: `bad time "${wire.s}"` };
   const attempt = typeof wire.a === 'number' && wire.a >= 1 ? Math.floor(wire.a) : 1;
-  const record: FallbackRecord = {
-    original: wire.o,
-    since,
-    attempt,
-    phase: wire.p === 'r' ? 'returning' : 'fallback',
-  };
+  const record: FallbackRecord = { since, attempt, phase: wire.p === 'r' ? 'returning' : 'fallback' };
+  if (typeof wire.d === 'number' && wire.d >= 0) record.desired = Math.floor(wire.d);
   if (wire.r) {
     const returnedAt = new Date(wire.r);
     if (!Number.isNaN(returnedAt.getTime())) record.returnedAt = returnedAt;

@@ -1,33 +1,41 @@
 import type { Action } from '../domain/actions.js';
-import { FALLBACK_ORIGINAL_TAG } from '../domain/tags.js';
-import type { MixedInstancesPolicy } from '../domain/types.js';
+import { FALLBACK_FOR_TAG, FALLBACK_ORIGINAL_TAG } from '../domain/tags.js';
+import type { Instance } from '../domain/types.js';
 import { spotFailureStreak } from './activities.js';
-import {
-  type Distribution,
-  type FallbackRecord,
-  formatFallbackRecord,
-  parseFallbackRecord,
-} from './fallback-record.js';
+import { planFallbackLaunch } from './fallback-launch.js';
+import { type FallbackRecord, formatFallbackRecord, parseFallbackRecord } from './fallback-record.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
 import {
   formatMinutes,
   inServiceCount,
   isInService,
+  isLeavingState,
   membersWithInstances,
   minutesBetween,
 } from './members.js';
 import { inFlightReplacements, type ReplacementCandidate } from './replacement.js';
 
-// On-demand fallback and return to Spot. Detect: below desired for afterSeconds while scaling
-// activities fail for lack of Spot capacity. Act: On-Demand share to 100 %, the original kept in a
-// group tag. Return: every returnCheckMinutes (doubling after each failed return) put the original
-// back; then replace On-Demand instances above the original base with Spot, launch-before-retire.
+// On-Demand fallback and return to Spot, covering the shortfall only.
+//
+// Detect: the group is below desired for afterSeconds while its launches fail for lack of *Spot*
+// capacity (plan/activities.ts). Act: launch exactly the missing count On-Demand from the group's
+// launch template (RunInstances, tagged spotmax:fallback-for) and attach it, keeping the desired
+// capacity. The group's distribution is never touched: a change of OnDemandBaseCapacity or
+// OnDemandPercentageAboveBaseCapacity makes Auto Scaling gradually replace running instances to reach
+// the new split (CloudFormation AWS::AutoScaling::AutoScalingGroup InstancesDistribution, "an update to
+// this setting means a gradual replacement of instances"), which would replace healthy Spot instances
+// without a drain, and undoing it would make the group and spotmax replace the same instances.
+// Return: every returnCheckMinutes (doubling after each failed return) the attached On-Demand
+// instances are replaced with Spot by spotmax's launch-before-retire, returnBatchSize at a time: the
+// one mechanism that returns to Spot (the group sees no distribution change, so it replaces nothing).
 
 /** The longest wait between return attempts. */
 export const MAX_RETURN_INTERVAL_MINUTES = 24 * 60;
+/** How soon to look again while launched On-Demand instances boot before they can be attached. */
+export const FALLBACK_BOOT_REQUEUE_SECONDS = 15;
 
 export interface FallbackPlan extends PlanPart {
-  /** On-Demand members to replace with Spot (a batch), for the replacement planner. */
+  /** Fallback On-Demand members to replace with Spot (a batch), for the replacement planner. */
   candidates: ReplacementCandidate[];
 }
 
@@ -35,18 +43,14 @@ export function returnIntervalMinutes(returnCheckMinutes: number, attempt: numbe
   return Math.min(MAX_RETURN_INTERVAL_MINUTES, returnCheckMinutes * 2 ** Math.max(0, attempt - 1));
 }
 
-function withDistribution(policy: MixedInstancesPolicy, d: Distribution): MixedInstancesPolicy {
-  return { ...policy, instancesDistribution: { ...d } };
-}
-
-function allOnDemand(d: Distribution): Distribution {
-  return { ...d, onDemandPercentageAboveBaseCapacity: 100 };
-}
-
-function sameSplit(a: Distribution, b: Distribution): boolean {
-  return (
-    (a.onDemandBaseCapacity ?? 0) === (b.onDemandBaseCapacity ?? 0) &&
-    (a.onDemandPercentageAboveBaseCapacity ?? 100) === (b.onDemandPercentageAboveBaseCapacity ?? 100)
+/** On-Demand instances spotmax launched for this group that are not members (yet). */
+function launchedOutside(input: ManagedInput): Instance[] {
+  const members = new Set(input.group.members.map((m) => m.instanceId));
+  return (input.outsiders ?? []).filter(
+    (i) =>
+      i.tags[FALLBACK_FOR_TAG] === input.group.name &&
+      !members.has(i.instanceId) &&
+      (i.state === 'pending' || i.state === 'running'),
   );
 }
 
@@ -54,182 +58,134 @@ export function planFallback(input: ManagedInput): FallbackPlan {
   const out: FallbackPlan = { ...emptyPart(), candidates: [] };
   const { group, settings, now } = input;
   const cfg = settings.onDemandFallback;
-  const policy = group.mixedInstancesPolicy;
   const tag = group.tags.find((t) => t.key === FALLBACK_ORIGINAL_TAG);
   const activities = input.activities ?? [];
   const inService = inServiceCount(input);
-  const below = inService < group.desired;
+  const active = group.members.filter((m) => !isLeavingState(m.lifecycleState)).length;
+  const outside = launchedOutside(input);
+  const missing = Math.max(0, group.desired - active - outside.length);
 
-  if (!tag) {
-    if (!cfg.enabled) return out;
-    if (!policy) {
+  let record: FallbackRecord | undefined;
+  if (tag) {
+    const parsed = parseFallbackRecord(tag.value);
+    if ('error' in parsed) {
       out.problems.push(
-        'cannot fall back to On-Demand: the group has no MixedInstancesPolicy (it uses a single launch template)',
+        `unreadable ${FALLBACK_ORIGINAL_TAG} on the group (${parsed.error}); fix or remove the tag: spotmax will not guess the fallback state`,
       );
       return out;
     }
-    if ((policy.instancesDistribution.onDemandPercentageAboveBaseCapacity ?? 100) >= 100) return out;
-    if (!below) return out;
-    const streak = spotFailureStreak(activities);
-    const first = streak[0];
-    if (!first) return out;
+    if ('legacy' in parsed) {
+      const d = parsed.legacy;
+      out.problems.push(
+        `${FALLBACK_ORIGINAL_TAG} was written by an older spotmax that set the On-Demand share to 100 %: restore OnDemandBaseCapacity=${d.onDemandBaseCapacity ?? 0} and OnDemandPercentageAboveBaseCapacity=${d.onDemandPercentageAboveBaseCapacity ?? 100} where the group is defined (Terraform, CloudFormation), then remove the tag`,
+      );
+      return out;
+    }
+    record = parsed;
+  }
+
+  // Launched On-Demand instances join the group once running (AttachInstances takes running instances only).
+  if (outside.length > 0) {
+    const running = outside.filter((i) => i.state === 'running').slice(0, 20);
+    if (running.length > 0) {
+      out.actions.push({
+        kind: 'fallback-attach',
+        group: group.name,
+        target: group.name,
+        instanceIds: running.map((i) => i.instanceId),
+        keepDesired: record?.desired ?? group.desired,
+        reason: `fallback-on-demand: attach ${running.map((i) => i.instanceId).join(', ')}, keeping desired ${record?.desired ?? group.desired}`,
+      });
+    }
+    out.requeueAfterSeconds = FALLBACK_BOOT_REQUEUE_SECONDS;
+    return out;
+  }
+
+  // Failures that count: since the fallback began (or the return did), so those already covered do not.
+  const since = record ? (record.returnedAt ?? record.since) : undefined;
+  const streak = spotFailureStreak(activities, since);
+  const first = streak[0];
+  if (cfg.enabled && missing > 0 && first) {
     const forSeconds = Math.floor((now.getTime() - first.startTime.getTime()) / 1000);
-    if (forSeconds < cfg.afterSeconds) {
+    // Only the first shortfall waits afterSeconds: once in fallback (or after a failed return) Spot is
+    // known to be short, and every minute without the capacity counts.
+    const returning = record?.phase === 'returning';
+    if (!record && forSeconds < cfg.afterSeconds) {
       out.requeueAfterSeconds = cfg.afterSeconds - forSeconds;
       return out;
     }
-    const record: FallbackRecord = {
-      original: policy.instancesDistribution,
-      since: now,
-      attempt: 1,
-      phase: 'fallback',
-    };
-    out.actions.push(
-      fallbackAction(
-        input,
-        policy,
-        record,
-        `fallback-on-demand: ${inService}/${group.desired} InService for ${forSeconds}s, ${streak.length} failed Spot launches`,
-      ),
-    );
+    const next: FallbackRecord = returning
+      ? { since: now, attempt: record!.attempt + 1, phase: 'fallback', desired: group.desired }
+      : {
+          since: record?.since ?? now,
+          attempt: record?.attempt ?? 1,
+          phase: 'fallback',
+          desired: group.desired,
+        };
+    const why = returning
+      ? `Spot launches failed again after the return (${streak.length} failed); next return in ${returnIntervalMinutes(cfg.returnCheckMinutes, next.attempt)}m`
+      : `${inService}/${group.desired} InService for ${forSeconds}s, ${streak.length} failed Spot launches`;
+    const launch = planFallbackLaunch(input, missing, formatFallbackRecord(next), why);
+    if ('problem' in launch) out.problems.push(launch.problem);
+    else out.actions.push(launch.action);
     return out;
   }
-
-  const parsed = parseFallbackRecord(tag.value);
-  if ('error' in parsed) {
-    out.problems.push(
-      `unreadable ${FALLBACK_ORIGINAL_TAG} on the group (${parsed.error}); fix or remove the tag: spotmax will not guess the original distribution`,
-    );
-    return out;
-  }
-  if (!policy) {
-    out.problems.push(
-      `${FALLBACK_ORIGINAL_TAG} is set but the group has no MixedInstancesPolicy any more; remove the tag`,
-    );
-    return out;
-  }
-  const record = parsed;
-  const current = policy.instancesDistribution;
+  if (!record) return out;
 
   if (record.phase === 'fallback') {
-    if ((current.onDemandPercentageAboveBaseCapacity ?? 100) < 100) {
-      out.actions.push(
-        fallbackAction(
-          input,
-          policy,
-          record,
-          'fallback-on-demand: resume (the policy is not at 100 % On-Demand yet)',
-        ),
-      );
-      return out;
-    }
+    if (cfg.enabled && !cfg.returnToSpot) return out;
     const interval = returnIntervalMinutes(cfg.returnCheckMinutes, record.attempt);
     const onDemandFor = minutesBetween(record.since, now);
-    if (!cfg.enabled || cfg.returnToSpot) {
-      if (!cfg.enabled || onDemandFor >= interval) {
-        const next: FallbackRecord = { ...record, phase: 'returning', returnedAt: now };
-        const why = !cfg.enabled
-          ? 'onDemandFallback is disabled'
-          : `On-Demand for ${formatMinutes(onDemandFor)} >= ${interval}m (attempt ${record.attempt})`;
-        out.actions.push({
-          kind: 'restore-spot',
-          group: group.name,
-          target: group.name,
-          policy: withDistribution(policy, record.original),
-          record: formatFallbackRecord(next),
-          reason: `return-to-spot: ${why}; restoring On-Demand ${record.original.onDemandPercentageAboveBaseCapacity ?? 100}% above base ${record.original.onDemandBaseCapacity ?? 0}`,
-        });
-      } else {
-        out.requeueAfterSeconds = Math.ceil((interval - onDemandFor) * 60);
-      }
+    if (cfg.enabled && onDemandFor < interval) {
+      out.requeueAfterSeconds = Math.ceil((interval - onDemandFor) * 60);
+      return out;
     }
+    const why = !cfg.enabled
+      ? 'onDemandFallback is disabled'
+      : `On-Demand for ${formatMinutes(onDemandFor)} >= ${interval}m (attempt ${record.attempt})`;
+    out.actions.push(returnAction(input, { ...record, phase: 'returning', returnedAt: now }, why));
     return out;
   }
 
-  // Returning: the original split should be in force; watch whether Spot launches work.
-  if (!sameSplit(current, record.original)) {
-    out.actions.push({
-      kind: 'restore-spot',
-      group: group.name,
-      target: group.name,
-      policy: withDistribution(policy, record.original),
-      record: tag.value,
-      reason: 'return-to-spot: resume (the original distribution is not in force yet)',
-    });
-    return out;
-  }
-  const returnedAt = record.returnedAt ?? record.since;
-  const failedAgain = spotFailureStreak(activities, returnedAt);
-  if (cfg.enabled && below && failedAgain.length > 0) {
-    const next: FallbackRecord = {
-      original: record.original,
-      since: now,
-      attempt: record.attempt + 1,
-      phase: 'fallback',
-    };
-    const wait = returnIntervalMinutes(cfg.returnCheckMinutes, next.attempt);
-    out.actions.push(
-      fallbackAction(
-        input,
-        policy,
-        next,
-        `fallback-on-demand: Spot launches failed again after the return (${failedAgain.length} failed, ${inService}/${group.desired} InService); next return in ${wait}m`,
-      ),
-    );
-    return out;
-  }
-
+  // Returning: replace the fallback's On-Demand members with Spot, a batch at a time.
   const flights = inFlightReplacements(input);
   const returning = flights.filter((f) => f.record?.why === 'return-to-spot');
-  const replacedIds = new Set(flights.map((f) => f.instance.instanceId));
-  const onDemand = membersWithInstances(input).filter(
-    (v) => isInService(v) && v.instance.market === 'on-demand' && !replacedIds.has(v.member.instanceId),
+  const inFlight = new Set(flights.map((f) => f.instance.instanceId));
+  const left = membersWithInstances(input).filter(
+    (v) => v.instance.tags[FALLBACK_FOR_TAG] === group.name && !isLeavingState(v.member.lifecycleState),
   );
-  const steadyCapacity =
-    group.desired - flights.filter((f) => f.member && f.record?.step !== 'adding').length;
-  const base = record.original.onDemandBaseCapacity ?? 0;
-  const pct = record.original.onDemandPercentageAboveBaseCapacity ?? 100;
-  const allowed =
-    Math.min(steadyCapacity, base) + Math.ceil((Math.max(0, steadyCapacity - base) * pct) / 100);
-  const excess = onDemand.length - allowed;
-  if (excess > 0) {
-    const room = Math.max(0, cfg.returnBatchSize - returning.length);
-    const batch = onDemand
-      .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime())
-      .slice(0, Math.min(room, excess));
-    for (const v of batch) {
-      out.candidates.push({
-        instanceId: v.member.instanceId,
-        why: 'return-to-spot',
-        reason: `replace ${v.member.instanceId}: On-Demand above the original split (${onDemand.length} On-Demand, ${allowed} allowed), returning to Spot`,
-      });
-    }
+  const ready = left.filter((v) => isInService(v) && !inFlight.has(v.member.instanceId));
+  const room = Math.max(0, cfg.returnBatchSize - returning.length);
+  for (const v of ready
+    .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime())
+    .slice(0, room)) {
+    out.candidates.push({
+      instanceId: v.member.instanceId,
+      why: 'return-to-spot',
+      reason: `replace ${v.member.instanceId}: On-Demand launched for the fallback (${left.length} left), returning to Spot`,
+    });
+  }
+  if (left.length > 0 || returning.length > 0) {
     out.requeueAfterSeconds = soonest(out.requeueAfterSeconds, 60);
     return out;
   }
-  if (returning.length === 0 && !below) {
+  if (inService >= group.desired) {
     out.actions.push({
       kind: 'fallback-clear',
       group: group.name,
       target: group.name,
-      reason: `return-to-spot complete: ${onDemand.length} On-Demand within the original split (${allowed} allowed), ${inService}/${group.desired} InService`,
+      reason: `return-to-spot complete: no On-Demand instance of the fallback left, ${inService}/${group.desired} InService`,
     });
   }
   return out;
 }
 
-function fallbackAction(
-  input: ManagedInput,
-  policy: MixedInstancesPolicy,
-  record: FallbackRecord,
-  reason: string,
-): Action {
+function returnAction(input: ManagedInput, record: FallbackRecord, why: string): Action {
   return {
-    kind: 'fallback-on-demand',
+    kind: 'fallback-return',
     group: input.group.name,
     target: input.group.name,
-    policy: withDistribution(policy, allOnDemand(record.original)),
     record: formatFallbackRecord(record),
-    reason,
+    reason: `return-to-spot: ${why}; replacing the fallback's On-Demand instances with Spot`,
   };
 }

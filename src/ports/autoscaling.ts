@@ -1,11 +1,17 @@
-import type { Group, LaunchTemplateRef, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
+import type { Group, LaunchTemplateRef, ScalingActivity } from '../domain/types.js';
 
+/**
+ * What UpdateAutoScalingGroup changes: only the fields given are sent, and AWS leaves the rest as it is
+ * ("Any properties that you don't specify are not changed by this update request", UpdateAutoScalingGroup
+ * API reference). spotmax never sends the MixedInstancesPolicy: re-sending it with a size change could
+ * revert a concurrent Terraform edit, drop fields this code does not know (DistributionSegments ...) and
+ * needs RunInstances permission on the launch template; and a change of the On-Demand base or
+ * percentage makes the group replace running instances (InstancesDistribution), which fallback avoids.
+ */
 export interface GroupUpdate {
   desired?: number;
   min?: number;
   max?: number;
-  /** Always the whole policy: a partial one would erase the rest. */
-  mixedInstancesPolicy?: MixedInstancesPolicy;
 }
 
 export interface LifecycleActionRef {

@@ -82,6 +82,10 @@ export interface SimGroup {
   rebalancing?: { instanceId: string; longAz: string };
   /** No rebalancing launch before this (the short AZ had no capacity). */
   rebalanceRetryAt?: number;
+  /** The On-Demand base or percentage changed: the group replaces members until the split matches. */
+  distributionChanged?: boolean;
+  /** The member launched to replace one of `surplus` (asg-distribution.ts); extra until it serves. */
+  distributionSwap?: { instanceId: string; surplus: Market };
   /** The last described shape, reused until something about the group changes. */
   snapshot?: Group;
 }

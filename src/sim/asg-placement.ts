@@ -69,3 +69,27 @@ export function chooseLaunch(
   }
   return undefined;
 }
+
+/**
+ * The StatusMessage of a launch that found no capacity, as Auto Scaling words it ("Troubleshoot Amazon
+ * EC2 Auto Scaling: EC2 instance launch failures"): a Spot launch is prefixed "Could not launch Spot
+ * Instances." with EC2's error code; an On-Demand one carries EC2's InsufficientInstanceCapacity text.
+ */
+export function launchFailureMessage(g: SimGroup, active: SimMember[], templateType: string): string {
+  const mip = g.mixedInstancesPolicy;
+  const dist = mip?.instancesDistribution;
+  const { od } = countMarkets(active);
+  const wantsSpot =
+    !!mip &&
+    od >=
+      onDemandTarget(
+        active.length + 1,
+        dist?.onDemandBaseCapacity ?? 0,
+        dist?.onDemandPercentageAboveBaseCapacity ?? 100,
+      );
+  if (wantsSpot)
+    return 'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.';
+  const type = mip?.overrides.find((o) => o.instanceType)?.instanceType ?? templateType;
+  const azs = g.azs.join(', ');
+  return `We currently do not have sufficient ${type} capacity in the Availability Zone you requested (${azs}). Our system will be working on provisioning additional capacity. Launching EC2 instance failed.`;
+}

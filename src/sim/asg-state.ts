@@ -11,7 +11,8 @@ import {
   type SimHook,
   type SimMember,
 } from './asg-model.js';
-import { chooseLaunch, countMarkets } from './asg-placement.js';
+import { replacesInstances, surplusMarket, surplusVictim } from './asg-distribution.js';
+import { chooseLaunch, launchFailureMessage } from './asg-placement.js';
 import { rebalanceMove, rebalanceSuspendedBy, rebalanceVictim } from './asg-rebalance.js';
 import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
@@ -115,7 +116,8 @@ export class AsgState {
   private check(g: SimGroup): void {
     // The instance an AZRebalance launched is extra until it has replaced one in the long AZ.
     const extra = g.rebalancing?.instanceId;
-    const active = this.active(g).filter((m) => m.instanceId !== extra);
+    const swap = g.distributionSwap?.instanceId;
+    const active = this.active(g).filter((m) => m.instanceId !== extra && m.instanceId !== swap);
     if (active.length < g.desired) {
       // "Suspend and resume Amazon EC2 Auto Scaling processes": with Launch suspended the group does not
       // launch, so a member detached without decrement or lost is not replaced until Launch resumes.
@@ -123,9 +125,44 @@ export class AsgState {
       for (let i = active.length; i < g.desired; i++) if (!this.launchOne(g)) break;
     } else if (active.length > g.desired) {
       this.scaleIn(g, active, active.length - g.desired);
-    } else {
+    } else if (!this.replaceForDistribution(g, active)) {
       this.rebalance(g, active);
     }
+  }
+
+  /**
+   * After a change of the On-Demand base or percentage (sim/asg-distribution.ts): one member at a time,
+   * launch one of the missing market, and terminate one of the surplus once it serves. True while busy.
+   */
+  private replaceForDistribution(g: SimGroup, active: SimMember[]): boolean {
+    if (!g.distributionChanged) return false;
+    if (g.distributionSwap) return true;
+    const surplus = surplusMarket(g, active);
+    if (!surplus) {
+      g.distributionChanged = active.some((m) => m.lifecycleState !== 'InService') || undefined;
+      return false;
+    }
+    const id = this.launchOne(g);
+    if (id) g.distributionSwap = { instanceId: id, surplus };
+    return true;
+  }
+
+  private finishDistributionSwap(g: SimGroup, instanceId: string, serving: boolean): void {
+    const swap = g.distributionSwap;
+    if (!swap || swap.instanceId !== instanceId) return;
+    g.distributionSwap = undefined;
+    // The new member counts for the AZ balance; it is of the other market, so never the victim.
+    const victim = serving ? surplusVictim(this.active(g), swap.surplus) : undefined;
+    if (victim) {
+      this.activity(
+        g,
+        'InProgress',
+        `Terminating EC2 instance: ${victim.instanceId}`,
+        `an instance was taken out of service to adjust the On-Demand and Spot levels to the group's instances distribution (${instanceId} replaces it)`,
+      );
+      this.beginTermination(g, victim);
+    }
+    this.schedule(g, 0);
   }
 
   /** AZRebalance (sim/asg-rebalance.ts): launch in the short AZ; the long AZ loses one once it serves. */
@@ -194,7 +231,7 @@ export class AsgState {
       if (onlyAz) return undefined;
       this.fail(
         g,
-        `Launching a new EC2 instance. Status Reason: ${(err as Error).message}. Launching EC2 instance failed.`,
+        `${(err as Error).message}. Launching EC2 instance failed.`,
       );
       return undefined;
     }
@@ -207,14 +244,7 @@ export class AsgState {
     );
     if (!choice) {
       if (onlyAz) return undefined;
-      const { od } = countMarkets(active);
-      const spot = od < active.length + 1;
-      this.fail(
-        g,
-        spot
-          ? 'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.'
-          : 'We currently do not have sufficient capacity in the Availability Zones you requested. Launching EC2 instance failed.',
-      );
+      this.fail(g, launchFailureMessage(where, active, resolved.version.instanceType));
       return undefined;
     }
     const tags: Record<string, string> = { 'aws:autoscaling:groupName': g.name };
@@ -234,12 +264,9 @@ export class AsgState {
   }
 
   private fail(g: SimGroup, message: string): void {
-    this.activity(
-      g,
-      'Failed',
-      'Launching a new EC2 instance.  Status Reason: insufficient capacity',
-      message,
-    );
+    // As DescribeScalingActivities shows a failed launch: the reason in StatusMessage, repeated in the
+    // Description ("Troubleshoot Amazon EC2 Auto Scaling: EC2 instance launch failures").
+    this.activity(g, 'Failed', `Launching a new EC2 instance.  Status Reason: ${message}`, message);
     this.bus.emit({ type: 'launch-failed', group: g.name, message });
     g.retryAt = this.clock.nowMs() + this.timings.launchRetrySeconds * 1000;
     this.schedule(g, 0);
@@ -274,6 +301,8 @@ export class AsgState {
     this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
     if (g.rebalancing?.instanceId === m.instanceId && (is || LEAVING.has(state)))
       this.finishRebalance(g, m.instanceId, is);
+    if (g.distributionSwap?.instanceId === m.instanceId && (is || LEAVING.has(state)))
+      this.finishDistributionSwap(g, m.instanceId, is);
     // A group that has just settled may be uneven (AZRebalance looks at settled groups only).
     if (is && g.azs.length > 1 && g.inService >= g.desired) this.schedule(g, 0);
   }
@@ -281,6 +310,7 @@ export class AsgState {
   private removeMember(g: SimGroup, m: SimMember, why: 'detached' | 'terminated'): void {
     if (m.lifecycleState === 'InService') g.inService--;
     if (g.rebalancing?.instanceId === m.instanceId) g.rebalancing = undefined;
+    if (g.distributionSwap?.instanceId === m.instanceId) g.distributionSwap = undefined;
     m.action?.timer.cancel();
     g.members.delete(m.instanceId);
     g.snapshot = undefined;
@@ -562,7 +592,13 @@ export class AsgState {
 
   update(
     name: string,
-    u: { desired?: number; min?: number; max?: number; mixedInstancesPolicy?: MixedInstancesPolicy },
+    u: {
+      desired?: number;
+      min?: number;
+      max?: number;
+      /** As Terraform or the console sends it: the fields given replace those of the group's policy. */
+      instancesDistribution?: Partial<MixedInstancesPolicy['instancesDistribution']>;
+    },
   ): void {
     const g = this.mustGet(name);
     const min = u.min ?? g.min;
@@ -582,7 +618,21 @@ export class AsgState {
       );
     }
     Object.assign(g, { min, max, desired, snapshot: undefined });
-    if (u.mixedInstancesPolicy) g.mixedInstancesPolicy = structuredClone(u.mixedInstancesPolicy);
+    // UpdateAutoScalingGroup API reference: "Any properties that you don't specify are not changed".
+    if (u.instancesDistribution) {
+      const before = g.mixedInstancesPolicy;
+      if (!before)
+        throw awsError(
+          'ValidationError',
+          `${name} has no MixedInstancesPolicy to change the distribution of`,
+        );
+      const after = {
+        ...before,
+        instancesDistribution: { ...before.instancesDistribution, ...u.instancesDistribution },
+      };
+      g.mixedInstancesPolicy = after;
+      if (replacesInstances(before, after)) g.distributionChanged = true;
+    }
     this.bus.emit({ type: 'group-updated', group: name, detail: Object.keys(u).join(', ') });
     this.schedule(g, 0);
   }

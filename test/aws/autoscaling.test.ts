@@ -136,39 +136,37 @@ test.serial('detachInstances and attachInstances refuse more than 20 ids and sen
   t.is(env.calls.total(), 0);
 });
 
-test.serial('updateGroup changes sizes and always keeps the whole MixedInstancesPolicy', async (t) => {
+test.serial('updateGroup sends the sizes only; the error names the group', async (t) => {
   await env.moto.reset();
   await seedGroup(env.raw, { name: 'mixed', desired: 1, max: 5, mixed: true });
   await env.cloud.autoscaling.updateGroup('mixed', { desired: 2, max: 6 });
-  let g = await rawGroup('mixed');
+  const g = await rawGroup('mixed');
   t.is(g?.DesiredCapacity, 2);
   t.is(g?.MaxSize, 6);
-  t.deepEqual(
-    g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType),
-    MIXED_INSTANCE_TYPES,
-    'a size-only update must not erase the policy',
-  );
-
-  const [group] = await env.cloud.autoscaling.describeGroups(['mixed']);
-  const policy = group!.mixedInstancesPolicy!;
-  await env.cloud.autoscaling.updateGroup('mixed', {
-    mixedInstancesPolicy: {
-      ...policy,
-      instancesDistribution: { ...policy.instancesDistribution, onDemandPercentageAboveBaseCapacity: 100 },
-    },
-  });
-  g = await rawGroup('mixed');
-  t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity, 100);
-  t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.SpotAllocationStrategy, 'capacity-optimized');
-  t.is(g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.length, 3);
-  t.is(g?.DesiredCapacity, 2);
-
   await t.throwsAsync(env.cloud.autoscaling.updateGroup('nope', { desired: 1 }), {
     message: /updating desired of nope/,
   });
 });
 
-test.serial('attribute-based overrides (InstanceRequirements) survive an update', async (t) => {
+// moto's gap (DESIGN §4), kept apart from what AWS does: AWS leaves every property an
+// UpdateAutoScalingGroup request omits as it is (UpdateAutoScalingGroup API reference; the sim does so,
+// test/sim/distribution.test.ts), moto drops the MixedInstancesPolicy. spotmax does not work around it
+// by re-sending the policy (that reverts concurrent edits and drops fields), so on moto a size change
+// erases the policy. When this test fails, moto has closed the gap: delete it and the note in DESIGN §4.
+test.serial(
+  'moto gap: a size-only UpdateAutoScalingGroup erases the MixedInstancesPolicy (AWS keeps it)',
+  async (t) => {
+    await env.moto.reset();
+    await seedGroup(env.raw, { name: 'mixed', desired: 1, max: 5, mixed: true });
+    t.truthy((await rawGroup('mixed'))?.MixedInstancesPolicy);
+    await env.cloud.autoscaling.updateGroup('mixed', { max: 6 });
+    const g = await rawGroup('mixed');
+    t.is(g?.MaxSize, 6);
+    t.is(g?.MixedInstancesPolicy, undefined, 'moto, unlike AWS, dropped the policy');
+  },
+);
+
+test.serial('attribute-based overrides (InstanceRequirements) are read', async (t) => {
   await env.moto.reset();
   await createLaunchTemplate(env.raw.ec2, 'abs-lt');
   await env.raw.autoscaling.send(
@@ -189,13 +187,6 @@ test.serial('attribute-based overrides (InstanceRequirements) survive an update'
   );
   const [before] = await env.cloud.autoscaling.describeGroups(['abs']);
   t.deepEqual(before!.mixedInstancesPolicy?.overrides[0]?.instanceRequirements, {
-    VCpuCount: { Min: 2, Max: 8 },
-    MemoryMiB: { Min: 4096 },
-  });
-  await env.cloud.autoscaling.updateGroup('abs', { max: 5 });
-  const g = await rawGroup('abs');
-  t.is(g?.MaxSize, 5);
-  t.deepEqual(g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.[0]?.InstanceRequirements, {
     VCpuCount: { Min: 2, Max: 8 },
     MemoryMiB: { Min: 4096 },
   });

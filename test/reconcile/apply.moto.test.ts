@@ -171,58 +171,48 @@ test.serial(
 );
 
 test.serial(
-  'fallback and restore send the whole MixedInstancesPolicy; UpdateAutoScalingGroup keeps the overrides',
+  'fallback on moto: On-Demand launched from the template, tagged, attached with the desired capacity kept; no policy sent',
   async (t) => {
     await env.moto.reset();
     await seedGroup(env.raw, { name: 'web', desired: 1, max: 3, mixed: true });
     const { fallbackHandlers } = await import('../../src/controllers/reconcile/handlers/fallback.js');
-    const observed = await env.cloud.autoscaling.describeGroups(['web']);
-    const policy = observed[0]!.mixedInstancesPolicy!;
+    const [observed] = await env.cloud.autoscaling.describeGroups(['web']);
     const ctx = { cloud: env.cloud, clock: systemClock, logger: silentLogger };
-    const od = {
-      ...policy,
-      instancesDistribution: { ...policy.instancesDistribution, onDemandPercentageAboveBaseCapacity: 100 },
-    };
-    await fallbackHandlers['fallback-on-demand']!(
+    await fallbackHandlers['fallback-launch']!(
       {
-        kind: 'fallback-on-demand',
+        kind: 'fallback-launch',
         group: 'web',
         target: 'web',
         reason: 't',
-        policy: od,
-        record: '{"o":{}}',
+        launchTemplate: observed!.mixedInstancesPolicy!.launchTemplate,
+        placements: [{ availabilityZone: 'us-east-1a' }, { availabilityZone: 'us-east-1a' }],
+        record: '{"s":"2026-01-01T00:00:00.000Z","a":1,"p":"f","d":3}',
       } as never,
       ctx,
     );
-    let g = await rawGroup('web');
-    t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity, 100);
-    t.deepEqual(
-      g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType),
-      MIXED_INSTANCE_TYPES,
-    );
-    t.truthy(g?.Tags?.find((x) => x.Key === 'spotmax:fallback-original'));
-    await fallbackHandlers['restore-spot']!(
+    const ids = await env.cloud.tagging.findResourceIds('ec2:instance', 'spotmax:fallback-for');
+    t.is(ids.length, 2);
+    const launched = await env.cloud.ec2.describeInstances(ids);
+    t.true(launched.every((i) => i.market === 'on-demand' && i.tags['spotmax:group'] === 'web'));
+    t.truthy((await rawGroup('web'))?.Tags?.find((x) => x.Key === 'spotmax:fallback-original'));
+
+    await fallbackHandlers['fallback-attach']!(
       {
-        kind: 'restore-spot',
+        kind: 'fallback-attach',
         group: 'web',
         target: 'web',
         reason: 't',
-        policy,
-        record: '{"o":{},"p":"r"}',
+        instanceIds: ids,
+        keepDesired: 3,
       } as never,
       ctx,
     );
-    await fallbackHandlers['fallback-clear']!(
-      { kind: 'fallback-clear', group: 'web', target: 'web', reason: 't' } as never,
-      ctx,
-    );
-    g = await rawGroup('web');
-    t.is(g?.MixedInstancesPolicy?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity, 0);
+    const g = await rawGroup('web');
+    t.is(g?.DesiredCapacity, 3, 'AttachInstances added them to the desired capacity that was kept');
     t.deepEqual(
-      g?.MixedInstancesPolicy?.LaunchTemplate?.Overrides?.map((o) => o.InstanceType),
-      MIXED_INSTANCE_TYPES,
+      ids.filter((id) => g?.Instances?.some((m) => m.InstanceId === id)),
+      ids,
     );
-    t.falsy(g?.Tags?.find((x) => x.Key === 'spotmax:fallback-original'));
   },
 );
 

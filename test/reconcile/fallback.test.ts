@@ -1,5 +1,5 @@
 import test from 'ava';
-import { FALLBACK_ORIGINAL_TAG, GROUP_TAG } from '../../src/domain/tags.js';
+import { FALLBACK_FOR_TAG, FALLBACK_ORIGINAL_TAG } from '../../src/domain/tags.js';
 import { MetricNames } from '../../src/observability/metric-names.js';
 import { settings } from '../plan/factories.js';
 import { type World, webGroup, world } from './world.js';
@@ -37,97 +37,103 @@ const markets = (w: World) =>
     .sort();
 const distribution = (w: World) => w.group().mixedInstancesPolicy?.instancesDistribution;
 const fallbackTag = (w: World) => w.group().tags.get(FALLBACK_ORIGINAL_TAG)?.value;
+const kindsOf = (r: Awaited<ReturnType<World['pass']>>) => r?.groups[0]?.actions.map((a) => a.kind) ?? [];
 
-test('fallback to On-Demand after afterSeconds of failed Spot launches, then return to Spot a few at a time', async (t) => {
+test('fallback covers only the shortfall with attached On-Demand; the Spot member and the distribution stay; one mechanism returns to Spot', async (t) => {
   const w = await starved(240);
+  const spotMember = w.members()[0]!.instanceId;
+  const before = structuredClone(distribution(w));
   await w.wait(60);
-  const early = await w.pass();
-  t.false(
-    early?.groups[0]?.actions.some((a) => a.kind === 'fallback-on-demand'),
-    'not before afterSeconds',
-  );
+  t.false(kindsOf(await w.pass()).includes('fallback-launch'), 'not before afterSeconds');
 
   await w.wait(61);
   const fall = await w.pass();
-  const action = fall?.groups[0]?.actions.find((a) => a.kind === 'fallback-on-demand');
-  t.regex(action?.reason ?? '', /^fallback-on-demand: 1\/3 InService for 1\d\ds, \d+ failed Spot launches$/);
-  t.is(distribution(w)?.onDemandPercentageAboveBaseCapacity, 100);
-  t.is(w.group().mixedInstancesPolicy?.overrides.length, 2, 'the whole policy was sent');
+  const action = fall?.groups[0]?.actions.find((a) => a.kind === 'fallback-launch');
+  t.regex(
+    action?.reason ?? '',
+    /^fallback-on-demand: 1\/3 InService for 1\d\ds, \d+ failed Spot launches; launch 2 On-Demand/,
+  );
   t.truthy(fallbackTag(w));
   t.true(w.rec.callsOf('record').some((c) => (c.args[0] as { name: string }).name === MetricNames.Fallbacks));
+  const launched = w.instances().filter((i) => i.tags[FALLBACK_FOR_TAG] === 'web');
+  t.is(launched.length, 2, 'exactly the missing count');
+  t.true(launched.every((i) => i.market === 'on-demand'));
 
-  // The group's next launch attempt (a minute after the last failure) is On-Demand, InService a minute later.
-  await w.wait(121);
-  t.deepEqual(markets(w), ['on-demand', 'on-demand', 'spot'], 'capacity restored with On-Demand');
+  // They boot (60 s), are attached with desired kept at 3, and serve.
+  await w.wait(61);
+  t.true(kindsOf(await w.pass()).includes('fallback-attach'));
+  await w.wait(10);
+  t.deepEqual(markets(w), ['on-demand', 'on-demand', 'spot']);
   t.deepEqual(
     w.members().map((m) => m.lifecycleState),
     ['InService', 'InService', 'InService'],
   );
+  t.is(w.group().desired, 3);
+  t.deepEqual(distribution(w), before, 'the distribution was never changed');
+  t.true(
+    w.members().some((m) => m.instanceId === spotMember),
+    'the healthy Spot member was not replaced',
+  );
 
-  // Spot came back at 240 s. After returnCheckMinutes the original split returns, then On-Demand is replaced.
+  // Spot came back at 240 s. After returnCheckMinutes the return begins; spotmax replaces the two.
   await w.wait(12 * 60);
-  const notYet = await w.pass();
-  t.false(notYet?.groups[0]?.actions.some((a) => a.kind === 'restore-spot'));
+  t.false(kindsOf(await w.pass()).includes('fallback-return'));
   await w.wait(120);
-  const back = await w.pass();
-  t.true(back?.groups[0]?.actions.some((a) => a.kind === 'restore-spot'));
-  t.is(distribution(w)?.onDemandPercentageAboveBaseCapacity, 0);
-
+  t.true(kindsOf(await w.pass()).includes('fallback-return'));
   let cleared = false;
   let maxDesired = 0;
-  for (let n = 0; n < 12 && !cleared; n++) {
+  for (let n = 0; n < 16 && !cleared; n++) {
     const r = await w.pass();
     maxDesired = Math.max(maxDesired, w.group().desired);
-    cleared = !!r?.groups[0]?.actions.some((a) => a.kind === 'fallback-clear');
+    cleared = kindsOf(r).includes('fallback-clear');
     await w.wait(61);
   }
-  t.true(cleared, 'fallback cleared once On-Demand is gone');
+  t.true(cleared, 'fallback cleared once its On-Demand instances are gone');
   t.is(maxDesired, 4, 'one return-to-Spot replacement at a time (returnBatchSize 1)');
   t.deepEqual(markets(w), ['spot', 'spot', 'spot']);
+  t.true(
+    w.members().some((m) => m.instanceId === spotMember),
+    'still the original Spot member',
+  );
   t.is(w.group().desired, 3);
   t.falsy(fallbackTag(w));
+  // The group itself replaced nothing: every termination is one spotmax asked for.
+  const groupReplacements = w
+    .group()
+    .activities.filter((a) => /instances distribution/.test(a.statusMessage ?? ''));
+  t.deepEqual(groupReplacements, []);
 });
 
-test('return fails again: fall back again, and the next return waits twice as long', async (t) => {
+test('return fails again: the shortfall is covered again and the next return waits twice as long', async (t) => {
   const w = await starved(7200);
   await w.wait(125);
-  await w.pass();
+  await w.pass(); // launch
   await w.wait(61);
+  await w.pass(); // attach
   await w.wait(15 * 60);
-  await w.pass(); // restore-spot while Spot is still unavailable
-  t.is(distribution(w)?.onDemandPercentageAboveBaseCapacity, 0);
-  // A second later (the return's launches come after the restore, as they do in AWS with any latency):
-  await w.wait(1);
-  await w.pass(); // begins returning an On-Demand instance: desired + 1, which fails on Spot
-  await w.wait(1);
-  const again = await w.pass();
-  const action = again?.groups[0]?.actions.find((a) => a.kind === 'fallback-on-demand');
-  t.regex(action?.reason ?? '', /failed again after the return.*next return in 30m/);
-  t.is(distribution(w)?.onDemandPercentageAboveBaseCapacity, 100);
-  const record = JSON.parse(fallbackTag(w)!);
-  t.is(record.a, 2);
+  t.true(kindsOf(await w.pass()).includes('fallback-return'));
+  let again: string | undefined;
+  for (let n = 0; n < 6 && !again; n++) {
+    await w.wait(31);
+    const r = await w.pass();
+    again = r?.groups[0]?.actions.find((a) => a.kind === 'fallback-launch')?.reason;
+  }
+  t.regex(again ?? '', /failed again after the return.*next return in 30m/);
+  t.is(JSON.parse(fallbackTag(w)!).a, 2);
+  t.is(distribution(w)?.onDemandPercentageAboveBaseCapacity, 0, 'still never changed');
 });
 
-test('a group without a MixedInstancesPolicy: plan says it cannot fall back, nothing changes', async (t) => {
-  const w = await world(fb);
-  // A group on a plain launch template (the scenario's groups all have a MixedInstancesPolicy).
-  const template = w.group().mixedInstancesPolicy!.launchTemplate;
-  w.region.asg.createGroup({
-    name: 'single',
-    min: 0,
-    max: 3,
-    desired: 1,
-    azs: ['us-east-1a'],
-    launchTemplate: { ...template },
-    tags: [{ key: GROUP_TAG, value: 'single', propagateAtLaunch: true }],
+test('an On-Demand shortage is not a Spot shortage: no fallback', async (t) => {
+  const w = await world(fb, {
+    groups: [webGroup({ desired: 1, max: 6, onDemandPercentage: 100 })],
+    // No On-Demand capacity either, for a group that launches On-Demand only.
+    market: { outages: [{ from: 0, to: 7200, onDemand: true }] },
   });
-  await w.wait(90);
-  w.region.asg.update('single', { desired: 2 });
+  await w.wait(1);
+  w.region.asg.update('web', { desired: 3 });
   await w.wait(300);
-  const r = await w.pass();
-  const single = r?.groups.find((g) => g.resolved.group.name === 'single');
-  t.true(single?.problems.some((p) => p.startsWith('cannot fall back to On-Demand')));
-  t.false(single?.actions.some((a) => a.kind === 'fallback-on-demand'));
-  t.is(w.group('single').launchTemplate?.id, template.id, 'the group is left on its launch template');
-  t.is(w.group('single').mixedInstancesPolicy, undefined);
+  const failed = w.group().activities.filter((a) => a.statusCode === 'Failed');
+  t.true(failed.length > 0);
+  t.true(failed.every((a) => !/^Could not launch Spot Instances/.test(a.statusMessage ?? '')));
+  t.false(kindsOf(await w.pass()).includes('fallback-launch'));
 });

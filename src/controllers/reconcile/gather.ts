@@ -1,16 +1,22 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import { describeError } from '../../domain/errors.js';
-import { FALLBACK_ORIGINAL_TAG, GROUP_TAG, REPLACEMENT_TAG, STANDBY_FOR_TAG } from '../../domain/tags.js';
+import {
+  FALLBACK_FOR_TAG,
+  FALLBACK_ORIGINAL_TAG,
+  GROUP_TAG,
+  REPLACEMENT_TAG,
+  STANDBY_FOR_TAG,
+} from '../../domain/tags.js';
 import type { Instance, Observation, ScalingActivity, Snapshot } from '../../domain/types.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+import { describeKnown } from './eventual.js';
 
 // What the planners need beyond one observation, fetched only for the groups whose settings use it:
 // scaling activities (fallback), snapshots (persistent volumes), the numeric launch template version
 // (standbys), and instances outside the groups that still matter (a detached instance whose
 // replacement did not finish; the holder of a group's volume). A failed read is a problem for that
 // group, never a failed pass.
-import { describeKnown } from './eventual.js';
 
 export interface GroupExtras {
   activities?: ScalingActivity[];
@@ -117,14 +123,18 @@ async function gatherOutsiders(
     if (!group || !out.has(group)) continue;
     for (const a of v.attachments) want(a.instanceId, group);
   }
-  let retiring: string[] = [];
-  try {
-    retiring = await cloud.tagging.findResourceIds('ec2:instance', REPLACEMENT_TAG);
-  } catch (err) {
-    for (const e of out.values())
-      e.problems.push(`could not list instances with ${REPLACEMENT_TAG}: ${describeError(err)}`);
+  // Instances tagged for a group outside it: a replacement's detached old instance, and the On-Demand
+  // instances a fallback launched that are not attached yet.
+  const tagged: string[] = [];
+  for (const key of [REPLACEMENT_TAG, FALLBACK_FOR_TAG]) {
+    try {
+      tagged.push(...(await cloud.tagging.findResourceIds('ec2:instance', key)));
+    } catch (err) {
+      for (const e of out.values())
+        e.problems.push(`could not list instances with ${key}: ${describeError(err)}`);
+    }
   }
-  const retiringIds = retiring.filter((id) => !known.has(id));
+  const retiringIds = tagged.filter((id) => !known.has(id));
   const ids = [...new Set([...wanted.keys(), ...retiringIds])];
   if (ids.length === 0) return;
   let described: Instance[];
@@ -141,6 +151,8 @@ async function gatherOutsiders(
     const groups = new Set(wanted.get(i.instanceId) ?? []);
     const owner = i.tags[GROUP_TAG];
     if (owner && i.tags[REPLACEMENT_TAG] !== undefined) groups.add(owner);
+    const fallbackFor = i.tags[FALLBACK_FOR_TAG];
+    if (fallbackFor) groups.add(fallbackFor);
     for (const g of groups) out.get(g)?.outsiders.push(i);
   }
 }

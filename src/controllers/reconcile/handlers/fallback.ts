@@ -1,23 +1,82 @@
-import { FALLBACK_ORIGINAL_TAG } from '../../../domain/tags.js';
+import { SpotmaxError } from '../../../domain/errors.js';
+import { FALLBACK_FOR_TAG, FALLBACK_ORIGINAL_TAG, GROUP_TAG } from '../../../domain/tags.js';
 import { countForGroup } from '../../../observability/group-metrics.js';
 import { MetricNames } from '../../../observability/metric-names.js';
+import { isLeavingState } from '../../../plan/members.js';
 import type { ActionHandlers } from '../executor.js';
 
-// The record goes on the group before the policy changes: a pass killed in between finds the record
-// and finishes the change, and the original distribution is never lost.
+// The record goes on the group before anything is launched: a pass killed in between finds the record
+// (and the tagged instances) and finishes the fallback. The group's MixedInstancesPolicy is never sent.
 export const fallbackHandlers: ActionHandlers = {
-  'fallback-on-demand': async (a, ctx) => {
+  'fallback-launch': async (a, ctx) => {
     await ctx.cloud.autoscaling.putGroupTags(a.group, [
       { key: FALLBACK_ORIGINAL_TAG, value: a.record, propagateAtLaunch: false },
     ]);
-    await ctx.cloud.autoscaling.updateGroup(a.group, { mixedInstancesPolicy: a.policy });
+    // One RunInstances per distinct placement, with the count of instances that go there.
+    const batches = new Map<string, { placement: (typeof a.placements)[number]; count: number }>();
+    for (const p of a.placements) {
+      const key = JSON.stringify(p);
+      const b = batches.get(key) ?? { placement: p, count: 0 };
+      b.count++;
+      batches.set(key, b);
+    }
+    for (const { placement, count } of batches.values()) {
+      try {
+        await ctx.cloud.ec2.runInstances({
+          launchTemplate: a.launchTemplate,
+          market: 'on-demand',
+          count,
+          tags: { [FALLBACK_FOR_TAG]: a.group, [GROUP_TAG]: a.group },
+          ...placement,
+        });
+      } catch (err) {
+        const where = placement.subnetId ?? placement.availabilityZone ?? 'any AZ';
+        throw new SpotmaxError(
+          `launching ${count} On-Demand instance(s) for ${a.group}'s fallback in ${where}${placement.instanceType ? ` as ${placement.instanceType}` : ''}`,
+          { cause: err },
+        );
+      }
+    }
     countForGroup(ctx.cloud.metrics, MetricNames.Fallbacks, a.group);
   },
-  'restore-spot': async (a, ctx) => {
-    await ctx.cloud.autoscaling.putGroupTags(a.group, [
-      { key: FALLBACK_ORIGINAL_TAG, value: a.record, propagateAtLaunch: false },
-    ]);
-    await ctx.cloud.autoscaling.updateGroup(a.group, { mixedInstancesPolicy: a.policy });
+
+  // AttachInstances adds the instances to the desired capacity ("Detach or attach instances"), so the
+  // desired capacity is lowered by as many first and comes back to keepDesired with the attach. When
+  // MinSize leaves no room for that, they are attached first (MaxSize permitting) and desired lowered
+  // after. Instances the group no longer needs (its own launches caught up) are terminated instead.
+  'fallback-attach': async (a, ctx) => {
+    const [g] = await ctx.cloud.autoscaling.describeGroups([a.group]);
+    if (!g) throw new SpotmaxError(`attaching fallback instances to ${a.group}: the group is gone`);
+    const active = g.members.filter((m) => !isLeavingState(m.lifecycleState)).length;
+    const needed = Math.max(0, Math.min(a.instanceIds.length, a.keepDesired - active));
+    const attach = a.instanceIds.slice(0, needed);
+    const surplus = a.instanceIds.slice(needed);
+    if (surplus.length > 0) {
+      ctx.logger.info(
+        { group: a.group, instances: surplus },
+        `${a.group} has its capacity again: terminating ${surplus.length} fallback instance(s) not needed`,
+      );
+      await ctx.cloud.ec2.terminateInstances(surplus);
+    }
+    if (attach.length === 0) return;
+    const lowered = a.keepDesired - attach.length;
+    if (lowered >= g.min) {
+      if (g.desired !== lowered) await ctx.cloud.autoscaling.updateGroup(a.group, { desired: lowered });
+      await ctx.cloud.autoscaling.attachInstances(a.group, attach);
+      return;
+    }
+    if (g.desired + attach.length > g.max) {
+      throw new SpotmaxError(
+        `attaching ${attach.length} fallback instance(s) to ${a.group}: MinSize ${g.min} and MaxSize ${g.max} leave no room around desired ${g.desired}; raise MaxSize or lower MinSize`,
+      );
+    }
+    await ctx.cloud.autoscaling.attachInstances(a.group, attach);
+    await ctx.cloud.autoscaling.updateGroup(a.group, { desired: a.keepDesired });
   },
+
+  'fallback-return': (a, ctx) =>
+    ctx.cloud.autoscaling.putGroupTags(a.group, [
+      { key: FALLBACK_ORIGINAL_TAG, value: a.record, propagateAtLaunch: false },
+    ]),
   'fallback-clear': async (a, ctx) => ctx.cloud.autoscaling.deleteGroupTags(a.group, [FALLBACK_ORIGINAL_TAG]),
 };
