@@ -3,6 +3,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
+import type { ClaimStore } from './claims.js';
 import type { DedupeStore } from './dedupe-store.js';
 import type { DetachCoalescer } from './detach-coalescer.js';
 import type { GroupDirectory } from './directory.js';
@@ -32,6 +33,8 @@ export interface HandlerDeps {
   standby?: StandbyHook;
   /** Extension point for launch lifecycle hooks (volume attach); CONTINUE follows it. */
   prepareLaunch?: LaunchPreparer;
+  /** Several replicas: the coordination store where one claims an instance's work (claims.ts). */
+  claims?: ClaimStore;
 }
 
 /** What the event handlers share. */

@@ -1,5 +1,6 @@
 import type { InterruptionEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
+import { claimWork } from './claims.js';
 import type { HandlerContext } from './context.js';
 import { WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
@@ -41,7 +42,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     case 'state-change':
       if (!LEAVING_STATES.has(ev.state))
         return discard('irrelevant', `${ev.instanceId} changed to ${ev.state}`);
-      return once(releaseKey(ev.instanceId), ev, ctx, (entry) => handleInterruption(ev, entry, ctx, signal));
+      return once(releaseKey(ev.instanceId), ev, ctx, signal, (entry) => handleInterruption(ev, entry, ctx, signal));
     case 'spot-interruption': {
       const ahead = ev.time.getTime() - ctx.clock.now().getTime();
       if (ahead > FUTURE_TOLERANCE_MS)
@@ -49,7 +50,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
           'future-dated',
           `warning for ${ev.instanceId} dated ${ev.time.toISOString()}, ${Math.round(ahead / 1000)} s ahead of this clock`,
         );
-      return once(releaseKey(ev.instanceId), ev, ctx, async (entry) => {
+      return once(releaseKey(ev.instanceId), ev, ctx, signal, async (entry) => {
         const stale = await staleWarning(ev, ctx);
         if (stale) return discard('stale', stale);
         return handleInterruption(ev, entry, ctx, signal);
@@ -57,7 +58,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     }
     case 'rebalance':
     case 'scheduled-change':
-      return once(rebalanceKey(ev.instanceId), ev, ctx, (entry) => handleRebalance(ev, entry, ctx, signal));
+      return once(rebalanceKey(ev.instanceId), ev, ctx, signal, (entry) => handleRebalance(ev, entry, ctx, signal));
   }
 }
 
@@ -86,6 +87,7 @@ async function once(
   key: string,
   ev: InterruptionEvent,
   ctx: HandlerContext,
+  signal: AbortSignal,
   act: (entry: DirectoryEntry) => Promise<EventOutcome>,
 ): Promise<EventOutcome> {
   if (ctx.done.has(key)) return done(`duplicate of work already done (${key})`);
@@ -96,7 +98,23 @@ async function once(
       ? discard('too-old', `${ev.instanceId} is in no managed group and its deadline has passed`)
       : discard('unknown-instance', `${ev.instanceId} is not a member of a managed group`);
   }
-  const outcome = await act(entry);
+  // Across replicas, one acts on the instance; the others wait for its outcome (claims.ts).
+  const claim = await claimWork(ctx.claims, key, new Date(ev.time.getTime() + WARNING_MS), {
+    clock: ctx.clock,
+    logger: ctx.logger,
+    signal,
+  });
+  if (claim.kind === 'done') {
+    ctx.done.set(key, claim.outcome);
+    return done(`handled by ${claim.holder}: ${claim.outcome}`);
+  }
+  let outcome: EventOutcome | undefined;
+  try {
+    outcome = await act(entry);
+  } finally {
+    if (claim.kind === 'mine')
+      await claim.finish(outcome?.status === 'done' ? (outcome.detail ?? 'done') : undefined);
+  }
   if (outcome.status === 'done') ctx.done.set(key, outcome.detail ?? 'done');
   return outcome;
 }

@@ -1,0 +1,98 @@
+import test from 'ava';
+import { buildSampleEvent } from '../../src/domain/sample-events.js';
+import { makeController, recordingReleaser } from './helpers/setup.js';
+import { eventually, simWorld } from './helpers/sim-world.js';
+
+// Two replicas consume one queue (an ECS service with two tasks). Each instance's work is claimed in the
+// coordination store by the first replica to reach it: exactly one release and one detach per
+// interruption, though warnings, their duplicates and state changes reach both replicas at once.
+
+test('20 warnings with duplicates and state changes, two replicas: 20 detaches, one release each', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 24 }]);
+  const url = w.region.queueUrl;
+  const replica = (holder: string) => {
+    const releaser = recordingReleaser(holder);
+    const { controller } = makeController({
+      cloud: w.cloud,
+      clock: w.clock,
+      releasers: [releaser],
+      deps: {
+        queueUrls: [url],
+        pollers: 2,
+        claims: { store: w.region.coordination.replica(w.clock), holder },
+      },
+    });
+    return { controller, releaser };
+  };
+  const a = replica('task-a');
+  const b = replica('task-b');
+  a.controller.start();
+  b.controller.start();
+  const victims = w.members('web').slice(0, 20);
+  const now = w.clock.now();
+  for (const id of victims) {
+    const warning = JSON.stringify(
+      buildSampleEvent({ type: 'spot-interruption', instanceId: id, region: 'us-east-1', time: now }),
+    );
+    w.region.sqs.deliver(url, warning);
+    w.region.sqs.deliver(url, warning);
+    w.region.sqs.deliver(
+      url,
+      JSON.stringify(
+        buildSampleEvent({
+          type: 'state-change',
+          instanceId: id,
+          region: 'us-east-1',
+          time: now,
+          state: 'stopping',
+        }),
+      ),
+    );
+  }
+  await eventually(
+    w.clock,
+    'every message handled',
+    () => w.region.sqs.depth(url) === 0 && w.region.sqs.inFlight(url) === 0,
+  );
+  await w.clock.drive(Promise.all([a.controller.stop(1000), b.controller.stop(1000)]));
+
+  const detached = w.detaches().flatMap((d) => d.ids);
+  t.deepEqual([...detached].sort(), [...victims].sort(), 'each victim detached exactly once');
+  const released = [...a.releaser.requests, ...b.releaser.requests].map((r) => r.instance.instanceId);
+  t.deepEqual([...released].sort(), [...victims].sort(), 'each victim released exactly once');
+  t.true(a.releaser.requests.length > 0 && b.releaser.requests.length > 0, 'both replicas did work');
+});
+
+test('the coordination store down: the fast path proceeds after a bounded wait, on the instance markers', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 2 }]);
+  // DynamoDB answers nothing but errors (and slowly): a claim cannot be had.
+  w.region.api.setFault('dynamodb', { errorRate: 1, latencyMs: 5_000 });
+  const { controller } = makeController({
+    cloud: w.cloud,
+    clock: w.clock,
+    deps: { claims: { store: w.region.coordination.replica(w.clock), holder: 'task-a' } },
+  });
+  const victim = w.members('web')[0]!;
+  const start = w.clock.nowMs();
+  const body = JSON.stringify(
+    buildSampleEvent({
+      type: 'spot-interruption',
+      instanceId: victim,
+      region: 'us-east-1',
+      time: w.clock.now(),
+    }),
+  );
+  t.is(
+    await w.clock.drive(
+      controller.handleMessage({ messageId: 'm', receiptHandle: 'r', body, receiveCount: 1 }, url(w)),
+    ),
+    'delete',
+  );
+  t.deepEqual(
+    w.detaches().flatMap((d) => d.ids),
+    [victim],
+  );
+  t.true(w.clock.nowMs() - start < 5_000, `detached ${(w.clock.nowMs() - start) / 1000} s after the warning`);
+});
+
+const url = (w: Awaited<ReturnType<typeof simWorld>>) => w.region.queueUrl;
