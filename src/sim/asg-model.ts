@@ -53,7 +53,8 @@ export interface SimMember {
   /** Units this member counts for in a weighted group (1 otherwise). */
   weight: number;
   launchedAt: number;
-  action?: PendingAction;
+  /** One per hook of the transition the member waits in (Pending:Wait, Terminating:Wait). */
+  actions?: PendingAction[];
   /** Capacity Rebalancing launched this member's replacement; it is terminated once that one serves. */
   replacedBy?: string;
 }

@@ -7,6 +7,7 @@ import {
   DEFAULT_ASG_TIMINGS,
   LEAVING,
   MAX_ACTIVITIES,
+  type PendingAction,
   type SimGroup,
   type SimHook,
   type SimMember,
@@ -311,7 +312,7 @@ export class AsgState {
     if (m.lifecycleState === 'InService') g.inService--;
     if (g.rebalancing?.instanceId === m.instanceId) g.rebalancing = undefined;
     if (g.distributionSwap?.instanceId === m.instanceId) g.distributionSwap = undefined;
-    m.action?.timer.cancel();
+    this.dropActions(m);
     g.members.delete(m.instanceId);
     g.snapshot = undefined;
     this.memberOf.delete(m.instanceId);
@@ -353,20 +354,19 @@ export class AsgState {
     }
   }
 
-  /** Running (launched or attached): through launch hooks, then InService. */
+  /** Launched and running: through every launch hook, then InService. */
   enterService(g: SimGroup, m: SimMember): void {
-    const hook = g.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
-    if (hook) this.wait(g, m, hook, 'Pending:Wait');
+    const hooks = g.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING');
+    if (hooks.length > 0) this.wait(g, m, hooks, 'Pending:Wait');
     else this.setMemberState(g, m, 'InService');
   }
 
   private beginTermination(g: SimGroup, m: SimMember): void {
-    m.action?.timer.cancel();
-    m.action = undefined;
-    const hook = g.hooks.find((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
+    this.dropActions(m);
+    const hooks = g.hooks.filter((h) => h.transition === 'autoscaling:EC2_INSTANCE_TERMINATING');
     const inst = this.ec2.get(m.instanceId);
-    if (hook && inst && inst.state !== 'terminated') {
-      this.wait(g, m, hook, 'Terminating:Wait');
+    if (hooks.length > 0 && inst && inst.state !== 'terminated') {
+      this.wait(g, m, hooks, 'Terminating:Wait');
     } else {
       this.setMemberState(g, m, 'Terminating');
       this.proceedTermination(g, m);
@@ -380,22 +380,38 @@ export class AsgState {
     else this.ec2.terminate(inst);
   }
 
-  private wait(g: SimGroup, m: SimMember, hook: SimHook, state: string): void {
-    const token = `${this.ec2.hex(`tok:${++this.seq}`, 8)}-0000-4000-8000-${this.seq.toString(16).padStart(12, '0')}`;
+  /**
+   * The member waits on every hook of the transition at once, each with its own token and event ("Amazon
+   * EC2 Auto Scaling lifecycle hooks"): hooks of several owners (CodeDeploy, spotmax, another handler)
+   * each get theirs, and the member goes on only when all are done.
+   */
+  private wait(g: SimGroup, m: SimMember, hooks: SimHook[], state: string): void {
     this.setMemberState(g, m, state);
-    m.action = { hook, token, timer: this.hookTimer(g, m, hook) };
-    this.hooks.lifecycleEvent({
-      groupName: g.name,
-      hookName: hook.name,
-      instanceId: m.instanceId,
-      token,
-      transition: hook.transition,
+    m.actions = hooks.map((hook) => {
+      const token = `${this.ec2.hex(`tok:${++this.seq}`, 8)}-0000-4000-8000-${this.seq.toString(16).padStart(12, '0')}`;
+      const action: PendingAction = { hook, token, timer: undefined as unknown as TimerHandle };
+      action.timer = this.hookTimer(g, m, action);
+      return action;
     });
+    for (const a of m.actions) {
+      this.hooks.lifecycleEvent({
+        groupName: g.name,
+        hookName: a.hook.name,
+        instanceId: m.instanceId,
+        token: a.token,
+        transition: a.hook.transition,
+      });
+    }
   }
 
-  private hookTimer(g: SimGroup, m: SimMember, hook: SimHook): TimerHandle {
-    return this.clock.after(hook.heartbeatTimeoutSeconds * 1000, () =>
-      this.finishAction(g, m, hook.defaultResult),
+  private dropActions(m: SimMember): void {
+    for (const a of m.actions ?? []) a.timer.cancel();
+    m.actions = undefined;
+  }
+
+  private hookTimer(g: SimGroup, m: SimMember, action: PendingAction): TimerHandle {
+    return this.clock.after(action.hook.heartbeatTimeoutSeconds * 1000, () =>
+      this.finishAction(g, m, action, action.hook.defaultResult),
     );
   }
 
@@ -404,13 +420,14 @@ export class AsgState {
     hookName: string,
     instanceId: string,
     token?: string,
-  ): [SimGroup, SimMember] {
+  ): [SimGroup, SimMember, PendingAction] {
     const g = this.mustGet(groupName);
     const m = g.members.get(instanceId);
-    if (!m?.action || m.action.hook.name !== hookName || (token && token !== m.action.token)) {
+    const action = m?.actions?.find((a) => a.hook.name === hookName && (!token || token === a.token));
+    if (!m || !action) {
       throw awsError('ValidationError', `No active Lifecycle Action found with instance ID ${instanceId}`);
     }
-    return [g, m];
+    return [g, m, action];
   }
 
   complete(
@@ -420,22 +437,32 @@ export class AsgState {
     token: string | undefined,
     result: 'CONTINUE' | 'ABANDON',
   ): void {
-    const [g, m] = this.findAction(groupName, hookName, instanceId, token);
-    this.finishAction(g, m, result);
+    const [g, m, action] = this.findAction(groupName, hookName, instanceId, token);
+    this.finishAction(g, m, action, result);
   }
 
   heartbeat(groupName: string, hookName: string, instanceId: string, token: string | undefined): void {
-    const [g, m] = this.findAction(groupName, hookName, instanceId, token);
-    const action = m.action!;
+    const [g, m, action] = this.findAction(groupName, hookName, instanceId, token);
     action.timer.cancel();
-    action.timer = this.hookTimer(g, m, action.hook);
+    action.timer = this.hookTimer(g, m, action);
   }
 
-  private finishAction(g: SimGroup, m: SimMember, result: 'CONTINUE' | 'ABANDON'): void {
-    const action = m.action;
-    if (!action || g.members.get(m.instanceId) !== m) return;
+  /**
+   * One hook's action ends. "Complete a lifecycle action in an Auto Scaling group": CONTINUE lets the
+   * other hooks of the transition finish; ABANDON stops them (a launching instance is then terminated, a
+   * terminating one goes on to terminate).
+   */
+  private finishAction(
+    g: SimGroup,
+    m: SimMember,
+    action: PendingAction,
+    result: 'CONTINUE' | 'ABANDON',
+  ): void {
+    if (!m.actions?.includes(action) || g.members.get(m.instanceId) !== m) return;
     action.timer.cancel();
-    m.action = undefined;
+    m.actions = m.actions.filter((a) => a !== action);
+    if (result === 'CONTINUE' && m.actions.length > 0) return;
+    this.dropActions(m);
     if (action.hook.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING') {
       if (result === 'CONTINUE') this.setMemberState(g, m, 'InService');
       else this.beginTermination(g, m);

@@ -111,3 +111,31 @@ test('an attached instance goes InService without the launch hook; a launched on
   t.is(launched.lifecycleState, 'Pending:Wait');
   t.is((await hookEvents()).length, 1);
 });
+
+// "Amazon EC2 Auto Scaling lifecycle hooks" and "Complete a lifecycle action in an Auto Scaling group":
+// every hook of the transition gets its own event and token; the instance goes on when all are complete.
+test('two terminate hooks: each gets its event and token, and the member waits for both', async (t) => {
+  const r = await region({
+    lifecycleHooks: [
+      { name: 'CodeDeploy-managed-hook', transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+      { name: 'spotmax-drain', transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+    ],
+  });
+  const [victim] = members(r);
+  r.asg.terminateInGroup(victim!.instanceId, false);
+  const events = (await r.sqs.receive(r.queueUrl, { maxMessages: 10, waitSeconds: 0 }))
+    .map((m) => JSON.parse(m.body).detail)
+    .filter((d) => d.LifecycleHookName);
+  t.deepEqual(events.map((d) => d.LifecycleHookName).sort(), ['CodeDeploy-managed-hook', 'spotmax-drain']);
+  t.not(events[0].LifecycleActionToken, events[1].LifecycleActionToken);
+  const ref = (hookName: string) => ({
+    groupName: 'web',
+    hookName,
+    instanceId: victim!.instanceId,
+    token: events.find((d) => d.LifecycleHookName === hookName).LifecycleActionToken,
+  });
+  await r.cloud.autoscaling.completeLifecycleAction(ref('spotmax-drain'), 'CONTINUE');
+  t.is(victim!.lifecycleState, 'Terminating:Wait', "still waiting for CodeDeploy's hook");
+  await r.cloud.autoscaling.completeLifecycleAction(ref('CodeDeploy-managed-hook'), 'CONTINUE');
+  t.is(victim!.lifecycleState, 'Terminating:Proceed');
+});

@@ -235,14 +235,39 @@ test("another owner's hook is never completed: the instance waits for its owner"
   const { controller } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
   const victim = w.members('web')[0]!;
   w.region.asg.terminateInGroup(victim, false);
-  const [m] = await hookMessages(w);
-  t.regex(m!.body, new RegExp(codeDeploy));
-  await w.clock.drive(controller.handleMessage(m!, 'q1'));
+  const msgs = await hookMessages(w);
+  t.is(msgs.length, 2, 'one event per hook');
+  for (const m of msgs) await w.clock.drive(controller.handleMessage(m, 'q1'));
   t.deepEqual(w.rec.callsOf('completeLifecycleAction'), []);
   t.deepEqual(w.rec.callsOf('recordLifecycleActionHeartbeat'), []);
-  t.is(releaser.requests.length, 0, 'not our hook: no release on its account either');
+  t.is(releaser.requests.length, 0, 'not our hooks: no release on their account either');
   t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
-  t.deepEqual(await w.receiveAll(), [], 'the message is deleted, not retried');
+  t.deepEqual(await w.receiveAll(), [], 'the messages are deleted, not retried');
+});
+
+test("next to another owner's hook spotmax completes its own only; the member waits for the other", async (t) => {
+  const codeDeploy = 'CodeDeploy-managed-automatic-launch-deployment-hook-app-1a2b3c4d';
+  const w = await simWorld([
+    {
+      name: 'web',
+      size: 2,
+      hooks: [
+        { name: codeDeploy, transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+        { name: HOOK, transition: 'terminating', heartbeatTimeoutSeconds: 600 },
+      ],
+    },
+  ]);
+  const releaser = recordingReleaser();
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock, releasers: [releaser] });
+  const victim = w.members('web')[0]!;
+  w.region.asg.terminateInGroup(victim, false);
+  for (const m of await hookMessages(w)) await w.clock.drive(controller.handleMessage(m, 'q1'));
+  t.deepEqual(
+    w.okCalls('completeLifecycleAction').map((c) => (c.args[0] as LifecycleActionRef).hookName),
+    [HOOK],
+  );
+  t.is(releaser.requests.length, 1);
+  t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
 });
 
 test('lifecycleHooks.owned names the hooks spotmax completes', async (t) => {
