@@ -38,6 +38,10 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--port <port>', 'HTTP port for /healthz, /readyz, /metrics', '8080')
     .option('--scenario <file>', 'with --cloud sim: the scenario to play')
     .option('--speed <x>', 'with --cloud sim: how much faster than real time the clock runs (default 30)')
+    .option(
+      '--coordination-table <name>',
+      'DynamoDB table several replicas coordinate through (SPOTMAX_COORDINATION_TABLE)',
+    )
     .option('--dry-run', 'resolve targets and log actions; change nothing, delete nothing', false)
     .action(async (opts) => setExit(await (await import('./cli/run.js')).runCommand(opts, io)));
 

@@ -9,6 +9,7 @@ import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js'
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
 import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
+import { CloudError } from '../domain/errors.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
@@ -16,10 +17,12 @@ import { type HealthServer, startHealthServer } from '../observability/health-se
 import { PrometheusRegistry } from '../observability/prometheus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
+import type { CoordinationPort } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
-import { dryRunCloud } from './guarded-cloud.js';
+import { dryRunCloud, guardChanges } from './guarded-cloud.js';
+import { createLeadership, type Leadership } from './leadership.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { memoizedResolve } from './resolve.js';
 
@@ -55,6 +58,8 @@ export interface ServiceOptions {
   host?: string;
   /** How often metrics are flushed to the cloud's sink (CloudWatch). */
   metricsFlushMs?: number;
+  /** This replica's name in the coordination store (the task id). */
+  replicaId?: string;
 }
 
 export interface ServiceDeps {
@@ -68,6 +73,11 @@ export interface ServiceDeps {
   releasersFor?: ReleaserFactory;
   /** Environment values the release steps read (consul.tokenEnv), from the composition root. */
   env?: Record<string, string | undefined>;
+  /**
+   * The store several replicas coordinate through (DynamoDB; the simulated region's own): a leader lease
+   * for the reconciler and a claim per instance on the fast path. None: this replica is the only one.
+   */
+  coordination?: CoordinationPort;
   options: ServiceOptions;
   /** Called before each /metrics scrape (the demo adds the simulated region's gauges). */
   beforeScrape?: (metrics: MetricsPort) => void;
@@ -83,6 +93,7 @@ export interface Service {
   /** Every metric the service records (the cloud's sink and Prometheus). */
   readonly metrics: MetricsPort;
   readonly logger: Logger;
+  readonly leadership: Leadership;
   /** The HTTP server's port once started. */
   readonly port: number | undefined;
   policies(): PolicySet;
@@ -114,6 +125,27 @@ export function createService(deps: ServiceDeps): Service {
     metrics,
     queue: withReceiveHeartbeat(acting.queue, () => heartbeats.beat('events')),
   };
+  const replicaId = options.replicaId ?? 'spotmax';
+  const leadership = createLeadership({
+    coordination: deps.coordination,
+    holder: replicaId,
+    clock,
+    logger,
+    metrics,
+  });
+  // The reconciler changes the region only while this replica is the leader at its epoch (fencing).
+  const reconcilerCloud = deps.coordination
+    ? guardChanges(cloud, async (call) => {
+        if (!(await leadership.stillLeader()))
+          throw new CloudError(
+            call,
+            `${call} refused`,
+            'NotLeader',
+            false,
+            new Error(leadership.status().reason),
+          );
+      })
+    : cloud;
 
   const releasersFor =
     deps.releasersFor ?? createReleaserFactory({ clock, logger, metrics, env: deps.env ?? {} });
@@ -128,7 +160,7 @@ export function createService(deps: ServiceDeps): Service {
     ttlMs: DIRECTORY_TTL_MS,
   });
   const loop = new ReconcileLoop<PolicySet>({
-    cloud,
+    cloud: reconcilerCloud,
     clock,
     logger: logger.child({ component: 'reconcile' }),
     loadPolicies: () => policies,
@@ -136,6 +168,7 @@ export function createService(deps: ServiceDeps): Service {
     releasersFor,
     dryRun: options.dryRun,
     schedule: options.interval,
+    mayAct: () => leadership.isLeader(),
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');
       // A one-group pass updates that group's entries alone; a full pass all of them (and completes the index).
@@ -177,6 +210,7 @@ export function createService(deps: ServiceDeps): Service {
             standbysFor: (group) => loop.standbysFor(group),
           }),
           prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
+          ...(deps.coordination ? { claims: { store: deps.coordination, holder: replicaId } } : {}),
         })
       : undefined;
 
@@ -186,6 +220,11 @@ export function createService(deps: ServiceDeps): Service {
     runChecks(
       {
         policies: () => policyReadiness({ status: policyStatus }),
+        // Informational: a follower is ready (it serves plan and the fast path); this says which it is.
+        leader: () => {
+          const l = leadership.status();
+          return { ok: true, message: l.leader ? `leader (epoch ${l.epoch ?? 0})` : `follower: ${l.reason}` };
+        },
         cloud: async () => {
           await cloud.autoscaling.describeGroups([READINESS_PROBE_GROUP]);
         },
@@ -208,6 +247,7 @@ export function createService(deps: ServiceDeps): Service {
     controller,
     metrics,
     logger,
+    leadership,
     get port() {
       return health?.port;
     },
@@ -254,6 +294,12 @@ export function createService(deps: ServiceDeps): Service {
         'spotmax running',
       );
       started = true;
+      if (!deps.coordination && !options.dryRun)
+        logger.info(
+          { replicaId },
+          'no coordination table (--coordination-table): run one replica only; two would act twice',
+        );
+      await leadership.start();
       heartbeats.register('reconcile', RECONCILE_STALE_MS);
       loop.start();
       void loop.runOnce();
@@ -268,6 +314,8 @@ export function createService(deps: ServiceDeps): Service {
       // Unfinished messages are not deleted: they reappear on the queue for the next task.
       await controller?.stop(options.graceMs);
       await loop.stop();
+      // Hand the lease over now rather than when it runs out: the next leader acts at once.
+      await leadership.stop();
       await watcher.close();
       await flusher?.stop();
       await health?.close();

@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createService, type ServiceOptions } from '../app/service.js';
+import { createAwsCoordination } from '../aws/cloud.js';
 import { UserError } from '../domain/errors.js';
 import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../ports/clock.js';
 import { awsCloudFrom } from './cloud.js';
 import type { CommandIO } from './io.js';
-import { policyPaths, positiveInt, queueUrls } from './runtime.js';
+import { awsSettings, policyPaths, positiveInt, queueUrls } from './runtime.js';
 import { shutdownSignal } from './signals.js';
 
 export interface RunOptions {
@@ -19,6 +22,7 @@ export interface RunOptions {
   port: string;
   scenario?: string;
   speed?: string;
+  coordinationTable?: string;
   dryRun: boolean;
 }
 
@@ -87,12 +91,20 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
     pretty: Boolean((io.stdout as { isTTY?: boolean }).isTTY),
     destination: io.stdout,
   });
+  const table = opts.coordinationTable ?? (io.env.SPOTMAX_COORDINATION_TABLE || undefined);
   const app = createService({
     cloud: awsCloudFrom(opts, io.env, logger),
     clock: systemClock,
     logger,
     env: io.env,
-    options: { ...service, queueUrls: queueUrls(opts, io.env), watchPolicies: true },
+    ...(table ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env), table }) } : {}),
+    options: {
+      ...service,
+      queueUrls: queueUrls(opts, io.env),
+      watchPolicies: true,
+      // Unique per task: Fargate gives every task its own host name; the pid and a random part cover the rest.
+      replicaId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    },
   });
   await app.start();
   await new Promise<void>((resolve) => {

@@ -154,6 +154,7 @@ test.serial(
       });
       t.deepEqual(Object.keys(((await ready.json()) as { checks: object }).checks).sort(), [
         'cloud',
+        'leader',
         'policies',
         'queue',
       ]);

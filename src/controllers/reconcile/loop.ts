@@ -1,9 +1,9 @@
 import type { ResolvedGroup } from '../../config/resolved.js';
 import { describeError } from '../../domain/errors.js';
-import type { Observation } from '../../domain/types.js';
+import type { Instance } from '../../domain/types.js';
 import { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from '../../timing/backoff.js';
-import { mergeObservation } from './merge-observation.js';
 import { type GroupOutcome, type ReconcileDeps, type ReconcileResult, reconcileOnce } from './pass.js';
+import { RegionView } from './region-view.js';
 import { type CronSchedule, cronSchedule } from './schedule.js';
 
 // The reconcile loop: a pass over every group on a cron schedule (waited for on the injected clock), and a pass for one group soon after
@@ -17,8 +17,16 @@ export interface ReconcileLoopDeps<P> extends ReconcileDeps<P> {
   /** Delay before a requeued pass, so a burst of events for a group makes one pass. */
   requeueDelayMs?: number;
   backoff?: BackoffOptions;
-  /** Called after every pass (the fast path's group directory is refreshed from it). */
-  onPass?: (result: ReconcileResult, latest: Observation) => void;
+  /**
+   * Called after every pass with the groups it observed (undefined: all of them, a full pass): the fast
+   * path's group directory takes in those groups alone.
+   */
+  onPass?: (result: ReconcileResult, groupNames: readonly string[] | undefined) => void;
+  /**
+   * Whether this replica may act now (it holds the leader lease). When not, passes still observe and plan
+   * (the fast path's directory and `plan` stay fresh) but take no action.
+   */
+  mayAct?: () => boolean;
 }
 
 export interface LoopGroupStatus {
@@ -39,11 +47,9 @@ export class ReconcileLoop<P> {
   private readonly terminal = new Map<string, { reason: string; fingerprint: string }>();
   private readonly timers = new Map<string, { at: number; abort: AbortController }>();
   private fullPass: Promise<ReconcileResult | undefined> | undefined;
-  private latestObservation: Observation | undefined;
-  private latestResolved = new Map<string, ResolvedGroup>();
+  private readonly view = new RegionView();
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
-  private fullPassSeen = false;
 
   constructor(private readonly deps: ReconcileLoopDeps<P>) {
     this.backoff = new Backoff(deps.backoff ?? DEFAULT_BACKOFF);
@@ -108,19 +114,19 @@ export class ReconcileLoop<P> {
     return result?.groups.find((g) => g.resolved.group.name === groupName);
   }
 
-  /** The region as last observed, and each group's resolution. */
   /**
-   * The region as last observed, and each group's resolution. `complete` once a full pass has succeeded:
-   * before that, the view holds only the groups of one-group passes, and a reader (the fast path's
-   * directory) must not take a group's absence as "not managed".
+   * Each group's resolution as last observed (a copy: for readers outside the passes). `complete` once a
+   * full pass has succeeded: before that, the view holds only the groups of one-group passes, and a
+   * reader must not take a group's absence as "not managed".
    */
-  latest(): { observation: Observation; resolved: ResolvedGroup[]; complete: boolean } | undefined {
-    if (!this.latestObservation) return undefined;
-    return {
-      observation: this.latestObservation,
-      resolved: [...this.latestResolved.values()],
-      complete: this.fullPassSeen,
-    };
+  latest(): { resolved: ResolvedGroup[]; complete: boolean } | undefined {
+    if (this.view.empty) return undefined;
+    return { resolved: this.view.groups(), complete: this.view.complete };
+  }
+
+  /** The stopped standbys of a group as last observed (the fast path's standby hook swaps them in). */
+  standbysFor(groupName: string): readonly Instance[] {
+    return this.view.standbysFor(groupName);
   }
 
   status(groupName: string): LoopGroupStatus {
@@ -188,7 +194,7 @@ export class ReconcileLoop<P> {
     let result: ReconcileResult;
     try {
       result = await reconcileOnce(this.deps, {
-        execute: true,
+        execute: this.deps.mayAct?.() ?? true,
         ...(groupNames ? { groupNames } : {}),
         skip: (r) => {
           const skipped = this.skip(r, clock.now().getTime());
@@ -203,15 +209,11 @@ export class ReconcileLoop<P> {
       return undefined;
     }
     this.backoff.succeed(FULL);
-    if (!groupNames) this.fullPassSeen = true;
-    this.latestObservation = groupNames
-      ? mergeObservation(this.latestObservation, result.observation, groupNames)
-      : result.observation;
-    for (const g of result.groups) this.latestResolved.set(g.resolved.group.name, g.resolved);
+    this.view.apply(result.observation, result.resolved, groupNames);
     for (const g of result.groups) this.settle(g);
     for (const name of held) this.busy.delete(name);
     try {
-      this.deps.onPass?.(result, this.latestObservation);
+      this.deps.onPass?.(result, groupNames);
     } catch (err) {
       logger.error({ err: describeError(err) }, 'onPass listener failed');
     }
