@@ -185,12 +185,12 @@ test('moto gap: the coordination table expires claims through TTL on expiresAt (
   t.is(res('CoordinationTable').DeletionPolicy, 'Delete');
 });
 
-test('the service runs one task and never two at once; no inbound traffic', (t) => {
+test('the service runs two coordinated tasks and deploys without a gap; no inbound traffic', (t) => {
   const svc = props('Service');
-  t.deepEqual(svc.DeploymentConfiguration.MinimumHealthyPercent, 0);
-  t.deepEqual(svc.DeploymentConfiguration.MaximumPercent, 100);
+  t.deepEqual(svc.DeploymentConfiguration.MinimumHealthyPercent, 100);
+  t.deepEqual(svc.DeploymentConfiguration.MaximumPercent, 200);
   t.deepEqual(svc.DesiredCount, { Ref: 'DesiredCount' });
-  t.is(tpl.Parameters.DesiredCount?.Default, 1);
+  t.is(tpl.Parameters.DesiredCount?.Default, 2);
   t.deepEqual(svc.Cluster, { 'Fn::If': ['CreateCluster', { Ref: 'Cluster' }, { Ref: 'ClusterName' }] });
   t.deepEqual(svc.NetworkConfiguration.AwsvpcConfiguration.Subnets, { Ref: 'Subnets' });
   const sg = props('TaskSecurityGroup');
@@ -436,7 +436,7 @@ test.serial('the template deploys into moto and its resources exist and referenc
     { cluster: stack.outputs.ClusterName, services: [stack.outputs.ServiceName] },
   );
   const [service] = svc.services as { desiredCount: number; taskDefinition: string }[];
-  t.is(service?.desiredCount, 1);
+  t.is(service?.desiredCount, 2);
   t.is(service?.taskDefinition, stack.physical.TaskDefinition);
 
   // Log group retention, security group without inbound rules, the dashboard.
