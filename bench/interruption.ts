@@ -277,9 +277,9 @@ async function playMemory(withController: boolean): Promise<MemoryPlay> {
     const feed = async () => {
       while (!running.signal.aborted) {
         const groups = await cloud.autoscaling.describeGroups();
-        const ids = groups.flatMap((g) => g.members.map((m) => m.instanceId));
-        const instances = await cloud.ec2.describeInstances(ids);
-        directory.update(resolveManaged(groups), new Map(instances.map((i) => [i.instanceId, i])));
+        // The pass's member read, kept for its load on the simulated API; the directory needs the groups only.
+        await cloud.ec2.describeInstances(groups.flatMap((g) => g.members.map((m) => m.instanceId)));
+        directory.update(resolveManaged(groups));
         await clock.sleep(60_000, running.signal);
       }
     };

@@ -135,3 +135,42 @@ test('a call that never answers is abandoned after its attempt timeout and retri
     },
   );
 });
+
+test('a one-group update replaces that group alone and does not make the index complete', async (t) => {
+  const w = await simWorld([
+    { name: 'web', size: 2 },
+    { name: 'api', size: 2 },
+  ]);
+  const { clock, rec, region } = w;
+  const describes = () =>
+    rec.callsOf('describeGroups').map((c) => (c.args[0] as string[] | undefined) ?? 'all');
+  const dir = createDirectory({ cloud: w.cloud, resolve: simpleResolve(), clock, ttlMs: 5000 });
+  const group = (name: string) => structuredClone(region.asg.toGroup(region.asg.mustGet(name)));
+  const lookup = (id: string) => clock.drive(dir.lookup(id));
+
+  // Only one-group passes so far: a miss still asks AWS for all groups (the index may lack some).
+  dir.updateGroups(['web'], simpleResolve()([group('web')]));
+  t.is((await lookup(w.members('web')[0]!))?.resolved.group.name, 'web');
+  t.is(await lookup('i-0000000000000f00f'), undefined);
+  t.deepEqual(describes(), ['all']);
+
+  // A full update; then a one-group update of web leaves api's entries as they were.
+  dir.update(simpleResolve()([group('web'), group('api')]));
+  const apiMember = w.members('api')[0]!;
+  const webOld = w.members('web')[0]!;
+  const webKept = { ...group('web'), members: group('web').members.filter((m) => m.instanceId !== webOld) };
+  dir.updateGroups(['web'], simpleResolve()([webKept]));
+  rec.clear();
+  t.is((await lookup(apiMember))?.resolved.group.name, 'api');
+  t.is((await lookup(w.members('web')[1]!))?.resolved.group.name, 'web');
+  t.is(rec.callsOf('describeInstances').length, 0, 'hits cost no call');
+  // The member left out of web's entry is no longer a hit: it is looked up by its own tags.
+  t.is((await lookup(webOld))?.resolved.group.name, 'web');
+  t.is(rec.callsOf('describeInstances').length, 1);
+  // A one-group update that no longer finds its group drops it; the index stays complete (no describe of all).
+  dir.updateGroups(['api'], []);
+  t.is(await lookup('i-0000000000000beef'), undefined);
+  t.deepEqual(describes(), []);
+  t.is((await lookup(apiMember))?.resolved.group.name, 'api', 'found again through its own tags');
+  t.deepEqual(describes(), [['api']]);
+});

@@ -7,7 +7,6 @@ import type { Cloud } from '../../ports/cloud.js';
 
 export interface DirectoryEntry {
   resolved: ResolvedGroup;
-  instance?: Instance;
 }
 
 /** Which managed group an instance belongs to, for the fast path. */
@@ -17,11 +16,17 @@ export interface GroupDirectory {
   /** The managed group by name (lifecycle events name their group). */
   lookupGroup(groupName: string): Promise<ResolvedGroup | undefined>;
   /**
-   * Replaces the index with the reconciler's view (the service feeds it after every pass). `complete`
-   * false (no full pass has succeeded yet): the view may lack groups, so a miss is never taken as
-   * "not managed" without asking AWS.
+   * Takes in every group of the region (a full pass): each group's entry is replaced and a group absent
+   * from `resolved` is dropped. The index then holds every group (complete): a miss within the ttl is
+   * not worth a describe of all groups.
    */
-  update(resolved: ResolvedGroup[], instances?: Map<string, Instance>, complete?: boolean): void;
+  update(resolved: readonly ResolvedGroup[]): void;
+  /**
+   * Takes in the groups `names` of a one-group pass (those of them absent from `resolved`, or no longer
+   * managed, are dropped); the others stay as they are. Costs the size of these groups, not the
+   * region's, and says nothing about completeness: before a full pass, a miss still asks AWS.
+   */
+  updateGroups(names: readonly string[], resolved: readonly ResolvedGroup[]): void;
 }
 
 export interface DirectoryOptions {
@@ -44,35 +49,56 @@ const ASG_NAME_TAG = 'aws:autoscaling:groupName';
  * (consumer.ts retryDelaySeconds) and finds the directory refreshed or the throttling over.
  */
 export function createDirectory(opts: DirectoryOptions): GroupDirectory {
-  let groups = new Map<string, ResolvedGroup>();
-  let byInstance = new Map<string, string>();
-  let instances = new Map<string, Instance>();
-  /** When the index last held every group (a full describe, or a complete view from the reconciler). */
+  const groups = new Map<string, ResolvedGroup>();
+  const byInstance = new Map<string, string>();
+  /** Each group's indexed ids (its members, and ids found by their own tags), so a group's entry is replaced alone. */
+  const indexed = new Map<string, string[]>();
+  /** When the index last held every group (a full describe, or a full pass of the reconciler). */
   let refreshedAt = Number.NEGATIVE_INFINITY;
   let refreshing: Promise<void> | undefined;
+  /** Group lookups in flight (a storm's misses for one group share one call), and recent "not managed". */
+  const describing = new Map<string, Promise<ResolvedGroup | undefined>>();
+  const notManagedAt = new Map<string, number>();
 
-  const update = (resolved: ResolvedGroup[], known?: Map<string, Instance>, complete = true) => {
-    const g = new Map<string, ResolvedGroup>();
-    const idx = new Map<string, string>();
+  const drop = (name: string) => {
+    for (const id of indexed.get(name) ?? []) if (byInstance.get(id) === name) byInstance.delete(id);
+    indexed.delete(name);
+    groups.delete(name);
+  };
+  /** Replaces one group's entry: its old ids out, its members in. */
+  const put = (r: ResolvedGroup) => {
+    const name = r.group.name;
+    drop(name);
+    notManagedAt.delete(name);
+    if (!r.managed || !r.settings) return;
+    groups.set(name, r);
+    const ids = r.group.members.map((m) => m.instanceId);
+    for (const id of ids) byInstance.set(id, name);
+    indexed.set(name, ids);
+  };
+
+  const update = (resolved: readonly ResolvedGroup[]) => {
+    const seen = new Set<string>();
     for (const r of resolved) {
-      if (!r.managed || !r.settings) continue;
-      g.set(r.group.name, r);
-      for (const m of r.group.members) idx.set(m.instanceId, r.group.name);
+      seen.add(r.group.name);
+      put(r);
     }
-    groups = g;
-    byInstance = idx;
-    if (known) instances = known;
+    for (const name of [...indexed.keys()]) if (!seen.has(name)) drop(name);
     notManagedAt.clear();
-    // Only a complete view resets the refresh timer: a partial one must not hold off the describe of
-    // all groups that would find a group it lacks.
-    if (complete) refreshedAt = opts.clock.now().getTime();
+    refreshedAt = opts.clock.now().getTime();
+  };
+
+  const updateGroups = (names: readonly string[], resolved: readonly ResolvedGroup[]) => {
+    const wanted = new Set(names);
+    for (const name of names) drop(name);
+    for (const r of resolved) if (wanted.has(r.group.name)) put(r);
   };
 
   const refresh = async (): Promise<void> => {
     if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
     refreshing ??= opts.cloud.autoscaling
       .describeGroups()
-      .then((all) => update(opts.resolve(all), instances, true))
+      .then((all) => update(opts.resolve(all)))
       .finally(() => {
         refreshing = undefined;
       });
@@ -82,12 +108,8 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   const entryFor = (instanceId: string): DirectoryEntry | undefined => {
     const name = byInstance.get(instanceId);
     const resolved = name ? groups.get(name) : undefined;
-    return resolved ? { resolved, instance: instances.get(instanceId) } : undefined;
+    return resolved ? { resolved } : undefined;
   };
-
-  /** Group lookups in flight (a storm's misses for one group share one call), and recent "not managed". */
-  const describing = new Map<string, Promise<ResolvedGroup | undefined>>();
-  const notManagedAt = new Map<string, number>();
 
   /** A named group's resolution: from the index, else from AWS (that group alone, not the region). */
   const lookupGroup = async (groupName: string): Promise<ResolvedGroup | undefined> => {
@@ -105,8 +127,7 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
             notManagedAt.set(groupName, opts.clock.now().getTime());
             return undefined;
           }
-          groups.set(groupName, resolved);
-          for (const m of resolved.group.members) byInstance.set(m.instanceId, groupName);
+          put(resolved);
           return resolved;
         })
         .finally(() => describing.delete(groupName));
@@ -128,12 +149,13 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     const resolved = await lookupGroup(groupName);
     if (!resolved) return undefined;
     byInstance.set(instanceId, groupName);
-    instances.set(instanceId, instance);
-    return { resolved, instance };
+    indexed.get(groupName)?.push(instanceId);
+    return { resolved };
   };
 
   return {
     update,
+    updateGroups,
     lookupGroup,
     async lookup(instanceId) {
       const hit = entryFor(instanceId);

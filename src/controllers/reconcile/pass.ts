@@ -49,6 +49,8 @@ export interface GroupOutcome {
 
 export interface ReconcileResult {
   observation: Observation;
+  /** Every group observed, resolved (the groups this pass skipped included). */
+  resolved: ResolvedGroup[];
   groups: GroupOutcome[];
   /** Standbys of groups that no longer exist (full passes only), and what became of them. */
   orphans: { actions: Action[]; results: ActionResult[] };
@@ -112,7 +114,7 @@ export async function reconcileOnce<P>(
     });
     orphans.results = await executor.execute(orphans.actions, { dryRun: deps.dryRun });
   }
-  return { observation, groups, orphans };
+  return { observation, resolved, groups, orphans };
 }
 
 async function executeGroup<P>(
