@@ -133,7 +133,7 @@ export class AwsCoordination implements CoordinationPort {
       Key: { pk: str(`lease#${name}`) },
       ConditionExpression: '#holder = :holder AND #epoch = :epoch',
       // The row stays (with its epoch) so the next holder's epoch is higher still.
-      UpdateExpression: 'REMOVE #holder SET #until = :now',
+      UpdateExpression: 'SET #until = :now REMOVE #holder',
       ExpressionAttributeValues: {
         ':holder': str(holder),
         ':epoch': num(epoch),
