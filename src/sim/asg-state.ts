@@ -1,6 +1,7 @@
 import type { Group, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
 import { awsError } from './api.js';
 import { describeGroup } from './asg-describe.js';
+import { replacesInstances, surplusMarket, surplusVictim } from './asg-distribution.js';
 import {
   type AsgHooks,
   type AsgTimings,
@@ -12,7 +13,6 @@ import {
   type SimHook,
   type SimMember,
 } from './asg-model.js';
-import { replacesInstances, surplusMarket, surplusVictim } from './asg-distribution.js';
 import { chooseLaunch, launchFailureMessage } from './asg-placement.js';
 import { rebalanceMove, rebalanceSuspendedBy, rebalanceVictim } from './asg-rebalance.js';
 import type { SimBus } from './bus.js';
@@ -43,7 +43,45 @@ export class AsgState {
   ) {
     bus.on((e) => {
       if (e.type === 'instance-state') this.instanceChanged(e.instanceId, e.to);
+      else if (e.type === 'rebalance') this.rebalanceRecommended(e.instanceId);
     });
+  }
+
+  /**
+   * Capacity Rebalancing ("Capacity Rebalancing in Auto Scaling to replace at-risk Spot Instances"): on
+   * a rebalance recommendation for a Spot member of a group with CapacityRebalance, the group launches
+   * a replacement first (it may exceed MaxSize for it) and terminates the old member, through its
+   * terminate hooks, once the new one has passed its health checks (InService). The old member no
+   * longer counts toward desired capacity from the launch on.
+   */
+  private rebalanceRecommended(id: string): void {
+    const g = this.groups.get(this.memberOf.get(id) ?? '');
+    const m = g?.members.get(id);
+    if (!g || !m || !g.capacityRebalance || m.market !== 'spot' || m.replacedBy) return;
+    if (m.lifecycleState !== 'InService') return;
+    const launched = this.launchOne(g);
+    if (launched) m.replacedBy = launched;
+  }
+
+  /**
+   * SetInstanceHealth Unhealthy, or a failed health check ("Health checks for instances in an Auto
+   * Scaling group"): the group terminates the member and launches a new one to keep desired capacity.
+   */
+  setUnhealthy(
+    id: string,
+    cause = 'an instance was taken out of service in response to a user health-check.',
+  ): void {
+    const g = this.groups.get(this.memberOf.get(id) ?? '');
+    const m = g?.members.get(id);
+    if (!g || !m || LEAVING.has(m.lifecycleState)) return;
+    m.healthStatus = 'Unhealthy';
+    this.activity(
+      g,
+      'InProgress',
+      `Terminating EC2 instance: ${id}`,
+      `At ${this.clock.now().toISOString()} ${cause}`,
+    );
+    this.beginTermination(g, m);
   }
 
   createGroup(
@@ -99,7 +137,7 @@ export class AsgState {
   /** Members that count toward desired capacity (not on their way out). */
   active(g: SimGroup): SimMember[] {
     const out: SimMember[] = [];
-    for (const m of g.members.values()) if (!LEAVING.has(m.lifecycleState)) out.push(m);
+    for (const m of g.members.values()) if (!LEAVING.has(m.lifecycleState) && !m.replacedBy) out.push(m);
     return out;
   }
 
@@ -230,10 +268,7 @@ export class AsgState {
       resolved = this.ec2.resolveTemplate(ref);
     } catch (err) {
       if (onlyAz) return undefined;
-      this.fail(
-        g,
-        `${(err as Error).message}. Launching EC2 instance failed.`,
-      );
+      this.fail(g, `${(err as Error).message}. Launching EC2 instance failed.`);
       return undefined;
     }
     const active = this.active(g);
@@ -300,12 +335,31 @@ export class AsgState {
     const is = state === 'InService';
     if (was !== is) g.inService += is ? 1 : -1;
     this.bus.emit({ type: 'member-state', group: g.name, instanceId: m.instanceId, state, az: m.az });
+    if (is || LEAVING.has(state)) this.finishCapacityRebalance(g, m.instanceId, is);
     if (g.rebalancing?.instanceId === m.instanceId && (is || LEAVING.has(state)))
       this.finishRebalance(g, m.instanceId, is);
     if (g.distributionSwap?.instanceId === m.instanceId && (is || LEAVING.has(state)))
       this.finishDistributionSwap(g, m.instanceId, is);
     // A group that has just settled may be uneven (AZRebalance looks at settled groups only).
     if (is && g.azs.length > 1 && g.inService >= g.desired) this.schedule(g, 0);
+  }
+
+  /** A Capacity Rebalancing replacement serves (the old member goes) or failed (the old one counts again). */
+  private finishCapacityRebalance(g: SimGroup, newId: string, serving: boolean): void {
+    for (const old of g.members.values()) {
+      if (old.replacedBy !== newId) continue;
+      old.replacedBy = undefined;
+      if (!serving || LEAVING.has(old.lifecycleState)) continue;
+      this.activity(
+        g,
+        'InProgress',
+        `Terminating EC2 instance: ${old.instanceId}`,
+        `At ${this.clock.now().toISOString()} an instance was taken out of service in response to an EC2 instance rebalance recommendation.`,
+      );
+      // Counted as leaving from here on, so the group does not launch for it.
+      old.replacedBy = newId;
+      this.beginTermination(g, old);
+    }
   }
 
   private removeMember(g: SimGroup, m: SimMember, why: 'detached' | 'terminated'): void {

@@ -87,10 +87,6 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
       minSeconds: scenario.api.launchVisibleAfter.min,
       maxSeconds: scenario.api.launchVisibleAfter.max,
     },
-    visibleLag: {
-      minSeconds: scenario.api.launchVisibleAfter.min,
-      maxSeconds: scenario.api.launchVisibleAfter.max,
-    },
   });
   const volumes = new VolumeState(clock, ec2, bus);
   const sqs = new SimSqs(clock, api, random, region, scenario.queue.duplicateRate);
