@@ -5,7 +5,7 @@ import {
   retryDelaySeconds,
 } from '../../src/controllers/interruption/consumer.js';
 import { silentLogger } from '../../src/ports/logger.js';
-import { hangingReleaser, makeController, warningBody } from './helpers/setup.js';
+import { captureLogger, hangingReleaser, makeController, warningBody } from './helpers/setup.js';
 import { eventually, type SimWorld, simWorld } from './helpers/sim-world.js';
 
 // The receive loop on the simulated region's SQS (long polling, visibility timeouts, receive counts),
@@ -216,4 +216,40 @@ test('several queues are consumed; in dry run nothing is changed and nothing del
   t.is(w.region.sqs.depth(q1) + w.region.sqs.depth(q2), 3);
   t.is(w.rec.callsOf('detachInstances').length, 0);
   t.is(w.rec.callsOf('createTags').length, 0);
+});
+
+test('a receive answered by an HTML 503 page is transient: a warning, counted and retried; a denied one is an error', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 1 }]);
+  // What the SDK throws for a proxy's HTML error page: no AWS code, only the HTTP status.
+  const page = Object.assign(
+    new Error('Deserialization error: <html><body>503 Service Unavailable</body></html>'),
+    {
+      name: 'Error',
+      $metadata: { httpStatusCode: 503 },
+    },
+  );
+  w.rec.failNextWith('receive', page);
+  w.rec.failNext('receive', 'AccessDenied');
+  const logger = captureLogger();
+  let errors = 0;
+  const consumer = new QueueConsumer({
+    queue: w.cloud.queue,
+    clock: w.clock,
+    logger,
+    queueUrls: [w.region.queueUrl],
+    pollers: 1,
+    concurrency: 1,
+    handle: async () => 'delete',
+    onReceiveError: () => void errors++,
+  });
+  consumer.start();
+  w.region.sqs.deliver(w.region.queueUrl, 'x');
+  await eventually(w.clock, 'message deleted', () => deleted(w) === 1);
+  await w.clock.drive(consumer.stop(100));
+  t.is(errors, 2, 'both counted');
+  const receiving = logger.lines.filter((l) => l.msg?.startsWith('receiving from'));
+  t.deepEqual(
+    receiving.map((l) => l.level),
+    ['warn', 'error'],
+  );
 });

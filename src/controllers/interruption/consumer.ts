@@ -1,4 +1,4 @@
-import { describeError } from '../../domain/errors.js';
+import { describeError, isRetryable } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Logger } from '../../ports/logger.js';
 import type { QueueMessage, QueuePort } from '../../ports/queue.js';
@@ -128,9 +128,12 @@ export class QueueConsumer {
         if (signal.aborted) break;
         failures++;
         this.opts.onReceiveError?.(err);
-        this.opts.logger.error(
-          { queueUrl, poller: index, err: describeError(err) },
-          `receiving from ${queueUrl} failed`,
+        // A throttled or 5xx answer (an HTML 503 page from a proxy included) is transient: counted and
+        // retried, logged as a warning so it does not feed the Errors alarm; anything else is an error.
+        const transient = isRetryable(err);
+        this.opts.logger[transient ? 'warn' : 'error'](
+          { queueUrl, poller: index, err: describeError(err), transient },
+          `receiving from ${queueUrl} failed${transient ? ' (transient; retrying)' : ''}`,
         );
         await this.opts.clock.sleep(backoffDelay(failures, RECEIVE_BACKOFF), signal).catch(() => undefined);
         continue;
