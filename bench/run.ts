@@ -6,10 +6,16 @@ const benches: Record<string, () => Promise<Figures>> = {
   interruption: async () => (await import('./interruption.js')).benchInterruption(),
   drain: async () => (await import('./drain.js')).benchDrain(),
   sim: async () => (await import('./sim.js')).benchSim(),
+  reconcile: async () => (await import('./reconcile.js')).benchReconcile(),
+};
+/** Long runs, only when named: npm run bench -- sim-day */
+const onRequest: Record<string, () => Promise<Figures>> = {
+  'sim-day': async () => (await import('./sim.js')).benchSimDay(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = wanted.length > 0 ? wanted : Object.keys(benches);
+Object.assign(benches, onRequest);
 let failed = 0;
 for (const name of names) {
   const bench = benches[name];

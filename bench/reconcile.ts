@@ -1,0 +1,234 @@
+// Reconcile pass benchmark (issue 16): the service (app/service.ts) on the simulated region of
+// scale-large (500 groups x 100 instances) with API latency 0, so every figure is spotmax's own cost
+// plus the simulator answering its calls.
+//  1. One full pass and one-group passes: CPU ms, read calls (beside the floor), peak RSS. One-group
+//     passes are also timed on a 5-group region: their cost must not depend on the region's size.
+//  2. 50 Spot warnings handled alone, then 50 delivered as a full pass starts: warning->detach p99, the
+//     fast path's own overhead: wall time from the message's receive to DetachInstances sent (the CPU of
+//     the handling and every wait for the event loop a pass holds), plus the 20 ms coalescing window,
+//     which the virtual clock skips in no wall time.
+// Run alone with `npx tsx bench/reconcile.ts`, or through `npm run bench -- reconcile`.
+import { pathToFileURL } from 'node:url';
+import { createService, type Service } from '../src/app/service.js';
+import { loadPoliciesOrFail } from '../src/config/load.js';
+import { DEFAULT_COALESCE_WINDOW_MS } from '../src/controllers/interruption/controller.js';
+import { buildSampleEvent } from '../src/domain/sample-events.js';
+import type { Cloud } from '../src/ports/cloud.js';
+import { silentLogger } from '../src/ports/logger.js';
+import { NoopReleaser } from '../src/release/noop.js';
+import { createSimulatedRegion, type SimRegion } from '../src/sim/region.js';
+import { loadScenario } from '../src/sim/scenario.js';
+
+type Figures = Record<string, number | string>;
+
+const scenarios = new URL('./scenarios/', import.meta.url).pathname;
+const READS = /^(Describe|Get|List)/;
+const WARNINGS = 50;
+
+const cpuMs = (from: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+};
+const rssMb = () => `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function regionOf(groups: number): Promise<SimRegion> {
+  const scenario = loadScenario(`${scenarios}scale-large.yaml`);
+  scenario.api.latencyMs = 0;
+  scenario.groups = scenario.groups.map((g) => ({ ...g, count: groups }));
+  // No Spot warnings of the region's own: the bench delivers the ones it measures.
+  scenario.market.hazardPerHour = 0;
+  const region = createSimulatedRegion(scenario);
+  await region.warmUp();
+  return region;
+}
+
+/** The service on `region`, its cloud recorded; warning receive and detach times noted (wall clock). */
+async function serviceOn(region: SimRegion) {
+  const receivedAt = new Map<string, number>();
+  const detachedAt = new Map<string, number>();
+  const base = region.cloud;
+  const cloud: Cloud = {
+    ...base,
+    queue: Object.assign(Object.create(base.queue), {
+      receive: async (...args: Parameters<Cloud['queue']['receive']>) => {
+        const messages = await base.queue.receive(...args);
+        const now = performance.now();
+        for (const m of messages) {
+          const id = /"instance-id":"(i-[0-9a-f]+)"/.exec(m.body)?.[1];
+          if (id && !receivedAt.has(id)) receivedAt.set(id, now);
+        }
+        return messages;
+      },
+    }),
+    autoscaling: Object.assign(Object.create(base.autoscaling), {
+      detachInstances: (group: string, ids: string[], decrement: boolean) => {
+        const now = performance.now();
+        for (const id of ids) if (!detachedAt.has(id)) detachedAt.set(id, now);
+        return base.autoscaling.detachInstances(group, ids, decrement);
+      },
+    }),
+  };
+  const service = createService({
+    cloud,
+    clock: region.clock,
+    logger: silentLogger,
+    releasersFor: () => [new NoopReleaser()],
+    options: {
+      queueUrls: [region.queueUrl],
+      pollers: 2,
+      concurrency: 64,
+      // No scheduled pass within the bench: it starts each pass it measures.
+      interval: '0 0 1 1 *',
+      graceMs: 5_000,
+      dryRun: false,
+      policyDir: `${scenarios}policies`,
+      watchPolicies: false,
+    },
+  });
+  await loadPoliciesOrFail([`${scenarios}policies`]);
+  return { service, receivedAt, detachedAt };
+}
+
+/** API read actions the simulated region answered since `before` (a port call may be several pages). */
+function readsSince(region: SimRegion, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [action, n] of Object.entries(region.api.stats.byAction))
+    if (READS.test(action) && action !== 'ReceiveMessage' && n > (before[action] ?? 0))
+      out[action] = n - (before[action] ?? 0);
+  return out;
+}
+const mark = (region: SimRegion) => ({ ...region.api.stats.byAction });
+const total = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+
+/** CPU ms of one-group passes over `n` different groups: median and max. */
+async function oneGroupPasses(region: SimRegion, service: Service, n: number) {
+  const names = [...region.targets.keys()];
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const cpu = process.cpuUsage();
+    await region.clock.drive(service.loop.runGroup(names[(i * 7) % names.length]!));
+    times.push(cpuMs(cpu));
+  }
+  times.sort((a, b) => a - b);
+  return { median: percentile(times, 50), max: times[times.length - 1]! };
+}
+
+/** Delivers a warning for one member of each of `count` groups; resolves with their receive->detach wall ms. */
+async function warnings(
+  region: SimRegion,
+  s: Awaited<ReturnType<typeof serviceOn>>,
+  count: number,
+  offset: number,
+  during?: () => Promise<unknown>,
+): Promise<number[]> {
+  const names = [...region.targets.keys()];
+  const ids = Array.from({ length: count }, (_, i) => {
+    const group = region.asg.mustGet(names[(offset + i * 9) % names.length]!);
+    return [...group.members.keys()][offset % group.members.size]!;
+  });
+  for (const id of ids) {
+    const event = buildSampleEvent({
+      type: 'spot-interruption',
+      instanceId: id,
+      region: region.cloud.region,
+      time: region.clock.now(),
+    });
+    region.sqs.deliver(region.queueUrl, JSON.stringify(event));
+  }
+  const pass = during?.();
+  // The clock jumps to the next timer whenever nothing is runnable: the window costs no wall time here.
+  const start = region.clock.nowMs();
+  await region.clock.drive(
+    (async () => {
+      while (ids.some((id) => !s.detachedAt.has(id)) && region.clock.nowMs() - start < 60_000)
+        await region.clock.sleep(5);
+      await pass;
+    })(),
+  );
+  return ids
+    .filter((id) => s.detachedAt.has(id) && s.receivedAt.has(id))
+    .map((id) => s.detachedAt.get(id)! - s.receivedAt.get(id)! + DEFAULT_COALESCE_WINDOW_MS)
+    .sort((a, b) => a - b);
+}
+
+export async function benchReconcile(): Promise<Figures> {
+  const small = await regionOf(5);
+  const smallService = await serviceOn(small);
+  await small.clock.drive(smallService.service.start());
+  await small.clock.drive(smallService.service.loop.runOnce());
+  const smallOne = await oneGroupPasses(small, smallService.service, 20);
+  await small.clock.drive(smallService.service.stop());
+
+  const region = await regionOf(500);
+  const rssSim = rssMb();
+  const s = await serviceOn(region);
+  const { service } = s;
+  const members = [...region.targets.keys()].reduce((n, g) => n + region.asg.mustGet(g).members.size, 0);
+  // start() begins the first full pass; runOnce() joins it.
+  let before = mark(region);
+  let cpu = process.cpuUsage();
+  await region.clock.drive(service.start());
+  const first = await region.clock.drive(service.loop.runOnce());
+  const firstMs = cpuMs(cpu);
+  const firstReads = readsSince(region, before);
+  before = mark(region);
+  cpu = process.cpuUsage();
+  await region.clock.drive(service.loop.runOnce());
+  const fullMs = cpuMs(cpu);
+  const fullReads = readsSince(region, before);
+  const floor = Math.ceil(500 / 100) + Math.ceil(members / 1000);
+  before = mark(region);
+  const one = await oneGroupPasses(region, service, 20);
+  const oneReads = readsSince(region, before);
+
+  const alone = await warnings(region, s, WARNINGS, 1);
+  // The passes the warnings requeued, and EC2's request bucket refilled, before the next part.
+  await region.clock.advanceBy(60_000);
+  const throttles = region.api.stats.throttles;
+  before = mark(region);
+  let passMs = 0;
+  let passGroups = 0;
+  const withPass = await warnings(region, s, WARNINGS, 2, async () => {
+    const c = process.cpuUsage();
+    passGroups = (await service.loop.runOnce())?.resolved.length ?? 0;
+    passMs = cpuMs(c);
+  });
+  const passReads = readsSince(region, before);
+  const ms = (v: number) => v.toFixed(1);
+  const figures: Figures = {
+    'region: groups x members': `500 x ${members / 500}`,
+    'peak RSS, simulated region alone': rssSim,
+    'start + first full passes: CPU ms': ms(firstMs),
+    'first full passes: groups acted on': first?.groups.filter((g) => g.results.length > 0).length ?? 0,
+    'start + first full passes: read calls': `${total(firstReads)} ${JSON.stringify(firstReads)}`,
+    'full pass: CPU ms': ms(fullMs),
+    'full pass: read calls': `${total(fullReads)} ${JSON.stringify(fullReads)}`,
+    'full pass: floor (DescribeASG + DescribeInstances)': `${floor} + tag lookups`,
+    'one-group pass, 500 groups: CPU ms median / max': `${ms(one.median)} / ${ms(one.max)}`,
+    'one-group pass, 5 groups: CPU ms median / max': `${ms(smallOne.median)} / ${ms(smallOne.max)}`,
+    'one-group passes: read calls per pass': JSON.stringify(
+      Object.fromEntries(Object.entries(oneReads).map(([k, v]) => [k, v / 20])),
+    ),
+    'peak RSS, region + service': rssMb(),
+    [`${WARNINGS} warnings alone: detached`]: alone.length,
+    [`${WARNINGS} warnings alone: receive->detach p50 / p99 ms`]: `${ms(percentile(alone, 50))} / ${ms(percentile(alone, 99))}`,
+    [`${WARNINGS} warnings + full pass: detached`]: withPass.length,
+    [`${WARNINGS} warnings + full pass: receive->detach p50 / p99 ms`]: `${ms(percentile(withPass, 50))} / ${ms(percentile(withPass, 99))}`,
+    'full pass during the warnings: groups, CPU ms (warnings included)': `${passGroups}, ${ms(passMs)}`,
+    'full pass during the warnings: read calls': `${total(passReads)} ${JSON.stringify(passReads)}`,
+    'throttled calls during that part': region.api.stats.throttles - throttles,
+    'peak RSS at the end': rssMb(),
+  };
+  await region.clock.drive(service.stop());
+  return figures;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const figures = await benchReconcile();
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(56)} ${v}`);
+}
