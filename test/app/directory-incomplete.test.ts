@@ -47,7 +47,11 @@ test('the startup pass fails, a one-group pass runs, and a warning for another g
   await region.clock.advanceBy(10_000);
   await region.clock.drive(service.loop.runGroup('a').then(() => undefined));
   const latest = service.loop.latest();
-  t.deepEqual(latest?.resolved.map((r) => r.group.name), ['a'], JSON.stringify(service.loop.status('a')));
+  t.deepEqual(
+    latest?.resolved.map((r) => r.group.name),
+    ['a'],
+    JSON.stringify(service.loop.status('a')),
+  );
   t.false(latest?.complete, 'the view holds group a only');
 
   const victim = [...region.asg.mustGet('b').members.keys()][0]!;

@@ -42,7 +42,9 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     case 'state-change':
       if (!LEAVING_STATES.has(ev.state))
         return discard('irrelevant', `${ev.instanceId} changed to ${ev.state}`);
-      return once(releaseKey(ev.instanceId), ev, ctx, signal, (entry) => handleInterruption(ev, entry, ctx, signal));
+      return once(releaseKey(ev.instanceId), ev, ctx, signal, (entry) =>
+        handleInterruption(ev, entry, ctx, signal),
+      );
     case 'spot-interruption': {
       const ahead = ev.time.getTime() - ctx.clock.now().getTime();
       if (ahead > FUTURE_TOLERANCE_MS)
@@ -58,7 +60,9 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     }
     case 'rebalance':
     case 'scheduled-change':
-      return once(rebalanceKey(ev.instanceId), ev, ctx, signal, (entry) => handleRebalance(ev, entry, ctx, signal));
+      return once(rebalanceKey(ev.instanceId), ev, ctx, signal, (entry) =>
+        handleRebalance(ev, entry, ctx, signal),
+      );
   }
 }
 
@@ -79,7 +83,7 @@ async function staleWarning(ev: InterruptionEvent, ctx: HandlerContext): Promise
   const late = ctx.clock.now().getTime() - (ev.time.getTime() + WARNING_MS);
   if (late <= STALE_AFTER_MS) return undefined;
   const [instance] = await ctx.cloud.ec2.describeInstances([ev.instanceId]);
-  if (!instance || instance.state !== 'running' || instance.tags[INTERRUPTED_AT_TAG]) return undefined;
+  if (instance?.state !== 'running' || instance.tags[INTERRUPTED_AT_TAG]) return undefined;
   return `warning for ${ev.instanceId} dated ${ev.time.toISOString()}: its deadline passed ${Math.round(late / 1000)} s ago and the instance still runs unmarked`;
 }
 
