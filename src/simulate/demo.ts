@@ -91,7 +91,10 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
   const m = recorder.finish();
   write(
     `stopped at ${region.clock.now().toISOString().slice(11, 19)}: ${m.interruptions} interruption(s), ` +
-      `${(m.handledBeforeDeadline * 100).toFixed(0)} % handled before the deadline, ${m.replacementSeconds.length} replaced, ` +
+      (m.interruptions > 0
+        ? `${(m.handledBeforeDeadline * 100).toFixed(0)} % handled before the deadline, `
+        : 'none to handle, ') +
+      `${m.replacementSeconds.length} replaced, ` +
       `${region.api.stats.calls} API calls, ${region.api.stats.throttles} throttled`,
   );
   return 0;
