@@ -214,14 +214,10 @@ test('60 warnings across 3 groups: all detached, each once, in calls of at most 
   t.deepEqual([...detached].sort(), [...ids].sort());
 });
 
-// FINDING (production, reported; not fixed here): the old fake had no API rate limits. EC2's published
-// buckets ("Request throttling for the Amazon EC2 API": non-mutating 100 burst / 20 per s, mutating
-// 50 / 5 per s) throttle a storm's per-instance DescribeInstances (two per warning) and CreateTags (one
-// per warning), so the handlers reach the 20 ms coalescing window over ~2 s instead of together: 60
-// warnings cost 20 DetachInstances calls (group b: 6 for 20 instances) instead of at most 4. This test
-// holds the old assertion and is expected to fail until the fast path batches its marker tagging (or
-// otherwise coalesces over the spread): `test.failing` turns into a failure the day it passes.
-test.failing('60 warnings across 3 groups: at most ceil(n/20) DetachInstances calls per group', async (t) => {
+// EC2's published buckets ("Request throttling for the Amazon EC2 API": non-mutating 100 burst / 20 per s,
+// mutating 50 / 5 per s) throttle a storm's per-instance DescribeInstances and CreateTags; the handlers
+// batch those while one is in flight (batched-ec2.ts), so they reach the detach coalescer together.
+test('60 warnings across 3 groups: at most ceil(n/20) DetachInstances calls per group', async (t) => {
   const { w } = await storm();
   const calls = (g: string) => w.detaches().filter((c) => c.group === g);
   t.true(calls('a').length <= 2, `a: ${calls('a').length}`);

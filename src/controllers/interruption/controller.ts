@@ -2,6 +2,7 @@ import { describeError } from '../../domain/errors.js';
 import type { DiscardReason } from '../../domain/events.js';
 import { MetricNames } from '../../observability/metric-names.js';
 import type { QueueMessage } from '../../ports/queue.js';
+import { batchedEc2 } from './batched-ec2.js';
 import { type MessageVerdict, QueueConsumer } from './consumer.js';
 import type { HandlerContext, HandlerDeps } from './context.js';
 import { DedupeStore } from './dedupe-store.js';
@@ -69,6 +70,8 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
   const { queueUrls: _q, pollers: _p, concurrency: _c, options: _o, ...handlerDeps } = deps;
   const ctx: HandlerContext = {
     ...handlerDeps,
+    // The handlers' reads and marker tags are batched while a call is in flight (batched-ec2.ts).
+    cloud: { ...deps.cloud, ec2: batchedEc2(deps.cloud.ec2) },
     coalescer,
     // Duplicates arrive within minutes (warning, state-change, lifecycle); the instance tag covers the rest.
     done: new DedupeStore<string>(deps.clock, o.dedupeTtlMs ?? 15 * 60_000),
