@@ -36,6 +36,7 @@ import {
   testCloud,
 } from '../test/helpers/aws-fixtures.js';
 import { type Moto, startMoto, TEST_REGION } from '../test/helpers/moto.js';
+import { withWarningTimes } from './warning-times.js';
 
 type Figures = Record<string, number | string>;
 
@@ -84,8 +85,6 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
   const queueUrl = await createTestQueue(clients.sqs, `bench-${pollers}-${coalesceWindowMs}`);
 
   const visibleAt = new Map<string, number>();
-  const receivedAt = new Map<string, number>();
-  const detachedAt = new Map<string, number>();
   const awsMs = new Map<string, number>();
   const timed =
     <A extends unknown[], R>(fn: (...a: A) => Promise<R>, idsOf: (...a: A) => string[]) =>
@@ -98,29 +97,13 @@ async function latencyRun(moto: Moto, pollers: number, coalesceWindowMs: number)
         for (const id of idsOf(...a)) awsMs.set(id, (awsMs.get(id) ?? 0) + took);
       }
     };
+  const marked = withWarningTimes(base);
+  const { receivedAt, detachedAt } = marked;
   const cloud: Cloud = {
-    ...base,
+    ...marked.cloud,
     ec2: Object.assign(Object.create(base.ec2), {
       describeInstances: timed(base.ec2.describeInstances.bind(base.ec2), (...a) => a[0]),
       createTags: timed(base.ec2.createTags.bind(base.ec2), (...a) => a[0]),
-    }),
-    queue: Object.assign(Object.create(base.queue), {
-      receive: async (...args: Parameters<Cloud['queue']['receive']>) => {
-        const messages = await base.queue.receive(...args);
-        const now = performance.now();
-        for (const m of messages) {
-          const id = /"instance-id":"(i-[0-9a-f]+)"/.exec(m.body)?.[1];
-          if (id && !receivedAt.has(id)) receivedAt.set(id, now);
-        }
-        return messages;
-      },
-    }),
-    autoscaling: Object.assign(Object.create(base.autoscaling), {
-      detachInstances: (group: string, list: string[], decrement: boolean) => {
-        const now = performance.now();
-        for (const id of list) if (!detachedAt.has(id)) detachedAt.set(id, now);
-        return base.autoscaling.detachInstances(group, list, decrement);
-      },
     }),
   };
   const directory = createDirectory({ cloud, resolve: resolveManaged, clock: systemClock, ttlMs: 1000 });

@@ -13,11 +13,11 @@ import { createService, type Service } from '../src/app/service.js';
 import { loadPoliciesOrFail } from '../src/config/load.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from '../src/controllers/interruption/controller.js';
 import { buildSampleEvent } from '../src/domain/sample-events.js';
-import type { Cloud } from '../src/ports/cloud.js';
 import { silentLogger } from '../src/ports/logger.js';
 import { NoopReleaser } from '../src/release/noop.js';
 import { createSimulatedRegion, type SimRegion } from '../src/sim/region.js';
 import { loadScenario } from '../src/sim/scenario.js';
+import { withWarningTimes } from './warning-times.js';
 
 type Figures = Record<string, number | string>;
 
@@ -49,30 +49,7 @@ async function regionOf(groups: number): Promise<SimRegion> {
 
 /** The service on `region`, its cloud recorded; warning receive and detach times noted (wall clock). */
 async function serviceOn(region: SimRegion) {
-  const receivedAt = new Map<string, number>();
-  const detachedAt = new Map<string, number>();
-  const base = region.cloud;
-  const cloud: Cloud = {
-    ...base,
-    queue: Object.assign(Object.create(base.queue), {
-      receive: async (...args: Parameters<Cloud['queue']['receive']>) => {
-        const messages = await base.queue.receive(...args);
-        const now = performance.now();
-        for (const m of messages) {
-          const id = /"instance-id":"(i-[0-9a-f]+)"/.exec(m.body)?.[1];
-          if (id && !receivedAt.has(id)) receivedAt.set(id, now);
-        }
-        return messages;
-      },
-    }),
-    autoscaling: Object.assign(Object.create(base.autoscaling), {
-      detachInstances: (group: string, ids: string[], decrement: boolean) => {
-        const now = performance.now();
-        for (const id of ids) if (!detachedAt.has(id)) detachedAt.set(id, now);
-        return base.autoscaling.detachInstances(group, ids, decrement);
-      },
-    }),
-  };
+  const { cloud, receivedAt, detachedAt } = withWarningTimes(region.cloud);
   const service = createService({
     cloud,
     clock: region.clock,
