@@ -296,3 +296,38 @@ test('lifecycleHooks.owned names the hooks spotmax completes', async (t) => {
     ['lifecycle-handler-drain'],
   );
 });
+
+test('two replicas: the warning at one and the terminate hook at the other, at once: one release, one CONTINUE', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 2, hooks: terminating() }]);
+  const victim = w.members('web')[0]!;
+  const replica = (holder: string) => {
+    const seen: ReleaseRequest[] = [];
+    const { controller } = makeController({
+      cloud: w.cloud,
+      clock: w.clock,
+      // A release that takes time, so the two messages overlap while it runs.
+      releasers: [slowReleaser(w.clock, 5, seen)],
+      deps: { claims: { store: w.region.coordination.replica(w.clock), holder } },
+    });
+    return { controller, seen };
+  };
+  const a = replica('task-a');
+  const b = replica('task-b');
+  w.region.asg.terminateInGroup(victim, false);
+  const [hook] = await hookMessages(w);
+  const warning = msg(
+    buildSampleEvent({
+      type: 'spot-interruption',
+      instanceId: victim,
+      region: 'us-east-1',
+      time: w.clock.now(),
+    }),
+  );
+  // EC2 calls take time, so each replica reads the instance before the other has marked it.
+  w.region.api.setFault('ec2', { latencyMs: 50 });
+  await w.clock.drive(
+    Promise.all([a.controller.handleMessage(warning, 'q1'), b.controller.handleMessage(hook!, 'q1')]),
+  );
+  t.is(a.seen.length + b.seen.length, 1, 'released once across the replicas');
+  t.is(w.okCalls('completeLifecycleAction').length, 1);
+});

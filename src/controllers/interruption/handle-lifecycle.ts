@@ -9,6 +9,7 @@ import { MetricNames } from '../../observability/metric-names.js';
 import type { LifecycleActionRef } from '../../ports/autoscaling.js';
 import { every } from '../../timing/every.js';
 import { withRetry } from '../../timing/retry.js';
+import { claimWork } from './claims.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
 import { release, releaseKey } from './handle-interruption.js';
 import { done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
@@ -112,16 +113,42 @@ async function releaseOnce(
   deadline: Date,
   signal: AbortSignal,
 ): Promise<void> {
-  if (ctx.done.has(releaseKey(ev.instanceId))) return;
+  const key = releaseKey(ev.instanceId);
+  if (ctx.done.has(key)) return;
+  // The same key as the warning's and state change's: across replicas one releases the instance, whichever
+  // message reaches a replica first; a replica that finds it claimed waits for the outcome, then completes.
+  const claim = await claimWork(ctx.claims, key, deadline, { clock: ctx.clock, logger: ctx.logger, signal });
+  if (claim.kind === 'done') {
+    ctx.done.set(key, claim.outcome);
+    return;
+  }
+  let released = false;
+  try {
+    released = await markAndRelease(ev, groupName, settings, ctx, deadline, signal);
+  } finally {
+    if (claim.kind === 'mine') await claim.finish(released ? 'released' : undefined);
+  }
+  if (released) ctx.done.set(key, 'released');
+}
+
+/** Marks and releases the instance unless it is gone or marked already; true when the release is done. */
+async function markAndRelease(
+  ev: LifecycleEvent,
+  groupName: string,
+  settings: GroupSettings,
+  ctx: HandlerContext,
+  deadline: Date,
+  signal: AbortSignal,
+): Promise<boolean> {
   const instance = await freshInstance(ctx, ev.instanceId, deadline, signal);
-  if (isGone(instance) || !instance) return;
-  if (instance.tags[INTERRUPTED_AT_TAG]) return;
+  if (isGone(instance) || !instance) return true;
+  if (instance.tags[INTERRUPTED_AT_TAG]) return true;
   if (ctx.dryRun) {
     ctx.logger.info(
       { dryRun: true, instance: ev.instanceId, group: groupName },
       `would mark and release ${ev.instanceId}`,
     );
-    return;
+    return false;
   }
   if (
     !(await tagInstance(
@@ -132,9 +159,9 @@ async function releaseOnce(
       signal,
     ))
   )
-    return;
+    return true;
   await release(ctx, groupName, settings, instance, 'lifecycle-terminate', deadline, signal);
-  ctx.done.set(releaseKey(ev.instanceId), 'released');
+  return true;
 }
 
 /** Runs `work`, recording a heartbeat every half heartbeat-timeout while it runs. */
