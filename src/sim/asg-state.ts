@@ -15,13 +15,14 @@ import {
 } from './asg-model.js';
 import { chooseLaunch, launchFailureMessage } from './asg-placement.js';
 import { rebalanceMove, rebalanceSuspendedBy, rebalanceVictim } from './asg-rebalance.js';
+import { memberWeight, unitsOf, validateUnits } from './asg-units.js';
 import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
 import { deepFreeze } from './freeze.js';
 
 export type { AsgHooks, AsgTimings, SimGroup, SimHook, SimMember };
-export { DEFAULT_ASG_TIMINGS };
+export { DEFAULT_ASG_TIMINGS, memberWeight };
 
 // Auto Scaling groups as the Auto Scaling documentation describes them: the group launches or
 // terminates to keep its desired capacity, balances AZs, follows its MixedInstancesPolicy, replaces a
@@ -97,6 +98,7 @@ export class AsgState {
       maxInstanceLifetime?: number;
     },
   ): SimGroup {
+    validateUnits(spec);
     const g: SimGroup = {
       name: spec.name,
       min: spec.min,
@@ -157,16 +159,23 @@ export class AsgState {
     const extra = g.rebalancing?.instanceId;
     const swap = g.distributionSwap?.instanceId;
     const active = this.active(g).filter((m) => m.instanceId !== extra && m.instanceId !== swap);
-    if (active.length < g.desired) {
+    // Desired capacity counts units (sim/asg-units.ts): 1 a member, or its weight in a weighted group.
+    const units = unitsOf(active);
+    if (units < g.desired) {
       // "Suspend and resume Amazon EC2 Auto Scaling processes": with Launch suspended the group does not
       // launch, so a member detached without decrement or lost is not replaced until Launch resumes.
       if (g.suspendedProcesses.has('Launch')) return;
-      for (let i = active.length; i < g.desired; i++) if (!this.launchOne(g)) break;
-    } else if (active.length > g.desired) {
-      this.scaleIn(g, active, active.length - g.desired);
-    } else if (!this.replaceForDistribution(g, active)) {
-      this.rebalance(g, active);
+      // Until the desired units are fulfilled, even with an overage ("Configure ... instance weights").
+      for (let have = units; have < g.desired; ) {
+        const id = this.launchOne(g);
+        if (!id) break;
+        have += g.members.get(id)?.weight ?? 1;
+      }
+      return;
     }
+    // A surplus smaller than any member's weight is the overage of a weighted launch: it stays.
+    if (units > g.desired && this.scaleIn(g, active, units - g.desired)) return;
+    if (!this.replaceForDistribution(g, active)) this.rebalance(g, active);
   }
 
   /**
@@ -526,10 +535,17 @@ export class AsgState {
     }
   }
 
-  private scaleIn(g: SimGroup, active: SimMember[], n: number): void {
+  /**
+   * Takes `surplus` units away; true when it terminated any. A member whose weight is more than what is
+   * left of the surplus stays: scale-in never takes a weighted group below its desired units (the
+   * overage of a launch is kept, "Configure an Auto Scaling group to use instance weights").
+   */
+  private scaleIn(g: SimGroup, active: SimMember[], surplus: number): boolean {
     // Default termination policy, simplified: the AZ with the most members first, then the oldest.
-    const candidates = active.filter((m) => !m.protectedFromScaleIn);
-    for (let i = 0; i < n && candidates.length > 0; i++) {
+    let left = surplus;
+    let any = false;
+    const candidates = active.filter((m) => !m.protectedFromScaleIn && m.weight <= left);
+    while (left > 0 && candidates.length > 0) {
       const perAz = new Map<string, number>();
       for (const m of candidates) perAz.set(m.az, (perAz.get(m.az) ?? 0) + 1);
       let best = 0;
@@ -540,6 +556,10 @@ export class AsgState {
         if (byAz > 0 || (byAz === 0 && a.launchedAt < b.launchedAt)) best = j;
       }
       const [victim] = candidates.splice(best, 1);
+      left -= victim!.weight;
+      any = true;
+      for (let j = candidates.length - 1; j >= 0; j--)
+        if (candidates[j]!.weight > left) candidates.splice(j, 1);
       this.activity(
         g,
         'InProgress',
@@ -548,6 +568,7 @@ export class AsgState {
       );
       this.beginTermination(g, victim!);
     }
+    return any;
   }
 
   /**
@@ -564,13 +585,13 @@ export class AsgState {
     const g = this.groups.get(name)!;
     const m = g.members.get(instanceId)!;
     if (LEAVING.has(m.lifecycleState)) return;
-    if (decrement && g.desired - 1 < g.min) {
+    if (decrement && g.desired - m.weight < g.min) {
       throw awsError(
         'ValidationError',
         `Currently, desired capacity equals minimum size (${g.min}) of ${name}: cannot decrement.`,
       );
     }
-    if (decrement) g.desired--;
+    if (decrement) g.desired -= m.weight;
     this.activity(
       g,
       'InProgress',
@@ -596,14 +617,16 @@ export class AsgState {
       }
     }
     // DetachInstances API reference: with ShouldDecrementDesiredCapacity the new desired capacity may not
-    // go below MinSize (a group at min = desired cannot give up a member that way).
-    if (decrement && g.desired - ids.length < g.min) {
+    // go below MinSize (a group at min = desired cannot give up a member that way). In a weighted group
+    // desired and MinSize are units, so the decrement is the members' weight (sim/asg-units.ts).
+    const units = unitsOf(ids.map((id) => g.members.get(id)!));
+    if (decrement && g.desired - units < g.min) {
       throw awsError(
         'ValidationError',
         `Detaching ${ids.length} instance(s) with decrement would take desired capacity below the group's minimum size ${g.min}.`,
       );
     }
-    if (decrement) g.desired -= ids.length;
+    if (decrement) g.desired -= units;
     g.snapshot = undefined;
     for (const id of ids) {
       const m = g.members.get(id)!;
@@ -642,14 +665,17 @@ export class AsgState {
       return inst;
     });
     // AttachInstances API reference: desired capacity rises by the number attached, and may not exceed
-    // MaxSize (a group at max = desired takes no instance until MaxSize is raised).
-    if (g.desired + ids.length > g.max) {
+    // MaxSize (a group at max = desired takes no instance until MaxSize is raised). In a weighted group
+    // desired and MaxSize are units, so each attached instance adds its weight (sim/asg-units.ts).
+    let units = 0;
+    for (const inst of insts) units += memberWeight(g, inst.instanceType);
+    if (g.desired + units > g.max) {
       throw awsError(
         'ValidationError',
-        `New SetDesiredCapacity value ${g.desired + ids.length} is above max value ${g.max} for the AutoScalingGroup.`,
+        `New SetDesiredCapacity value ${g.desired + units} is above max value ${g.max} for the AutoScalingGroup.`,
       );
     }
-    g.desired += ids.length;
+    g.desired += units;
     g.snapshot = undefined;
     for (const inst of insts) {
       this.ec2.setTags(inst.instanceId, { 'aws:autoscaling:groupName': g.name });
@@ -726,14 +752,4 @@ export class AsgState {
     g.snapshot ??= deepFreeze(describeGroup(g, this.ec2));
     return g.snapshot;
   }
-}
-
-/**
- * The units a member of this type counts for: its override's WeightedCapacity ("Configure instance
- * weighting for Amazon EC2 Auto Scaling"), 1 when the group has no weights.
- */
-export function memberWeight(g: SimGroup, instanceType: string): number {
-  const o = g.mixedInstancesPolicy?.overrides.find((x) => x.instanceType === instanceType);
-  const w = Number(o?.weightedCapacity ?? 1);
-  return Number.isFinite(w) && w > 0 ? w : 1;
 }

@@ -162,7 +162,17 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     const tpl = ec2.addTemplate({
       name: `${g.name}-lt`,
       defaultVersion: 1,
-      versions: [{ version: 1, instanceType: g.instanceTypes[0]!, hibernation: g.hibernation, boot: g.boot }],
+      versions: [
+        {
+          version: 1,
+          instanceType: g.instanceTypes[0]!,
+          hibernation: g.hibernation,
+          boot: g.boot,
+          ...(g.persistentVolume?.inTemplate
+            ? { blockDevices: [{ device: g.persistentVolume.device, sizeGiB: g.persistentVolume.sizeGiB }] }
+            : {}),
+        },
+      ],
     });
     const hooks: SimHook[] = g.lifecycleHooks.map((h) => ({
       name: h.name,
@@ -199,9 +209,10 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
       hooks,
       capacityRebalance: g.capacityRebalance,
       suspendedProcesses: g.suspendedProcesses,
+      ...(g.desiredCapacityType ? { desiredCapacityType: g.desiredCapacityType } : {}),
     });
     targets.set(g.name, g.desired);
-    if (g.persistentVolume) {
+    if (g.persistentVolume && !g.persistentVolume.inTemplate) {
       volumes.create({
         availabilityZone: g.azs[0]!,
         sizeGiB: g.persistentVolume.sizeGiB,

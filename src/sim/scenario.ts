@@ -64,8 +64,19 @@ const groupSchema = z
     suspendedProcesses: z.array(z.string()).default([]),
     /** WeightedCapacity per instance type: desired, min and max then count units. */
     weights: z.record(z.string(), z.number().int().min(1).max(999)).optional(),
+    /** The ASG's DesiredCapacityType: units (default), or vcpu / memory-mib (each member counts its size). */
+    desiredCapacityType: z.enum(['units', 'vcpu', 'memory-mib']).optional(),
     persistentVolume: z
-      .object({ sizeGiB: z.number().int().min(1).default(100), device: z.string().default('/dev/sdf') })
+      .object({
+        sizeGiB: z.number().int().min(1).default(100),
+        device: z.string().default('/dev/sdf'),
+        /**
+         * The seed's way: the launch template maps a second EBS volume at `device` (DeleteOnTermination
+         * true, as AWS defaults), so every instance launches with its own; otherwise one standalone
+         * volume tagged spotmax:group is created in the group's first AZ.
+         */
+        inTemplate: z.boolean().default(false),
+      })
       .strict()
       .optional(),
   })
