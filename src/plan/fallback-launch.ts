@@ -1,14 +1,16 @@
 import type { ActionOf } from '../domain/actions.js';
 import type { ManagedInput } from './input.js';
 import { isLeavingState, membersWithInstances } from './members.js';
+import { showUnits, unitsOfType } from './units.js';
 
 // Where the fallback's On-Demand instances go: the group's launch template, its first override type
 // (the order a `prioritized` On-Demand allocation follows), spread over the group's subnets (or AZs)
 // with the fewest members first, as the group itself balances.
 
+/** `missing` is in the group's units (plan/units.ts): as many instances as cover them are launched. */
 export function planFallbackLaunch(
   input: ManagedInput,
-  count: number,
+  missing: number,
   record: string,
   why: string,
 ): { action: ActionOf<'fallback-launch'> } | { problem: string } {
@@ -19,6 +21,13 @@ export function planFallbackLaunch(
     return { problem: 'cannot fall back to On-Demand: the group has no launch template to launch from' };
   }
   const instanceType = policy?.overrides.find((o) => o.instanceType)?.instanceType;
+  const each = unitsOfType(group, instanceType);
+  if (each === undefined) {
+    return {
+      problem: `cannot fall back to On-Demand: the units of ${instanceType ?? "the template's instance type"} in ${group.name} (DesiredCapacityType ${group.desiredCapacityType ?? 'units'}) are unknown until a member of that type reports them`,
+    };
+  }
+  const count = Math.ceil(missing / each);
   const views = membersWithInstances(input).filter((v) => !isLeavingState(v.member.lifecycleState));
   const placements: ActionOf<'fallback-launch'>['placements'] = [];
   const bySubnet = new Map(group.subnetIds.map((s) => [s, 0]));
@@ -46,7 +55,7 @@ export function planFallbackLaunch(
       launchTemplate,
       placements,
       record,
-      reason: `fallback-on-demand: ${why}; launch ${count} On-Demand to cover the shortfall`,
+      reason: `fallback-on-demand: ${why}; launch ${count} On-Demand to cover the shortfall${each !== 1 ? ` of ${showUnits(group, missing)} (${each} each)` : ''}`,
     },
   };
 }

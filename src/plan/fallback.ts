@@ -7,13 +7,13 @@ import { type FallbackRecord, formatFallbackRecord, parseFallbackRecord } from '
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
 import {
   formatMinutes,
-  inServiceCount,
   isInService,
   isLeavingState,
   membersWithInstances,
   minutesBetween,
 } from './members.js';
 import { inFlightReplacements, type ReplacementCandidate } from './replacement.js';
+import { showUnits, sumUnits, unitsOfType } from './units.js';
 
 // On-Demand fallback and return to Spot, covering the shortfall only.
 //
@@ -60,10 +60,16 @@ export function planFallback(input: ManagedInput): FallbackPlan {
   const cfg = settings.onDemandFallback;
   const tag = group.tags.find((t) => t.key === FALLBACK_ORIGINAL_TAG);
   const activities = input.activities ?? [];
-  const inService = inServiceCount(input);
-  const active = group.members.filter((m) => !isLeavingState(m.lifecycleState)).length;
+  // Counted in units, as desired is (plan/units.ts): in a group without weights, instances.
+  const inService = sumUnits(
+    membersWithInstances(input)
+      .filter(isInService)
+      .map((v) => v.member),
+  );
+  const active = sumUnits(group.members.filter((m) => !isLeavingState(m.lifecycleState)));
   const outside = launchedOutside(input);
-  const missing = Math.max(0, group.desired - active - outside.length);
+  const outsideUnits = outside.reduce((n, i) => n + (unitsOfType(group, i.instanceType) ?? 1), 0);
+  const missing = Math.max(0, group.desired - active - outsideUnits);
 
   let record: FallbackRecord | undefined;
   if (tag) {
@@ -124,7 +130,7 @@ export function planFallback(input: ManagedInput): FallbackPlan {
         };
     const why = returning
       ? `Spot launches failed again after the return (${streak.length} failed); next return in ${returnIntervalMinutes(cfg.returnCheckMinutes, next.attempt)}m`
-      : `${inService}/${group.desired} InService for ${forSeconds}s, ${streak.length} failed Spot launches`;
+      : `${showUnits(group, inService)}/${group.desired} InService for ${forSeconds}s, ${streak.length} failed Spot launches`;
     const launch = planFallbackLaunch(input, missing, formatFallbackRecord(next), why);
     if ('problem' in launch) out.problems.push(launch.problem);
     else out.actions.push(launch.action);
@@ -174,7 +180,7 @@ export function planFallback(input: ManagedInput): FallbackPlan {
       kind: 'fallback-clear',
       group: group.name,
       target: group.name,
-      reason: `return-to-spot complete: no On-Demand instance of the fallback left, ${inService}/${group.desired} InService`,
+      reason: `return-to-spot complete: no On-Demand instance of the fallback left, ${showUnits(group, inService)}/${group.desired} InService`,
     });
   }
   return out;

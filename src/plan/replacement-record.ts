@@ -50,7 +50,15 @@ export interface ReplacementRecord {
   gone?: boolean;
   /** Desired capacity right before lowering it for an interrupted instance someone else detached. */
   desiredExpected?: number;
+  /**
+   * Capacity units the old instance counts for in a weighted group (plan/units.ts): what was added to
+   * desired (and MaxSize) and is taken back. Absent = 1, as in a group without weights.
+   */
+  units?: number;
 }
+
+/** The units a replacement adds and takes back. */
+export const recordUnits = (r: Pick<ReplacementRecord, 'units'>): number => r.units ?? 1;
 
 export function formatReplacementRecord(r: ReplacementRecord): string {
   const parts = [`step=${r.step}`, `since=${r.since.toISOString()}`, `why=${r.why}`];
@@ -64,6 +72,7 @@ export function formatReplacementRecord(r: ReplacementRecord): string {
   if (r.interrupted) parts.push('interrupted=1');
   if (r.gone) parts.push('gone=1');
   if (r.desiredExpected !== undefined) parts.push(`desiredExpected=${r.desiredExpected}`);
+  if (r.units !== undefined && r.units !== 1) parts.push(`units=${r.units}`);
   return parts.join(';');
 }
 
@@ -105,6 +114,8 @@ export function parseReplacementRecord(value: string): ReplacementRecord | { err
   if (flag('gone')) record.gone = true;
   const desiredExpected = int('desiredExpected');
   if (desiredExpected !== undefined) record.desiredExpected = desiredExpected;
+  const units = int('units');
+  if (units !== undefined && units > 0) record.units = units;
   return record;
 }
 

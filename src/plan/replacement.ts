@@ -16,7 +16,13 @@ import {
   membersWithInstances,
   minutesBetween,
 } from './members.js';
-import { isRecordError, parseReplacementRecord, type ReplacementRecord } from './replacement-record.js';
+import {
+  isRecordError,
+  parseReplacementRecord,
+  type ReplacementRecord,
+  recordUnits,
+} from './replacement-record.js';
+import { memberUnits } from './units.js';
 
 // Launch-before-retire, shared by lifetime, rebalance `replace` and return-to-Spot: add capacity,
 // wait (by requeue) for a new member to be InService, then release, detach with decrement, restore
@@ -225,11 +231,22 @@ export function planReplacements(
         const after = Math.floor(record.since.getTime() / 1000) * 1000;
         // A member already marked as this instance's replacement (a pass stopped between marking it and
         // recording the step) comes first; otherwise the oldest unclaimed member launched since.
-        const ready =
-          membersWithInstances(input).find((v) => isInService(v) && v.instance.tags[REPLACES_TAG] === id) ??
-          fresh.find((v) => v.instance.launchTime.getTime() >= after && !claimed.has(v.member.instanceId));
+        const marked = membersWithInstances(input).find(
+          (v) => isInService(v) && v.instance.tags[REPLACES_TAG] === id,
+        );
+        // In a weighted group the units added may come as several smaller members: all of them serve
+        // before the old one goes (plan/units.ts); the first is the one recorded.
+        const newcomers: MemberView[] = [];
+        let covered = 0;
+        for (const v of fresh) {
+          if (marked || covered >= recordUnits(record)) break;
+          if (v.instance.launchTime.getTime() < after || claimed.has(v.member.instanceId)) continue;
+          newcomers.push(v);
+          covered += memberUnits(v.member);
+        }
+        const ready = marked ?? (covered >= recordUnits(record) ? newcomers[0] : undefined);
         if (ready) {
-          claimed.add(ready.member.instanceId);
+          for (const v of marked ? [marked] : newcomers) claimed.add(v.member.instanceId);
           part.actions.push(
             retireAction(
               input,

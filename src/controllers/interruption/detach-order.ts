@@ -1,4 +1,5 @@
 import type { Group } from '../../domain/types.js';
+import { unitsOfMember } from '../../plan/units.js';
 
 // Whether the interrupted instance is detached with ShouldDecrementDesiredCapacity.
 //
@@ -19,10 +20,16 @@ export function launchSuspended(group: Group | undefined): boolean {
   return (group?.suspendedProcesses ?? []).includes('Launch');
 }
 
-export function detachDecrement(group: Group | undefined, standbyAttached: boolean): DetachChoice {
+export function detachDecrement(
+  group: Group | undefined,
+  standbyAttached: boolean,
+  instanceId?: string,
+): DetachChoice {
   if (standbyAttached) return { decrement: true };
   if (!group || !launchSuspended(group)) return { decrement: false };
-  if (group.desired - 1 >= group.min)
+  // The decrement is the member's units in a weighted group (plan/units.ts).
+  const units = instanceId === undefined ? 1 : unitsOfMember(group, instanceId);
+  if (group.desired - units >= group.min)
     return {
       decrement: true,
       note: `${group.name} has Launch suspended: no replacement would come, so the detach lowers desired capacity`,

@@ -8,6 +8,7 @@ import {
 } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import { MetricNames } from '../../observability/metric-names.js';
+import { isWeighted, unitsOfMember, unitsOfType } from '../../plan/units.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
@@ -74,7 +75,11 @@ export function rankStandbys(
   const before = group ? spreadAfterSwap(group, interrupted, interrupted.availabilityZone) : 0;
   const evenEnough = (az: string) => !group || spreadAfterSwap(group, interrupted, az) <= Math.max(1, before);
   const strict = group !== undefined && azRebalanceActive(group);
+  // Weighted group (plan/units.ts): the attach adds the standby's units and the detach with decrement
+  // takes the interrupted member's, so only a standby worth as many units keeps desired exact.
+  const units = group && isWeighted(group) ? unitsOfMember(group, interrupted.instanceId) : undefined;
   return standbys
+    .filter((s) => units === undefined || unitsOfType(group!, s.instanceType) === units)
     .filter((s) => !sameAzOnly || s.availabilityZone === interrupted.availabilityZone)
     .filter((s) => !strict || evenEnough(s.availabilityZone))
     .map((s) => ({
@@ -178,7 +183,8 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           await release(id, 'running too late to attach before the deadline', log);
           return undefined;
         }
-        finish = (await headroom.attach(groupName, id)).finish;
+        finish = (await headroom.attach(groupName, id, (group && unitsOfType(group, pick.instanceType)) ?? 1))
+          .finish;
       } catch (err) {
         await release(id, describeError(err), log);
         throw err;

@@ -55,11 +55,12 @@ export class SwapHeadroom {
   constructor(private readonly deps: SwapHeadroomDeps) {}
 
   /**
-   * Attaches `standbyId` to `groupName`, raising MaxSize first when desired + 1 would exceed it. Returns
-   * `finish`, to call once the interrupted instance's detach is over (or has failed): the last open swap
-   * of the group restores MaxSize and removes the record.
+   * Attaches `standbyId` to `groupName`, raising MaxSize first when desired + its units (1, or its weight
+   * in a weighted group: plan/units.ts) would exceed it. Returns `finish`, to call once the interrupted
+   * instance's detach is over (or has failed): the last open swap of the group restores MaxSize and
+   * removes the record.
    */
-  async attach(groupName: string, standbyId: string): Promise<{ finish: () => Promise<void> }> {
+  async attach(groupName: string, standbyId: string, units = 1): Promise<{ finish: () => Promise<void> }> {
     const st = this.state(groupName);
     st.open++;
     let finished = false;
@@ -69,7 +70,7 @@ export class SwapHeadroom {
       st.open--;
       if (st.open === 0) await this.restore(groupName, st);
     };
-    const run = st.queue.then(() => this.attachOne(groupName, standbyId, st));
+    const run = st.queue.then(() => this.attachOne(groupName, standbyId, units, st));
     st.queue = run.catch(() => undefined);
     try {
       await run;
@@ -89,11 +90,16 @@ export class SwapHeadroom {
     return st;
   }
 
-  private async attachOne(groupName: string, standbyId: string, st: GroupSwaps): Promise<void> {
+  private async attachOne(
+    groupName: string,
+    standbyId: string,
+    units: number,
+    st: GroupSwaps,
+  ): Promise<void> {
     const { cloud, clock, logger } = this.deps;
     const [group] = await cloud.autoscaling.describeGroups([groupName]);
     if (!group) throw new SpotmaxError(`attaching standby ${standbyId}: group ${groupName} not found`);
-    if (group.desired + 1 > group.max) {
+    if (group.desired + units > group.max) {
       const recorded = swapRecordOf(group);
       const originalMax = st.originalMax ?? recorded?.originalMax ?? group.max;
       if (!recorded) {
@@ -106,7 +112,7 @@ export class SwapHeadroom {
         ]);
       }
       st.originalMax = originalMax;
-      const max = group.desired + 1;
+      const max = group.desired + units;
       try {
         await cloud.autoscaling.updateGroup(groupName, { max });
       } catch (err) {

@@ -3,6 +3,7 @@ import { FALLBACK_FOR_TAG, FALLBACK_ORIGINAL_TAG, GROUP_TAG } from '../../../dom
 import { countForGroup } from '../../../observability/group-metrics.js';
 import { MetricNames } from '../../../observability/metric-names.js';
 import { isLeavingState } from '../../../plan/members.js';
+import { isWeighted, sumUnits, unitsOfType } from '../../../plan/units.js';
 import type { ActionHandlers } from '../executor.js';
 
 // The record goes on the group before anything is launched: a pass killed in between finds the record
@@ -47,10 +48,22 @@ export const fallbackHandlers: ActionHandlers = {
   'fallback-attach': async (a, ctx) => {
     const [g] = await ctx.cloud.autoscaling.describeGroups([a.group]);
     if (!g) throw new SpotmaxError(`attaching fallback instances to ${a.group}: the group is gone`);
-    const active = g.members.filter((m) => !isLeavingState(m.lifecycleState)).length;
-    const needed = Math.max(0, Math.min(a.instanceIds.length, a.keepDesired - active));
-    const attach = a.instanceIds.slice(0, needed);
-    const surplus = a.instanceIds.slice(needed);
+    // Units, as desired counts them (plan/units.ts); each instance is 1 in a group without weights.
+    const active = sumUnits(g.members.filter((m) => !isLeavingState(m.lifecycleState)));
+    const unitsOf = new Map<string, number>();
+    if (isWeighted(g)) {
+      for (const i of await ctx.cloud.ec2.describeInstances(a.instanceIds))
+        unitsOf.set(i.instanceId, unitsOfType(g, i.instanceType) ?? 1);
+    }
+    const attach: string[] = [];
+    const surplus: string[] = [];
+    let attachUnits = 0;
+    for (const id of a.instanceIds) {
+      if (active + attachUnits < a.keepDesired) {
+        attach.push(id);
+        attachUnits += unitsOf.get(id) ?? 1;
+      } else surplus.push(id);
+    }
     if (surplus.length > 0) {
       ctx.logger.info(
         { group: a.group, instances: surplus },
@@ -59,13 +72,13 @@ export const fallbackHandlers: ActionHandlers = {
       await ctx.cloud.ec2.terminateInstances(surplus);
     }
     if (attach.length === 0) return;
-    const lowered = a.keepDesired - attach.length;
+    const lowered = a.keepDesired - attachUnits;
     if (lowered >= g.min) {
       if (g.desired !== lowered) await ctx.cloud.autoscaling.updateGroup(a.group, { desired: lowered });
       await ctx.cloud.autoscaling.attachInstances(a.group, attach);
       return;
     }
-    if (g.desired + attach.length > g.max) {
+    if (g.desired + attachUnits > g.max) {
       throw new SpotmaxError(
         `attaching ${attach.length} fallback instance(s) to ${a.group}: MinSize ${g.min} and MaxSize ${g.max} leave no room around desired ${g.desired}; raise MaxSize or lower MinSize`,
       );

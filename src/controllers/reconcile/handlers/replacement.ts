@@ -7,7 +7,9 @@ import {
   isRecordError,
   parseReplacementRecord,
   type ReplacementRecord,
+  recordUnits,
 } from '../../../plan/replacement-record.js';
+import { unitsOfMember } from '../../../plan/units.js';
 import { recordReleaseMetrics, summarizeOutcomes } from '../../../release/outcomes.js';
 import { runReleasers } from '../../../release/run.js';
 import type { ActionHandlers, ExecContext } from '../executor.js';
@@ -55,29 +57,36 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
   if (existing) {
     record = existing;
   } else {
+    // In a weighted group the old instance's units are added, not 1 (plan/units.ts): the group then
+    // launches until they are covered, whatever type it picks.
+    const units = unitsOfMember(group, a.target);
     record = {
       step: 'adding',
       since: ctx.clock.now(),
       why: a.why,
       desiredBefore: group.desired,
       maxBefore: group.max,
+      ...(units !== 1 ? { units } : {}),
     };
     await writeRecord(ctx, a.target, record, a.group);
   }
+  const units = recordUnits(record);
   const desiredBefore = record.desiredBefore ?? a.resumeDesiredBefore ?? group.desired;
   const maxBefore = record.maxBefore ?? a.resumeMaxBefore ?? group.max;
-  // Desired still where it was before: the +1 has not happened yet. Anything else means it has.
+  // Desired still where it was before: the +units has not happened yet. Anything else means it has.
   let raised = group.max > maxBefore;
   if (group.desired === desiredBefore) {
-    const raise = desiredBefore + 1 > group.max;
+    const raise = desiredBefore + units > group.max;
+    // Raised by the units and lowered by as many after the detach (restoring-max).
+    const max = group.max + units;
     try {
       await ctx.cloud.autoscaling.updateGroup(a.group, {
-        desired: desiredBefore + 1,
-        ...(raise ? { max: group.max + 1 } : {}),
+        desired: desiredBefore + units,
+        ...(raise ? { max } : {}),
       });
     } catch (err) {
       throw new SpotmaxError(
-        `adding capacity to ${a.group} before replacing ${a.target} (desired ${desiredBefore} -> ${desiredBefore + 1}${raise ? `, MaxSize ${group.max} -> ${group.max + 1}` : ''})`,
+        `adding capacity to ${a.group} before replacing ${a.target} (desired ${desiredBefore} -> ${desiredBefore + units}${raise ? `, MaxSize ${group.max} -> ${max}` : ''})`,
         { cause: err },
       );
     }
@@ -156,7 +165,7 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         // Lower only from the value seen before lowering: a resumed pass never lowers twice.
         if (group.max === record.maxExpected) {
           await ctx.cloud.autoscaling.updateGroup(a.group, {
-            max: Math.max(group.max - 1, group.desired, group.min),
+            max: Math.max(group.max - recordUnits(record), group.desired, group.min),
           });
         }
         break;
@@ -220,7 +229,10 @@ async function detach(
     await writeRecord(ctx, a.target, record, a.group);
   }
   if (group.desired === record.desiredExpected && group.desired > group.min) {
-    await ctx.cloud.autoscaling.updateGroup(a.group, { desired: group.desired - 1 });
+    // The units added for it (1 in a group without weights), never below MinSize.
+    await ctx.cloud.autoscaling.updateGroup(a.group, {
+      desired: Math.max(group.min, group.desired - recordUnits(record)),
+    });
   }
   return record;
 }
