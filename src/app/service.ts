@@ -9,18 +9,22 @@ import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js'
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
 import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
-import { CloudError } from '../domain/errors.js';
+import { CloudError, describeError } from '../domain/errors.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
 import { type HealthServer, startHealthServer } from '../observability/health-server.js';
+import { createNotifier, noNotifier } from '../observability/notifier.js';
+import { passReporting } from '../observability/pass-reporting.js';
 import { PrometheusRegistry } from '../observability/prometheus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { CoordinationPort } from '../ports/coordination.js';
+import type { NotificationsPort } from '../ports/notifications.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
+import { withDeadline } from '../timing/deadline.js';
 import { dryRunCloud, guardChanges } from './guarded-cloud.js';
 import { createLeadership, type Leadership } from './leadership.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
@@ -78,6 +82,11 @@ export interface ServiceDeps {
    * for the reconciler and a claim per instance on the fast path. None: this replica is the only one.
    */
   coordination?: CoordinationPort;
+  /**
+   * The bus where every action taken and every problem found is published (EventBridge; the simulated
+   * region's `events`). None, or a dry run: nothing is published.
+   */
+  notifications?: NotificationsPort;
   options: ServiceOptions;
   /** Called before each /metrics scrape (the demo adds the simulated region's gauges). */
   beforeScrape?: (metrics: MetricsPort) => void;
@@ -159,6 +168,17 @@ export function createService(deps: ServiceDeps): Service {
     clock,
     ttlMs: DIRECTORY_TTL_MS,
   });
+  // Never in a dry run: nothing was done, and a rule routing to a ticket queue must not see rehearsals.
+  const notifier =
+    deps.notifications && !options.dryRun
+      ? createNotifier({ port: deps.notifications, clock, logger, metrics, region: deps.cloud.region })
+      : noNotifier;
+  const reporting = passReporting({
+    metrics,
+    notifier,
+    standbysFor: (group) => loop.standbysFor(group),
+    isLeader: () => leadership.isLeader(),
+  });
   const loop = new ReconcileLoop<PolicySet>({
     cloud: reconcilerCloud,
     clock,
@@ -169,8 +189,10 @@ export function createService(deps: ServiceDeps): Service {
     dryRun: options.dryRun,
     schedule: options.interval,
     mayAct: () => leadership.isLeader(),
+    onPassTimed: reporting.onPassTimed,
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');
+      reporting.onPass(result, groupNames);
       // A one-group pass updates that group's entries alone; a full pass all of them (and completes the index).
       if (groupNames) directory.updateGroups(groupNames, result.resolved);
       else directory.update(result.resolved);
@@ -210,6 +232,7 @@ export function createService(deps: ServiceDeps): Service {
             standbysFor: (group) => loop.standbysFor(group),
           }),
           prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
+          notify: (notice) => notifier.notify(notice),
           ...(deps.coordination ? { claims: { store: deps.coordination, holder: replicaId } } : {}),
         })
       : undefined;
@@ -317,6 +340,10 @@ export function createService(deps: ServiceDeps): Service {
       // Hand the lease over now rather than when it runs out: the next leader acts at once.
       await leadership.stop();
       await watcher.close();
+      // The last actions' events go out before the last metrics (which count them) are flushed.
+      await withDeadline(() => notifier.flush(), { clock, ms: 5_000, what: 'publishing the last events' }).catch(
+        (err) => logger.warn({ err: describeError(err) }, 'some events were not published before stopping'),
+      );
       await flusher?.stop();
       await health?.close();
       prometheus.close();

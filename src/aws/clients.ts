@@ -2,6 +2,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsService } from './permissions.js';
@@ -82,6 +83,16 @@ function baseConfig(opts: AwsClientOptions) {
 export function createDynamoDbClient(opts: AwsClientOptions): DynamoDBClient {
   const client = new DynamoDBClient(baseConfig(opts));
   if (opts.onCall) countCalls(client as unknown as MiddlewareHost, 'dynamodb', opts.onCall);
+  return client;
+}
+
+/**
+ * The notifications' EventBridge client, apart from the Cloud's: only `run` and `apply` with events on
+ * use it (aws/events.ts).
+ */
+export function createEventBridgeClient(opts: AwsClientOptions): EventBridgeClient {
+  const client = new EventBridgeClient(baseConfig(opts));
+  if (opts.onCall) countCalls(client as unknown as MiddlewareHost, 'events', opts.onCall);
   return client;
 }
 

@@ -2,7 +2,9 @@
 // permission from here, and a test compares this list with deploy/iam/spotmax-policy.json, so the
 // policy and the code cannot drift apart.
 
-export type AwsService = 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
+export type AwsService =
+  | 'events'
+  | 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
 
 /** IAM service prefixes (the Tagging API's is `tag`). */
 const IAM_PREFIX: Record<AwsService, string> = {
@@ -10,6 +12,7 @@ const IAM_PREFIX: Record<AwsService, string> = {
   ec2: 'ec2',
   tagging: 'tag',
   sqs: 'sqs',
+  events: 'events',
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',
 };
@@ -54,6 +57,8 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'sqs:SendMessage',
   'sqs:GetQueueAttributes',
   'cloudwatch:PutMetricData',
+  // Notifications: spotmax's actions and problems on the EventBridge bus (aws/events.ts).
+  'events:PutEvents',
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',

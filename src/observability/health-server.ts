@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../domain/errors.js';
 import type { Logger } from '../ports/logger.js';
 import type { HealthResult } from './checks.js';
-import type { PrometheusRegistry } from './prometheus.js';
 
 // /healthz (process alive, loops ticking), /readyz (policies loaded, AWS and queue reachable) and
 // /metrics (Prometheus 0.0.4). ECS's container health check and the Docker HEALTHCHECK call /healthz;
@@ -20,7 +19,8 @@ export interface HealthServerOptions {
     live(): HealthResult;
     ready(): Promise<HealthResult>;
   };
-  metrics: Pick<PrometheusRegistry, 'exposition'>;
+  /** The /metrics text; prom-client renders it asynchronously. */
+  metrics: { exposition(): string | Promise<string> };
   logger: Logger;
 }
 
@@ -69,7 +69,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       case '/readyz':
         return sendHealth(res, await checks.ready(), head);
       case '/metrics':
-        return send(res, 200, PROMETHEUS_CONTENT_TYPE, metrics.exposition(), head);
+        return send(res, 200, PROMETHEUS_CONTENT_TYPE, await metrics.exposition(), head);
       default:
         return send(
           res,

@@ -43,9 +43,28 @@ export const MetricNames = {
   /** Consul steps that ended partial or failed: 1 per such step. */
   ConsulFailures: 'ConsulFailures',
 
+  /** Interruptions handled to the end, dimensions group and Outcome (detached, standby, already-gone, dry-run). */
+  InterruptionsHandled: 'InterruptionsHandled',
+
   // The reconciler.
   /** Groups shifted to On-Demand because Spot capacity could not be had (reconcile fallback handler). */
   Fallbacks: 'Fallbacks',
+  /** Reconcile passes, dimensions Scope (full, group) and Outcome (ok, failed). */
+  ReconcilePasses: 'ReconcilePasses',
+  /** Seconds one pass took (observe, plan, act), dimension Scope. */
+  ReconcilePassSeconds: 'ReconcilePassSeconds',
+  /** Actions the reconciler carried out, dimensions Kind and Outcome (done, failed, dry-run, unsupported). */
+  ReconcileActions: 'ReconcileActions',
+  /** Groups seen at the last full pass, dimension State (managed, unmanaged, problem). */
+  Groups: 'Groups',
+  /** Stopped standbys ready to be started, per group, at the group's last pass. */
+  StandbysReady: 'StandbysReady',
+
+  // Notifications (observability/notifier.ts).
+  /** Events accepted by EventBridge. */
+  NotificationsPublished: 'NotificationsPublished',
+  /** Events EventBridge refused or that could not be sent, dimension Reason (the error code). */
+  NotificationsFailed: 'NotificationsFailed',
 
   // The service itself.
   /** Every error log line (observability/error-metric.ts), WITHOUT dimensions so one alarm covers all. */

@@ -7,6 +7,7 @@ import { AsgState, DEFAULT_ASG_TIMINGS, type SimHook } from './asg-state.js';
 import { SimBus } from './bus.js';
 import { VirtualClock } from './clock.js';
 import { SimCoordination } from './coordination.js';
+import { SimEventBus } from './events.js';
 import { SimEc2 } from './ec2-port.js';
 import { DEFAULT_EC2_TIMINGS, Ec2State } from './ec2-state.js';
 import { SpotMarket } from './market.js';
@@ -44,6 +45,8 @@ export interface SimRegion {
    * `coordination.replica(clock)` gives another replica its own view.
    */
   coordination: SimCoordination;
+  /** The account's default EventBridge bus: what spotmax published (notifications) is in `events.published`. */
+  events: SimEventBus;
   random: Random;
   /** Group name → the desired capacity the scenario asks for (the yardstick of the capacity gap). */
   targets: Map<string, number>;
@@ -247,6 +250,7 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     sqs,
     metrics,
     coordination: new SimCoordination(api, clock),
+    events: new SimEventBus(api),
     random,
     targets,
     warmUp: () => clock.runUntil(start),

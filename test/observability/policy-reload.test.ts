@@ -95,7 +95,7 @@ test('the first load applies the policies and reports ready', async (t) => {
     t.is(status.policies, 1);
     t.true(status.loadedAt instanceof Date);
     t.deepEqual(s.applied, [['web']]);
-    t.regex(s.metrics.exposition(), /^spotmax_policies_loaded 1$/m);
+    t.regex(await s.metrics.exposition(), /^spotmax_policies_loaded 1$/m);
   } finally {
     await s.cleanup();
   }
@@ -113,7 +113,7 @@ test('a valid change is applied without a restart; an unchanged folder is not re
     t.is(status.policies, 2);
     t.deepEqual(s.applied.at(-1), ['batch', 'web']);
     t.deepEqual(s.watcher.current()?.policies, ['batch', 'web']);
-    t.regex(s.metrics.exposition(), /^spotmax_policy_reloads_total 1$/m);
+    t.regex(await s.metrics.exposition(), /^spotmax_policy_reloads_total 1$/m);
   } finally {
     await s.cleanup();
   }
@@ -156,7 +156,7 @@ test('an invalid change keeps the last good policies, logs each error with file:
     const logged = s.lines.filter((l) => l.level === 'error').map((l) => l.msg ?? '');
     t.true(logged.includes(`policy error: ${bad}:2:3: unknown field "oops"`));
     t.true(logged.includes(`policy error: ${bad}:4:1: unknown field "oops"`));
-    t.regex(s.metrics.exposition(), /^spotmax_policy_reload_failures_total 1$/m);
+    t.regex(await s.metrics.exposition(), /^spotmax_policy_reload_failures_total 1$/m);
 
     const r = await readyz();
     t.is(r.status, 503);
@@ -188,7 +188,7 @@ test('a policy folder that becomes unreadable keeps the last good set and says w
     t.regex(status.lastError ?? '', /policies: .*ENOENT/);
     // Reported once, not at every poll.
     await s.watcher.check();
-    t.regex(s.metrics.exposition(), /^spotmax_policy_reload_failures_total 1$/m);
+    t.regex(await s.metrics.exposition(), /^spotmax_policy_reload_failures_total 1$/m);
     await rename(`${s.dir}.gone`, s.dir);
     await writeFile(join(s.dir, 'web.yaml'), 'name: back\n');
     t.true((await s.watcher.check()).ok);

@@ -1,6 +1,7 @@
 import type { GroupSettings } from '../../config/schema.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
+import type { Notice } from '../../observability/notices.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
 import type { ClaimStore } from './claims.js';
@@ -35,6 +36,8 @@ export interface HandlerDeps {
   prepareLaunch?: LaunchPreparer;
   /** Several replicas: the coordination store where one claims an instance's work (claims.ts). */
   claims?: ClaimStore;
+  /** Tells the operators' bus about an action taken (observability/notifier.ts); returns at once. */
+  notify?(notice: Notice): void;
 }
 
 /** What the event handlers share. */

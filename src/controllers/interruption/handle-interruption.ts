@@ -5,6 +5,7 @@ import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import type { Instance } from '../../domain/types.js';
 import { countForGroup, secondsForGroup } from '../../observability/group-metrics.js';
 import { MetricNames } from '../../observability/metric-names.js';
+import { actionDetailType } from '../../observability/notices.js';
 import type { ReleaseReason } from '../../ports/releaser.js';
 import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.js';
 import { runReleasers } from '../../release/run.js';
@@ -50,6 +51,7 @@ export async function handleInterruption(
 
   const instance = await freshInstance(ctx, ev.instanceId, deadline, signal);
   if (isGone(instance)) {
+    handled(ctx, groupName, 'already-gone');
     if (ctx.clock.now() > deadline)
       return discard(
         'too-old',
@@ -125,7 +127,27 @@ export async function handleInterruption(
       { lagSeconds: lag, standby: replacement?.instanceId },
       `detached ${ev.instanceId} from ${groupName}`,
     );
+    ctx.notify?.({
+      detailType: actionDetailType('interruption-detach'),
+      detail: {
+        kind: 'interruption-detach',
+        group: groupName,
+        instance: ev.instanceId,
+        target: ev.instanceId,
+        reason: `${ev.kind === 'spot-interruption' ? 'Spot interruption warning' : `instance ${ev.kind}`} at ${ev.time.toISOString()}; ${
+          replacement
+            ? `standby ${replacement.instanceId} attached in its place`
+            : decrement.decrement
+              ? 'detached with decrement'
+              : 'detached so Auto Scaling launches a replacement now'
+        }`,
+        outcome: 'done',
+        lagSeconds: lag,
+        ...(replacement ? { standby: replacement.instanceId } : {}),
+      },
+    });
   }
+  handled(ctx, groupName, result.status === 'detached' && replacement ? 'standby' : result.status);
   ctx.onGroupTouched?.(groupName);
   return done(`detach: ${result.status}`);
 }
@@ -190,5 +212,15 @@ function standbyInTime(
   return withDeadline(() => standby, { clock: ctx.clock, ms, what: 'taking a standby' }).catch((err) => {
     if (err instanceof DeadlineError) return undefined;
     throw err;
+  });
+}
+
+/** How an interruption's handling ended, per group (InterruptionsHandled by Outcome). */
+function handled(ctx: HandlerContext, groupName: string, outcome: string): void {
+  ctx.cloud.metrics.record({
+    name: MetricNames.InterruptionsHandled,
+    value: 1,
+    unit: 'Count',
+    dimensions: { AutoScalingGroupName: groupName, Outcome: outcome },
   });
 }

@@ -6,6 +6,7 @@ import type { LifecycleEvent } from '../../domain/events.js';
 import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
 import { countForGroup } from '../../observability/group-metrics.js';
 import { MetricNames } from '../../observability/metric-names.js';
+import { actionDetailType } from '../../observability/notices.js';
 import type { LifecycleActionRef } from '../../ports/autoscaling.js';
 import { every } from '../../timing/every.js';
 import { withRetry } from '../../timing/retry.js';
@@ -87,6 +88,17 @@ export async function handleLifecycle(
     ctx.stats.lifecycleCompleted++;
     countForGroup(ctx.cloud.metrics, MetricNames.LifecycleActionsCompleted, groupName);
     ctx.logger.info({ ...ref }, `completed lifecycle action ${ev.hookName} for ${ev.instanceId}: CONTINUE`);
+    ctx.notify?.({
+      detailType: actionDetailType('lifecycle-continue'),
+      detail: {
+        kind: 'lifecycle-continue',
+        group: groupName,
+        instance: ev.instanceId,
+        target: ev.instanceId,
+        reason: `${ev.kind === 'lifecycle-terminate' ? 'released before termination' : 'prepared for launch'}; lifecycle hook ${ev.hookName} completed with CONTINUE`,
+        outcome: 'done',
+      },
+    });
   } catch (err) {
     // The hook is gone or already completed (by us earlier, another replica, or its timeout): nothing to do.
     if (!isAutoScalingNotFound(err)) {

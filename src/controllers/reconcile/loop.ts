@@ -22,6 +22,8 @@ export interface ReconcileLoopDeps<P> extends ReconcileDeps<P> {
    * path's group directory takes in those groups alone.
    */
   onPass?: (result: ReconcileResult, groupNames: readonly string[] | undefined) => void;
+  /** Called after every pass that ran, ok or failed, with its duration on the injected clock (metrics). */
+  onPassTimed?: (pass: { full: boolean; ok: boolean; seconds: number }) => void;
   /**
    * Whether this replica may act now (it holds the leader lease). When not, passes still observe and plan
    * (the fast path's directory and `plan` stay fresh) but take no action.
@@ -191,6 +193,9 @@ export class ReconcileLoop<P> {
     const { clock, logger } = this.deps;
     if (this.backoff.remaining(FULL, clock.now().getTime()) > 0) return undefined;
     const held = new Set<string>();
+    const startedAt = clock.now().getTime();
+    const timed = (ok: boolean) =>
+      this.deps.onPassTimed?.({ full: !groupNames, ok, seconds: (clock.now().getTime() - startedAt) / 1000 });
     let result: ReconcileResult;
     try {
       result = await reconcileOnce(this.deps, {
@@ -206,8 +211,10 @@ export class ReconcileLoop<P> {
       const wait = this.backoff.fail(FULL, clock.now().getTime(), describeError(err));
       logger.error({ err: describeError(err), groups: key, retryInMs: wait }, 'reconcile pass failed');
       for (const name of held) this.busy.delete(name);
+      timed(false);
       return undefined;
     }
+    timed(true);
     this.backoff.succeed(FULL);
     this.view.apply(result.observation, result.resolved, groupNames);
     for (const g of result.groups) this.settle(g);
