@@ -23,7 +23,8 @@ interface RunFigures {
   interruptions: number;
   apiCalls: number;
   throttles: number;
-  handled: number;
+  /** null: no interruption, nothing to handle. */
+  handled: number | null;
 }
 
 async function play(file: string, durationSeconds?: number): Promise<RunFigures> {
@@ -68,7 +69,7 @@ export async function benchSim(): Promise<Record<string, number | string>> {
     '24 h: CPU time (s)': day.cpuSeconds.toFixed(1),
     '24 h: simulated events': day.events,
     '24 h: events per wall second': Math.round(day.events / day.wallSeconds),
-    '24 h: interruptions / handled before deadline': `${day.interruptions} / ${(day.handled * 100).toFixed(1)} %`,
+    '24 h: interruptions / handled before deadline': `${day.interruptions} / ${day.handled === null ? 'none' : `${(day.handled * 100).toFixed(1)} %`}`,
     '24 h: API calls / throttled': `${day.apiCalls} / ${day.throttles}`,
     '24 h: peak RSS': mb(rssAfterDay),
     [`${large.simulatedHours} h, 500 groups, instances`]: large.instances,
@@ -88,7 +89,7 @@ export async function benchSimDay(): Promise<Record<string, number | string>> {
     '24 h (500 groups): wall time (s)': day.wallSeconds.toFixed(1),
     '24 h (500 groups): CPU time (s)': day.cpuSeconds.toFixed(1),
     '24 h (500 groups): simulated events': day.events,
-    '24 h (500 groups): interruptions / handled before deadline': `${day.interruptions} / ${(day.handled * 100).toFixed(1)} %`,
+    '24 h (500 groups): interruptions / handled before deadline': `${day.interruptions} / ${day.handled === null ? 'none' : `${(day.handled * 100).toFixed(1)} %`}`,
     '24 h (500 groups): API calls / throttled': `${day.apiCalls} / ${day.throttles}`,
     '24 h (500 groups): peak RSS (whole process)': mb(process.resourceUsage().maxRSS),
   };

@@ -96,6 +96,12 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--out <dir>', 'where report.json and capacity.svg go', 'simulation-out')
     .option('--seed <n>', 'random seed')
     .option('--duration <d>', "override the scenario's duration (seconds, or 30m, 2h)")
+    .option('--csv <file>', 'also write the time series behind the chart (per strategy and slice) as CSV')
+    .option(
+      '--allow-policy-problems',
+      'list policy problems and run anyway (the groups they touch run unmanaged) instead of refusing',
+      false,
+    )
     .action(async (opts) => setExit(await (await import('./cli/simulate.js')).simulateCommand(opts, io)));
 
   const events = program.command('events').description('work with the event queue');

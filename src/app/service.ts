@@ -57,6 +57,8 @@ export interface ServiceOptions {
    * on any problem (a simulation must not run on the wrong policies).
    */
   watchPolicies: boolean;
+  /** With watchPolicies false: start on the valid policies despite problems (simulate --allow-policy-problems). */
+  allowPolicyProblems?: boolean;
   /** HTTP port for /healthz /readyz /metrics (0: any free port); undefined: no HTTP server. */
   port?: number;
   host?: string;
@@ -283,7 +285,9 @@ export function createService(deps: ServiceDeps): Service {
       if (options.policyDir && options.watchPolicies) {
         await watcher.start();
       } else if (options.policyDir) {
-        const set = await loadPoliciesOrFail([options.policyDir]);
+        const set = options.allowPolicyProblems
+          ? await loadPolicies([options.policyDir])
+          : await loadPoliciesOrFail([options.policyDir]);
         policies = set;
         onceStatus = { ok: true, policies: set.policies.length };
       }

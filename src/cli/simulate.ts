@@ -1,9 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { formatIssue, loadPolicies } from '../config/load.js';
 import { UserError } from '../domain/errors.js';
-import { loadScenario, parseDuration } from '../sim/scenario.js';
+import { createSimulatedRegion } from '../sim/region.js';
+import { loadScenario, parseDuration, type Scenario } from '../sim/scenario.js';
 import { renderCapacitySvg } from '../simulate/chart.js';
-import { formatTable } from '../simulate/report.js';
+import { scenarioPolicyProblems } from '../simulate/policy-check.js';
+import { formatSeriesCsv, formatTable, headline } from '../simulate/report.js';
 import { runScenario } from '../simulate/runner.js';
 import type { CommandIO } from './io.js';
 
@@ -14,6 +17,23 @@ export interface SimulateOptions {
   seed?: string | number;
   /** Replaces the scenario's duration (seconds or "2h"): tests keep runs short with it. */
   duration?: string | number;
+  /** Also write the time series behind the chart as CSV rows here. */
+  csv?: string;
+  /** List policy problems and run anyway (the groups they touch run unmanaged, as spotmax would). */
+  allowPolicyProblems?: boolean;
+}
+
+/**
+ * Every problem that would make the spotmax strategy run on other policies than meant: invalid or
+ * missing policy files (file:line:col) and groups of the scenario that do not resolve (a named policy
+ * the folder lacks, a bad tag value). Checked before any strategy runs, so no minute is spent on a run
+ * whose answer would be wrong.
+ */
+async function policyProblems(scenario: Scenario, policiesDir: string): Promise<string[]> {
+  const set = await loadPolicies([policiesDir]);
+  const groups = await scenarioPolicyProblems(createSimulatedRegion(scenario), set);
+  const where = scenario.file ?? scenario.name;
+  return [...set.issues.map(formatIssue), ...groups.map((p) => `${where}: ${p}`)];
 }
 
 /**
@@ -49,9 +69,21 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
       'spotmax: no --policies and the scenario names none; the spotmax strategy runs with defaults only\n',
     );
   }
+  const allowPolicyProblems = opts.allowPolicyProblems === true;
+  if (scenario.strategies.includes('spotmax') && policiesDir) {
+    const problems = await policyProblems(scenario, policiesDir);
+    if (problems.length > 0 && !allowPolicyProblems)
+      throw new UserError(
+        `the scenario's groups do not fit the policies in ${policiesDir} (${problems.length} problem(s); --allow-policy-problems runs anyway):\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      );
+    if (problems.length > 0)
+      io.stderr.write(
+        `spotmax: ${problems.length} policy problem(s), running anyway (--allow-policy-problems): the groups they touch run unmanaged\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
+      );
+  }
   const outDir = opts.out ?? 'simulation-out';
   const started = Date.now();
-  const run = await runScenario(scenario, { seed, policiesDir, durationSeconds });
+  const run = await runScenario(scenario, { seed, policiesDir, durationSeconds, allowPolicyProblems });
   const wall = ((Date.now() - started) / 1000).toFixed(1);
   const hours = (run.durationSeconds / 3600).toFixed(1);
   io.stdout.write(
@@ -71,11 +103,21 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
       title: `${scenario.name}: capacity InService by strategy (seed ${run.report.seed})`,
       durationSeconds: run.durationSeconds,
       desired: run.runs[0]?.desiredTotal ?? 0,
-      series: run.runs.map((r) => ({ name: r.report.name, values: r.timeline })),
+      series: run.runs.map((r) => ({
+        name: r.report.name,
+        values: r.timeline,
+        headline: headline(r.report),
+      })),
       marks: run.marks,
     }),
   );
-  io.stdout.write(`wrote ${reportPath} and ${svgPath}\n`);
+  const written = [reportPath, svgPath];
+  if (opts.csv) {
+    mkdirSync(dirname(resolve(opts.csv)), { recursive: true });
+    writeFileSync(opts.csv, formatSeriesCsv(run.report));
+    written.push(opts.csv);
+  }
+  io.stdout.write(`wrote ${written.join(', ')}\n`);
   return 0;
 }
 export type { CommandIO };

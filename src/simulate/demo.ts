@@ -91,7 +91,7 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
   const m = recorder.finish();
   write(
     `stopped at ${region.clock.now().toISOString().slice(11, 19)}: ${m.interruptions} interruption(s), ` +
-      (m.interruptions > 0
+      (m.handledBeforeDeadline !== null
         ? `${(m.handledBeforeDeadline * 100).toFixed(0)} % handled before the deadline, `
         : 'none to handle, ') +
       `${m.replacementSeconds.length} replaced, ` +

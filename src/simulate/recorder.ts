@@ -1,3 +1,4 @@
+import { STANDBY_FOR_TAG } from '../domain/tags.js';
 import type { AsgState } from '../sim/asg-state.js';
 import type { SimBus } from '../sim/bus.js';
 import type { VirtualClock } from '../sim/clock.js';
@@ -14,7 +15,8 @@ export interface Prices {
 
 export interface Measurements {
   interruptions: number;
-  handledBeforeDeadline: number;
+  /** Share of warnings handled before their deadline; null when there was none. */
+  handledBeforeDeadline: number | null;
   capacityGapInstanceSeconds: number;
   replacementSeconds: number[];
   cost: number;
@@ -22,7 +24,27 @@ export interface Measurements {
   /** Total InService capacity: the minimum within each of `timeline.length` equal slices of the run. */
   timeline: number[];
   desiredTotal: number;
+  /** The time series behind the chart, one point per slice of the run. */
+  series: Series;
 }
+
+/**
+ * One point per slice of `stepSeconds`: `inService` is the lowest total InService (and running) within
+ * the slice, so a short dip shows; the others are what held at the slice's start (read at the first
+ * change at or after it): the groups' DesiredCapacity, serving members on Spot and On-Demand, standbys
+ * kept (not terminated) and the fleet's billing rate in $/hour (every billed instance, standbys too).
+ */
+export interface Series {
+  stepSeconds: number;
+  inService: number[];
+  desired: number[];
+  spot: number[];
+  onDemand: number[];
+  standby: number[];
+  costPerHour: number[];
+}
+
+type Point = Omit<Series, 'stepSeconds' | 'inService'>;
 
 interface Warned {
   group: string;
@@ -47,6 +69,7 @@ export class Recorder {
   private bucket = 0;
   private lastTotal = 0;
   private readonly width: number;
+  private readonly points: Point = { desired: [], spot: [], onDemand: [], standby: [], costPerHour: [] };
 
   constructor(
     private readonly clock: VirtualClock,
@@ -71,10 +94,12 @@ export class Recorder {
       this.total += set.size;
     }
     this.lastTotal = this.total;
+    this.sampleUntil(start);
     ec2.onBilled = (inst, seconds) => {
       this.cost += seconds * this.price(inst.instanceType, inst.market);
     };
     bus.on((e) => {
+      this.sampleUntil(this.clock.nowMs());
       switch (e.type) {
         case 'member-state':
           this.updateServing(e.group, e.instanceId);
@@ -157,6 +182,39 @@ export class Recorder {
     this.lastTotal = this.total;
   }
 
+  /** Takes the point of every slice that started at or before `now` and has none yet. */
+  private sampleUntil(now: number): void {
+    const slices = this.buckets.length;
+    while (this.points.desired.length < slices && this.start + this.points.desired.length * this.width <= now)
+      this.sample();
+  }
+
+  private sample(): void {
+    let desired = 0;
+    let spot = 0;
+    let onDemand = 0;
+    for (const [group, ids] of this.serving) {
+      desired += this.asg.groups.get(group)?.desired ?? 0;
+      for (const id of ids) {
+        if (this.ec2.get(id)?.market === 'spot') spot++;
+        else onDemand++;
+      }
+    }
+    let standby = 0;
+    let costPerSecond = 0;
+    for (const inst of this.ec2.instances.values()) {
+      if (inst.billingSince !== undefined) costPerSecond += this.price(inst.instanceType, inst.market);
+      if (inst.tags[STANDBY_FOR_TAG] && inst.state !== 'terminated' && inst.state !== 'shutting-down')
+        standby++;
+    }
+    const p = this.points;
+    p.desired.push(desired);
+    p.spot.push(spot);
+    p.onDemand.push(onDemand);
+    p.standby.push(standby);
+    p.costPerHour.push(Math.round(costPerSecond * 3600 * 10_000) / 10_000);
+  }
+
   private replaced(group: string): void {
     const q = this.pendingWarnings.get(group);
     if (!q || q.length === 0) return;
@@ -166,6 +224,7 @@ export class Recorder {
 
   finish(): Measurements {
     const end = this.end;
+    this.sampleUntil(end - 1);
     for (const [group, prev] of this.last) {
       const target = this.targets.get(group) ?? 0;
       this.gap += (Math.max(0, target - prev.inService) * Math.max(0, end - prev.since)) / 1000;
@@ -184,15 +243,18 @@ export class Recorder {
     }
     let desiredTotal = 0;
     for (const t of this.targets.values()) desiredTotal += t;
+    const timeline = this.buckets.map((b) => (b === Number.POSITIVE_INFINITY ? this.lastTotal : b));
     return {
       interruptions: this.interruptions,
-      handledBeforeDeadline: this.interruptions === 0 ? 1 : this.handled / this.interruptions,
+      // No warning, nothing handled: null, never a 100 % that was not earned.
+      handledBeforeDeadline: this.interruptions === 0 ? null : this.handled / this.interruptions,
       capacityGapInstanceSeconds: Math.round(this.gap),
       replacementSeconds: [...this.replacements],
       cost: this.cost,
       onDemandCost,
-      timeline: this.buckets.map((b) => (b === Number.POSITIVE_INFINITY ? this.lastTotal : b)),
+      timeline,
       desiredTotal,
+      series: { stepSeconds: this.width / 1000, inService: timeline, ...this.points },
     };
   }
 }

@@ -19,6 +19,8 @@ export interface RunOptions {
   /** Replaces the scenario's duration, in seconds. */
   durationSeconds?: number;
   logger?: Logger;
+  /** Run the spotmax strategy even when its policies have problems (the CLI listed them first). */
+  allowPolicyProblems?: boolean;
   /** Called with the region before the strategy starts (benchmarks read the clock from it). */
   onRegion?: (region: SimRegion) => void;
 }
@@ -74,6 +76,7 @@ export async function runStrategy(
       recorder,
       logger: options.logger ?? silentLogger,
       policiesDir: options.policiesDir,
+      allowPolicyProblems: options.allowPolicyProblems === true,
     });
     await strategy.start();
     await region.clock.runUntil(region.end);

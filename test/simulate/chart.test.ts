@@ -1,36 +1,93 @@
 import test from 'ava';
-import { renderCapacitySvg } from '../../src/simulate/chart.js';
+import { renderCapacitySvg, seriesColor, timeLabel } from '../../src/simulate/chart.js';
+import { countColour, decodePng, renderPng } from './png.js';
 
+// 3 hours in 180 one-minute slices: every strategy holds 10 except in the storm at 1:00, where asg-only
+// and drain-only fall to 7 (identical, so one would hide the other) and spotmax to 9 for a shorter time.
+const slices = 180;
+const line = (dip: number, length: number) =>
+  Array.from({ length: slices }, (_, k) => (k >= 60 && k < 60 + length ? dip : 10));
 const input = {
   title: 'storm: capacity',
   durationSeconds: 3 * 3600,
   desired: 10,
   series: [
-    { name: 'asg-only', values: [10, 7, 10] },
-    { name: 'drain-only', values: [10, 7, 10] },
-    { name: 'spotmax', values: [10, 9, 10] },
+    {
+      name: 'asg-only',
+      values: line(7, 6),
+      headline: ['gap 1,080 inst·s', 'handled none (no interruption)'],
+    },
+    { name: 'drain-only', values: line(7, 6), headline: ['gap 1,080 inst·s'] },
+    { name: 'spotmax', values: line(9, 2), headline: ['gap 120 inst·s', 'cost 31.0 % of all On-Demand'] },
   ],
   marks: [
     { kind: 'storm' as const, label: 'a <storm>', from: 3600, to: 3780 },
-    { kind: 'outage' as const, label: 'no Spot in us-east-1b', from: 3600, to: 5400 },
+    { kind: 'outage' as const, label: 'no Spot in us-east-1b', from: 7200, to: 7800 },
   ],
 };
 
-test('the chart has axes, a legend, marked storms and outages, and escapes labels', (t) => {
+/** The plotting boxes, read from the chart's own clip paths. */
+function boxes(svg: string): Record<string, { x: number; y: number; w: number; h: number }> {
+  const out: Record<string, { x: number; y: number; w: number; h: number }> = {};
+  for (const m of svg.matchAll(
+    /<clipPath id="(\w+)"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"\/>/g,
+  ))
+    out[m[1]!] = { x: Math.ceil(+m[2]!), y: Math.ceil(+m[3]!), w: Math.floor(+m[4]!), h: Math.floor(+m[5]!) };
+  return out;
+}
+
+test('the chart as a reader sees it (PNG by rsvg-convert): every strategy line in its legend colour, the desired line, in the full run and in each zoomed panel', (t) => {
   const svg = renderCapacitySvg(input);
-  t.regex(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  t.true(svg.includes('time since the scenario start'));
-  t.true(svg.includes('instances InService (all groups)'));
-  t.true(svg.includes('⚡ a &lt;storm&gt;'));
-  t.true(svg.includes('no Spot in us-east-1b'));
-  for (const tick of ['0 h', '1 h', '2 h', '3 h']) t.true(svg.includes(`>${tick}</text>`), tick);
-  t.is((svg.match(/<polyline/g) ?? []).length, 3);
+  const img = decodePng(renderPng(svg));
+  t.is(img.width, 1200);
+  const b = boxes(svg);
+  t.deepEqual(Object.keys(b), ['full', 'zoom0', 'zoom1'], 'one zoomed panel per storm or outage');
+  const colours = input.series.map((s, i) => [s.name, seriesColor(s.name, i)] as const);
+  for (const [panel, box] of Object.entries(b)) {
+    for (const [name, colour] of colours)
+      t.true(countColour(img, colour, box) > 40, `${name} (${colour}) visible in ${panel}`);
+    t.true(countColour(img, '#111111', box) > 40, `desired visible in ${panel}`);
+  }
+  // The legend swatches, right of the full panel, are drawn in the same colours.
+  const legend = { x: b.full!.x + b.full!.w + 5, y: b.full!.y, w: 60, h: 300 };
+  for (const [name, colour] of colours)
+    t.true(countColour(img, colour, legend) > 20, `${name} in the legend`);
+  // Inside the storm's zoom the identical pair and spotmax differ: blue alone where only spotmax dips.
+  t.true(
+    countColour(img, seriesColor('spotmax', 2), b.zoom0) >
+      countColour(img, seriesColor('spotmax', 2), b.zoom1),
+  );
 });
 
-test('a line identical to an earlier one stays visible: the earlier is drawn wide, the later dashed, and the legend says so', (t) => {
+test('the full run starts its y axis at 0; a zoomed panel that does not is marked as cut', (t) => {
   const svg = renderCapacitySvg(input);
-  t.regex(svg, /stroke="#d62728" stroke-width="6" stroke-opacity="0\.45"/);
-  t.regex(svg, /stroke="#ff7f0e" stroke-width="2" stroke-dasharray="7 4"/);
-  t.true(svg.includes('drain-only (= asg-only)'));
-  t.false(svg.includes('spotmax (='));
+  t.regex(svg, />0<\/text>/);
+  t.regex(svg, /data-cut="\d+"[^>]*>y axis cut at \d+</);
+  const cuts = [...svg.matchAll(/data-cut="(\d+)"/g)].map((m) => Number(m[1]));
+  t.is(cuts.length, 2, 'both zoomed panels are cut');
+  t.true(cuts[0]! > 0 && cuts[0]! < 7, `the storm's panel is cut below its lowest value, 7: at ${cuts[0]}`);
+});
+
+test('the legend carries the headline numbers; time ticks read h:mm; labels are escaped', (t) => {
+  const svg = renderCapacitySvg(input);
+  for (const text of [
+    'gap 1,080 inst·s',
+    'handled none (no interruption)',
+    'cost 31.0 % of all On-Demand',
+    'desired (10)',
+  ])
+    t.true(svg.includes(`>${text}</text>`), text);
+  t.true(svg.includes('drain-only (same as asg-only)'));
+  for (const tick of ['0:00', '1:00', '2:00', '3:00']) t.true(svg.includes(`>${tick}</text>`), tick);
+  t.true(svg.includes('storm: a &lt;storm&gt;'));
+  t.true(svg.includes('[A] storm: a &lt;storm&gt;, zoomed'));
+  t.true(svg.includes('[B] outage: no Spot in us-east-1b, zoomed'));
+  t.is(timeLabel(3900), '1:05');
+  t.is(timeLabel(90), '0:01:30');
+});
+
+test('no storm, no outage: one panel and no zoom', (t) => {
+  const svg = renderCapacitySvg({ ...input, marks: [] });
+  t.deepEqual(Object.keys(boxes(svg)), ['full']);
+  t.false(svg.includes('zoomed'));
 });

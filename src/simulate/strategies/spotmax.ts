@@ -31,6 +31,7 @@ export function spotmaxStrategy(ctx: StrategyContext, onService?: (service: Serv
       dryRun: false,
       ...(ctx.policiesDir ? { policyDir: ctx.policiesDir } : {}),
       watchPolicies: false,
+      ...(ctx.allowPolicyProblems ? { allowPolicyProblems: true } : {}),
     },
   });
   service.onPass((result) => {
@@ -43,7 +44,7 @@ export function spotmaxStrategy(ctx: StrategyContext, onService?: (service: Serv
   return {
     name: 'spotmax',
     async start() {
-      if (ctx.policiesDir) {
+      if (ctx.policiesDir && !ctx.allowPolicyProblems) {
         const problems = await scenarioPolicyProblems(region, await loadPoliciesOrFail([ctx.policiesDir]));
         if (problems.length > 0)
           throw new UserError(

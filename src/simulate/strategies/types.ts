@@ -10,6 +10,8 @@ export interface StrategyContext {
   logger: Logger;
   /** Policy folder for the spotmax strategy. */
   policiesDir?: string;
+  /** Problems in the policies were listed and accepted: run with the valid ones, not refuse. */
+  allowPolicyProblems?: boolean;
 }
 
 /** One way of running a fleet through the scenario: nothing, a drain handler, or spotmax itself. */
