@@ -51,7 +51,8 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
       isLeader: () => true,
       stillLeader: async () => true,
       status: () => ({ leader: true }),
-      start: async () => {},
+      // The only replica always acts: say so on the Leader gauge, as a lease holder does.
+      start: async () => metrics.record({ name: MetricNames.Leader, value: 1, unit: 'None' }),
       stop: async () => {},
     };
   }
