@@ -44,6 +44,18 @@ export function toInstance(i: SdkInstance): Instance {
     tags,
     launchTemplate: ltId ? { id: ltId, version: tags[LT_VERSION_TAG] } : undefined,
     hibernationConfigured: i.HibernationOptions?.Configured ?? false,
+    blockDevices: (i.BlockDeviceMappings ?? []).flatMap((m) =>
+      m.Ebs?.VolumeId && m.DeviceName
+        ? [
+            {
+              device: m.DeviceName,
+              volumeId: m.Ebs.VolumeId,
+              deleteOnTermination: m.Ebs.DeleteOnTermination ?? false,
+              status: m.Ebs.Status,
+            },
+          ]
+        : [],
+    ),
   };
 }
 
@@ -54,12 +66,17 @@ export function toVolume(v: SdkVolume): Volume {
     state: v.State ?? 'unknown',
     sizeGiB: v.Size ?? 0,
     volumeType: v.VolumeType,
+    iops: v.Iops,
+    throughput: v.Throughput,
+    encrypted: v.Encrypted,
+    kmsKeyId: v.KmsKeyId,
     snapshotId: v.SnapshotId || undefined,
     createTime: v.CreateTime,
     attachments: (v.Attachments ?? []).map((a) => ({
       instanceId: a.InstanceId ?? '',
       device: a.Device ?? '',
       state: a.State ?? 'unknown',
+      deleteOnTermination: a.DeleteOnTermination,
     })),
     tags: toTags(v.Tags),
   };

@@ -7,10 +7,12 @@ import {
   DescribeVolumesCommand,
   DetachVolumeCommand,
   type EC2Client,
+  ModifyInstanceAttributeCommand,
   type VolumeType,
 } from '@aws-sdk/client-ec2';
 import { CloudError } from '../domain/errors.js';
 import type { Instance, Snapshot, Tags, Volume } from '../domain/types.js';
+import type { CreateVolumeSpec } from '../ports/ec2.js';
 import { allPages } from './batch.js';
 import { awsCall } from './call.js';
 import { describeByIds } from './describe-by-ids.js';
@@ -105,10 +107,7 @@ export async function detachVolume(client: EC2Client, volumeId: string, instance
   );
 }
 
-export async function createVolume(
-  client: EC2Client,
-  req: { availabilityZone: string; snapshotId?: string; sizeGiB?: number; volumeType?: string; tags: Tags },
-): Promise<Volume> {
+export async function createVolume(client: EC2Client, req: CreateVolumeSpec): Promise<Volume> {
   const from = req.snapshotId ? `from ${req.snapshotId}` : `of ${req.sizeGiB ?? '?'} GiB`;
   const context = `creating a volume ${from} in ${req.availabilityZone}`;
   if (!req.snapshotId && !req.sizeGiB) {
@@ -127,6 +126,12 @@ export async function createVolume(
         SnapshotId: req.snapshotId,
         Size: req.sizeGiB,
         VolumeType: (req.volumeType ?? 'gp3') as VolumeType,
+        // CreateVolume API reference: Iops only for io1/io2/gp3, Throughput only for gp3; a volume from
+        // an encrypted snapshot is encrypted, with the snapshot's key unless KmsKeyId names another.
+        Iops: req.iops,
+        Throughput: req.throughput,
+        Encrypted: req.encrypted || undefined,
+        KmsKeyId: req.kmsKeyId,
         TagSpecifications: tagSpec('volume', req.tags),
       }),
     ),
@@ -135,6 +140,31 @@ export async function createVolume(
     ...out,
     Tags: out.Tags ?? Object.entries(req.tags).map(([Key, Value]) => ({ Key, Value })),
   });
+}
+
+/**
+ * ModifyInstanceAttribute with one BlockDeviceMappings entry: "Modifies the DeleteOnTermination attribute
+ * for volumes that are currently attached" (ModifyInstanceAttribute API reference). Works on a running
+ * instance, Spot included.
+ */
+export async function setDeleteOnTermination(
+  client: EC2Client,
+  instanceId: string,
+  device: string,
+  deleteOnTermination: boolean,
+): Promise<void> {
+  await awsCall(
+    'ec2',
+    'ModifyInstanceAttribute',
+    `setting DeleteOnTermination=${deleteOnTermination} for ${device} of ${instanceId}`,
+    () =>
+      client.send(
+        new ModifyInstanceAttributeCommand({
+          InstanceId: instanceId,
+          BlockDeviceMappings: [{ DeviceName: device, Ebs: { DeleteOnTermination: deleteOnTermination } }],
+        }),
+      ),
+  );
 }
 
 export async function createSnapshot(client: EC2Client, volumeId: string, tags: Tags): Promise<Snapshot> {

@@ -10,7 +10,12 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../domain/types.js';
-import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
+import type {
+  CreateVolumeSpec,
+  Ec2Port,
+  LaunchTemplateVersionInfo,
+  RunFromTemplateRequest,
+} from '../ports/ec2.js';
 import { fromTemplateRef } from './asg-shapes.js';
 import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
@@ -135,14 +140,12 @@ export class AwsEc2 implements Ec2Port {
     return volumes.detachVolume(this.client, volumeId, instanceId);
   }
 
-  createVolume(req: {
-    availabilityZone: string;
-    snapshotId?: string;
-    sizeGiB?: number;
-    volumeType?: string;
-    tags: Tags;
-  }): Promise<Volume> {
+  createVolume(req: CreateVolumeSpec): Promise<Volume> {
     return volumes.createVolume(this.client, req);
+  }
+
+  setDeleteOnTermination(instanceId: string, device: string, deleteOnTermination: boolean): Promise<void> {
+    return volumes.setDeleteOnTermination(this.client, instanceId, device, deleteOnTermination);
   }
 
   createSnapshot(volumeId: string, tags: Tags): Promise<Snapshot> {

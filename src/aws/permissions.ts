@@ -49,6 +49,7 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'ec2:CreateSnapshot',
   'ec2:DescribeSnapshots',
   'ec2:DeleteSnapshot',
+  'ec2:ModifyInstanceAttribute',
   'ec2:DescribeLaunchTemplateVersions',
   'tag:GetResources',
   'sqs:ReceiveMessage',

@@ -166,13 +166,31 @@ export interface DeleteSnapshotAction extends ActionBase {
   kind: 'delete-snapshot';
 }
 
+/**
+ * Adopt a member's own volume at `persistentVolume.device` (from its launch template) as the group's
+ * persistent volume: tag the volume and the instance, then DeleteOnTermination=false so it outlives a
+ * Spot reclaim. `target` is the volume id.
+ */
+export interface AdoptVolumeAction extends ActionBase {
+  kind: 'adopt-volume';
+  instanceId: string;
+  device: string;
+  /** Only DeleteOnTermination is left to set (the tags are there). */
+  tagged: boolean;
+}
+
 /** A copy of a stranded volume, from its latest snapshot, in an AZ that has members. Never deletes the old. */
 export interface RecreateVolumeAction extends ActionBase {
   kind: 'recreate-volume';
   snapshotId: string;
   availabilityZone: string;
   sizeGiB: number;
+  /** Type, performance and encryption key of the original: the copy is the same disk, not a default one. */
   volumeType?: string;
+  iops?: number;
+  throughput?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
   tags: Tags;
 }
 
@@ -192,6 +210,7 @@ export type Action =
   | FallbackReturnAction
   | FallbackClearAction
   | AttachVolumeAction
+  | AdoptVolumeAction
   | DetachVolumeAction
   | SnapshotVolumeAction
   | DeleteSnapshotAction

@@ -97,12 +97,28 @@ export interface Instance {
   launchTemplate?: LaunchTemplateRef;
   /** Set when the instance was launched with hibernation enabled. */
   hibernationConfigured?: boolean;
+  /**
+   * Its EBS volumes as DescribeInstances reports them (BlockDeviceMappings: the template's and those
+   * attached later), so the persistent volume at `persistentVolume.device` can be adopted.
+   */
+  blockDevices?: BlockDevice[];
+}
+
+/** One EBS volume of an instance (DescribeInstances BlockDeviceMappings[].Ebs). */
+export interface BlockDevice {
+  device: string;
+  volumeId: string;
+  /** EC2 deletes the volume with the instance (the default for mappings given at launch). */
+  deleteOnTermination: boolean;
+  /** attaching, attached, detaching, detached */
+  status?: string;
 }
 
 export interface VolumeAttachment {
   instanceId: string;
   device: string;
   state: string;
+  deleteOnTermination?: boolean;
 }
 
 export interface Volume {
@@ -112,6 +128,11 @@ export interface Volume {
   state: string;
   sizeGiB: number;
   volumeType?: string;
+  /** Provisioned IOPS and throughput (MiB/s) where the type has them (io1/io2/gp3): a copy keeps them. */
+  iops?: number;
+  throughput?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
   snapshotId?: string;
   createTime?: Date;
   attachments: VolumeAttachment[];

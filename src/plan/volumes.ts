@@ -1,4 +1,4 @@
-import type { Action } from '../domain/actions.js';
+import type { RecreateVolumeAction } from '../domain/actions.js';
 import {
   GROUP_TAG,
   RECREATED_FROM_TAG,
@@ -10,12 +10,13 @@ import {
 import type { Instance, Snapshot, Volume } from '../domain/types.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
 import { findInstance, formatMinutes, isSettled, membersWithInstances, minutesBetween } from './members.js';
+import { planAdoption } from './volume-adoption.js';
 
 // Persistent volumes (seed: persistence_dev): each of the group's volumes is attached to a running
 // member in its AZ that has none, and the member is tagged with the volume id for in-instance scripts.
 // A volume held by a stopped or terminated instance moves on; snapshots are taken every interval; a
-// volume stranded in an AZ without members is recreated elsewhere from its latest snapshot. spotmax
-// never deletes a volume.
+// volume stranded in an AZ without members is recreated elsewhere from its latest snapshot. Members'
+// own volumes at the device are adopted (volume-adoption.ts). spotmax never deletes a volume.
 
 const ATTACHED = new Set(['attaching', 'attached', 'busy']);
 
@@ -88,6 +89,8 @@ export function planVolumes(input: ManagedInput): PlanPart {
     }
     strandedVolume(input, part, v, volumes, settled, holders);
   }
+
+  planAdoption(input, part, holders, active);
 
   // Members tagged with a volume they no longer hold lose the tag (in-instance scripts trust it).
   for (const m of membersWithInstances(input)) {
@@ -237,7 +240,7 @@ function strandedVolume(
   for (const [k, val] of Object.entries(v.tags))
     if (k !== VOLUME_UNPLACED_SINCE_TAG && !k.startsWith('aws:')) tags[k] = val;
   tags[RECREATED_FROM_TAG] = id;
-  const action: Action = {
+  const action: RecreateVolumeAction = {
     kind: 'recreate-volume',
     group: group.name,
     target: id,
@@ -246,9 +249,32 @@ function strandedVolume(
     sizeGiB: v.sizeGiB,
     tags,
     reason: `${id}: no member in ${v.availabilityZone} for ${formatMinutes(waited)} >= crossAzAfterMinutes ${limit}; recreate from ${snapshot.snapshotId} in ${target}`,
+    ...copyAttributes(v),
   };
-  if (v.volumeType) action.volumeType = v.volumeType;
   part.actions.push(action);
+}
+
+/**
+ * What a copy keeps of the original besides its data: type, provisioned performance, encryption key.
+ * CreateVolume takes Iops for io1/io2/gp3 only and Throughput for gp3 only (DescribeVolumes reports a gp2
+ * volume's baseline IOPS, which CreateVolume would refuse). A volume from an encrypted snapshot is
+ * encrypted anyway; naming the key keeps the user's key rather than whatever the request defaults to.
+ */
+type CopiedAttributes = Pick<
+  RecreateVolumeAction,
+  'volumeType' | 'iops' | 'throughput' | 'encrypted' | 'kmsKeyId'
+>;
+
+export function copyAttributes(v: Volume): CopiedAttributes {
+  const out: CopiedAttributes = {};
+  if (v.volumeType) out.volumeType = v.volumeType;
+  if (v.iops !== undefined && ['io1', 'io2', 'gp3'].includes(v.volumeType ?? '')) out.iops = v.iops;
+  if (v.throughput !== undefined && v.volumeType === 'gp3') out.throughput = v.throughput;
+  if (v.encrypted) {
+    out.encrypted = true;
+    if (v.kmsKeyId) out.kmsKeyId = v.kmsKeyId;
+  }
+  return out;
 }
 
 function planSnapshots(input: ManagedInput, part: PlanPart, v: Volume): void {

@@ -23,6 +23,19 @@ export interface LaunchTemplateVersionInfo {
   hibernationReady: boolean;
 }
 
+/** A new EBS volume; a copy from a snapshot keeps the original's type, performance and encryption key. */
+export interface CreateVolumeSpec {
+  availabilityZone: string;
+  snapshotId?: string;
+  sizeGiB?: number;
+  volumeType?: string;
+  iops?: number;
+  throughput?: number;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+  tags: Tags;
+}
+
 /** The EC2 calls spotmax makes, and only those. */
 export interface Ec2Port {
   /**
@@ -41,13 +54,12 @@ export interface Ec2Port {
   attachVolume(volumeId: string, instanceId: string, device: string): Promise<void>;
   /** The instance is required (some implementations refuse a detach without it). */
   detachVolume(volumeId: string, instanceId: string): Promise<void>;
-  createVolume(req: {
-    availabilityZone: string;
-    snapshotId?: string;
-    sizeGiB?: number;
-    volumeType?: string;
-    tags: Tags;
-  }): Promise<Volume>;
+  createVolume(req: CreateVolumeSpec): Promise<Volume>;
+  /**
+   * ModifyInstanceAttribute BlockDeviceMappings: whether EC2 deletes the volume at `device` with the
+   * instance. Mappings given at launch default to true, so an adopted persistent volume is set to false.
+   */
+  setDeleteOnTermination(instanceId: string, device: string, deleteOnTermination: boolean): Promise<void>;
   createSnapshot(volumeId: string, tags: Tags): Promise<Snapshot>;
   describeSnapshots(filterTags: Tags): Promise<Snapshot[]>;
   deleteSnapshot(snapshotId: string): Promise<void>;

@@ -25,7 +25,8 @@ export type SimEvent =
   | {
       type: 'volume';
       volumeId: string;
-      action: 'attached' | 'detached' | 'created';
+      /** deleted: with its instance (DeleteOnTermination). */
+      action: 'attached' | 'detached' | 'created' | 'deleted';
       instanceId?: string;
       az: string;
     };

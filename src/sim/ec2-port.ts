@@ -30,6 +30,8 @@ function buildInstance(i: SimInstance): Instance {
     tags: { ...i.tags },
     launchTemplate: i.launchTemplate ? { ...i.launchTemplate } : undefined,
     hibernationConfigured: i.hibernationConfigured,
+    // Left out when none, so the 50,000-instance scale scenarios carry no empty arrays.
+    ...(i.blockDevices?.length ? { blockDevices: i.blockDevices.map((b) => ({ ...b })) } : {}),
   };
 }
 
@@ -186,6 +188,15 @@ export class SimEc2 implements Ec2Port {
   createVolume(req: CreateVolumeRequest): Promise<Volume> {
     return this.api.call('ec2', 'CreateVolume', `creating a volume in ${req.availabilityZone}`, () =>
       this.volumes.create(req),
+    );
+  }
+
+  setDeleteOnTermination(instanceId: string, device: string, deleteOnTermination: boolean): Promise<void> {
+    return this.api.call(
+      'ec2',
+      'ModifyInstanceAttribute',
+      `setting DeleteOnTermination=${deleteOnTermination} for ${device} of ${instanceId}`,
+      () => this.volumes.setDeleteOnTermination(this.state.mustSee(instanceId), device, deleteOnTermination),
     );
   }
 

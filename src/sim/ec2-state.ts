@@ -1,4 +1,11 @@
-import type { Instance, InstanceState, LaunchTemplateRef, Market, Tags } from '../domain/types.js';
+import type {
+  BlockDevice,
+  Instance,
+  InstanceState,
+  LaunchTemplateRef,
+  Market,
+  Tags,
+} from '../domain/types.js';
 import { awsError } from './api.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
@@ -33,10 +40,21 @@ export const DEFAULT_EC2_TIMINGS: Ec2Timings = {
   visibleLag: { minSeconds: 1, maxSeconds: 5 },
 };
 
+/** One EBS mapping of a template (beside the root, which the simulation does not model). */
+export interface TemplateBlockDevice {
+  device: string;
+  sizeGiB: number;
+  volumeType?: string;
+  /** Launch template / RunInstances mappings default to true: the volume goes with the instance. */
+  deleteOnTermination?: boolean;
+}
+
 export interface TemplateVersion {
   version: number;
   instanceType: string;
   hibernation: boolean;
+  /** Data volumes every instance launched from this version gets (sim/volumes.ts creates them). */
+  blockDevices?: TemplateBlockDevice[];
   /** RunInstances → running (for an ASG, InService without hooks). */
   boot: Duration;
 }
@@ -72,6 +90,8 @@ export interface SimInstance {
   visibleAt?: number;
   /** The last described shape (frozen), dropped on any change. */
   snapshot?: Instance;
+  /** Attached EBS volumes (DescribeInstances BlockDeviceMappings), kept by sim/volumes.ts. */
+  blockDevices?: BlockDevice[];
 }
 
 /** Capacity decisions the Spot market makes for EC2. */

@@ -1,13 +1,19 @@
 import type { Snapshot, Tags, Volume } from '../domain/types.js';
-import type { Ec2Port } from '../ports/ec2.js';
+import type { CreateVolumeSpec } from '../ports/ec2.js';
 import { awsError } from './api.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
-import type { Ec2State } from './ec2-state.js';
+import type { Ec2State, SimInstance, TemplateBlockDevice } from './ec2-state.js';
 
 // EBS volumes and snapshots with EC2's rules: a volume attaches only to an instance in its own AZ
 // ("Attach an Amazon EBS volume to an instance": the volume and instance must be in the same AZ), only
 // when available, and detaches when its instance terminates. Snapshots complete after a while.
+// An instance gets the data volumes of its launch template version at launch, with DeleteOnTermination
+// true unless the mapping says otherwise ("If no value is specified for DeleteOnTermination, the default
+// is true", ModifyInstanceAttribute / EbsBlockDevice API reference); a volume attached later has it false
+// ("By default, Amazon EC2 deletes all EBS volumes that were attached when the instance launched. Volumes
+// attached after instance launch continue running", TerminateInstances API reference). On termination
+// the volumes with DeleteOnTermination are deleted, the others become available.
 
 export interface VolumeTimings {
   createSeconds: number;
@@ -42,8 +48,92 @@ export class VolumeState {
     readonly timings: VolumeTimings = DEFAULT_VOLUME_TIMINGS,
   ) {
     bus.on((e) => {
-      if (e.type === 'instance-state' && e.to === 'terminated') this.instanceGone(e.instanceId);
+      if (e.type !== 'instance-state') return;
+      if (e.to === 'terminated') this.instanceGone(e.instanceId);
+      else if (e.from === 'none') this.launched(e.instanceId);
     });
+  }
+
+  /** The launch template version's data volumes, created and attached with the instance. */
+  private launched(instanceId: string): void {
+    const inst = this.ec2.get(instanceId);
+    if (!inst?.launchTemplate) return;
+    let mappings: TemplateBlockDevice[] | undefined;
+    try {
+      mappings = this.ec2.resolveTemplate(inst.launchTemplate).version.blockDevices;
+    } catch {
+      return;
+    }
+    for (const m of mappings ?? []) {
+      const id = this.newVolumeId();
+      const volume: Volume = {
+        volumeId: id,
+        availabilityZone: inst.availabilityZone,
+        state: 'in-use',
+        sizeGiB: m.sizeGiB,
+        volumeType: m.volumeType ?? 'gp3',
+        createTime: this.clock.now(),
+        attachments: [],
+        tags: {},
+      };
+      this.volumes.set(id, { volume, gen: 0 });
+      this.attachNow(volume, inst, m.device, m.deleteOnTermination ?? true, 'attached');
+    }
+  }
+
+  private newVolumeId(): string {
+    return `vol-0${this.ec2.hex(`vol:${++this.counter}`, 16)}`;
+  }
+
+  private attachNow(
+    v: Volume,
+    inst: SimInstance,
+    device: string,
+    deleteOnTermination: boolean,
+    state: 'attaching' | 'attached',
+  ): void {
+    v.state = 'in-use';
+    v.attachments = [{ instanceId: inst.instanceId, device, state, deleteOnTermination }];
+    let set = this.byInstance.get(inst.instanceId);
+    if (!set) {
+      set = new Set();
+      this.byInstance.set(inst.instanceId, set);
+    }
+    set.add(v.volumeId);
+    inst.blockDevices = [
+      ...(inst.blockDevices ?? []).filter((b) => b.volumeId !== v.volumeId),
+      { device, volumeId: v.volumeId, deleteOnTermination, status: state },
+    ];
+    inst.snapshot = undefined;
+  }
+
+  /** Keeps the instance's BlockDeviceMappings in step with the volume's attachment. */
+  private syncDevice(instanceId: string, volumeId: string, status: string | undefined): void {
+    const inst = this.ec2.get(instanceId);
+    if (!inst?.blockDevices) return;
+    inst.blockDevices =
+      status === undefined
+        ? inst.blockDevices.filter((b) => b.volumeId !== volumeId)
+        : inst.blockDevices.map((b) => (b.volumeId === volumeId ? { ...b, status } : b));
+    inst.snapshot = undefined;
+  }
+
+  /**
+   * ModifyInstanceAttribute BlockDeviceMappings (DeleteOnTermination) for a volume attached at `device`.
+   * EC2 refuses a device the instance has no volume at; the answer's code is not documented, this one is
+   * what the EC2 error-code list gives for a bad attribute value.
+   */
+  setDeleteOnTermination(inst: SimInstance, device: string, deleteOnTermination: boolean): void {
+    const bd = inst.blockDevices?.find((b) => b.device === device);
+    if (!bd || inst.state === 'terminated')
+      throw awsError(
+        'InvalidInstanceAttributeValue',
+        `No device is currently mapped at ${device} on instance '${inst.instanceId}'`,
+      );
+    const att = this.volumes.get(bd.volumeId)?.volume.attachments[0];
+    if (att) att.deleteOnTermination = deleteOnTermination;
+    inst.blockDevices = inst.blockDevices!.map((b) => (b === bd ? { ...b, deleteOnTermination } : b));
+    inst.snapshot = undefined;
   }
 
   mustGet(id: string): SimVolume {
@@ -52,23 +142,45 @@ export class VolumeState {
     return v;
   }
 
-  create(req: Parameters<Ec2Port['createVolume']>[0]): Volume {
+  create(req: CreateVolumeSpec): Volume {
     let size = req.sizeGiB;
+    let source: Volume | undefined;
     if (req.snapshotId) {
       const snap = this.snapshots.get(req.snapshotId);
       if (!snap)
         throw awsError('InvalidSnapshot.NotFound', `The snapshot '${req.snapshotId}' does not exist.`);
-      size ??= this.volumes.get(snap.volumeId)?.volume.sizeGiB ?? 8;
+      source = this.volumes.get(snap.volumeId)?.volume;
+      size ??= source?.sizeGiB ?? 8;
     }
     if (!size)
       throw awsError('MissingParameter', 'The request must contain the parameter size or snapshotId');
-    const id = `vol-0${this.ec2.hex(`vol:${++this.counter}`, 16)}`;
+    const type = req.volumeType ?? 'gp3';
+    // CreateVolume API reference: Iops "is supported for io1, io2, and gp3 volumes only"; Throughput
+    // "is valid only for gp3 volumes".
+    if (req.iops !== undefined && !['io1', 'io2', 'gp3'].includes(type))
+      throw awsError(
+        'InvalidParameterCombination',
+        `The parameter iops is not supported for ${type} volumes.`,
+      );
+    if (req.throughput !== undefined && type !== 'gp3')
+      throw awsError('InvalidParameterCombination', `Throughput is not supported for ${type} volumes.`);
+    const id = this.newVolumeId();
+    // A volume from an encrypted snapshot is encrypted, with the snapshot's key unless another is given
+    // (CreateVolume API reference, Encrypted / KmsKeyId); without the key named, the copy would not be
+    // the same key the user chose (the sim keeps the source's key, as EC2 does).
+    const encrypted = Boolean(req.encrypted || req.kmsKeyId || source?.encrypted);
+    const kmsKeyId = req.kmsKeyId ?? (source?.encrypted ? source.kmsKeyId : undefined);
     const volume: Volume = {
       volumeId: id,
       availabilityZone: req.availabilityZone,
       state: 'creating',
       sizeGiB: size,
-      volumeType: req.volumeType ?? 'gp3',
+      volumeType: type,
+      // DescribeVolumes reports IOPS for gp2 too: its baseline, 3 per GiB within 100-16,000.
+      ...(type === 'gp2' ? { iops: Math.min(16000, Math.max(100, 3 * size)) } : {}),
+      ...(req.iops !== undefined || type === 'gp3' ? { iops: req.iops ?? 3000 } : {}),
+      ...(type === 'gp3' ? { throughput: req.throughput ?? 125 } : {}),
+      ...(encrypted ? { encrypted, kmsKeyId: kmsKeyId ?? 'alias/aws/ebs' } : {}),
       snapshotId: req.snapshotId,
       createTime: this.clock.now(),
       attachments: [],
@@ -106,16 +218,10 @@ export class VolumeState {
     if (inst.state !== 'running' && inst.state !== 'stopped') {
       throw awsError('IncorrectState', `Instance '${instanceId}' is not 'running' or 'stopped'.`);
     }
-    v.state = 'in-use';
-    v.attachments = [{ instanceId, device, state: 'attaching' }];
-    let set = this.byInstance.get(instanceId);
-    if (!set) {
-      set = new Set();
-      this.byInstance.set(instanceId, set);
-    }
-    set.add(volumeId);
+    this.attachNow(v, inst, device, false, 'attaching');
     this.later(sv, this.timings.attachSeconds, () => {
       if (v.attachments[0]) v.attachments[0].state = 'attached';
+      this.syncDevice(instanceId, volumeId, 'attached');
       this.bus.emit({ type: 'volume', volumeId, action: 'attached', instanceId, az: v.availabilityZone });
     });
   }
@@ -132,6 +238,7 @@ export class VolumeState {
     }
     if (att.state === 'detaching') return;
     att.state = 'detaching';
+    this.syncDevice(instanceId, volumeId, 'detaching');
     this.later(sv, this.timings.detachSeconds, () => this.release(volumeId, instanceId));
   }
 
@@ -142,6 +249,7 @@ export class VolumeState {
     sv.volume.state = 'available';
     sv.volume.attachments = [];
     this.byInstance.get(instanceId)?.delete(volumeId);
+    this.syncDevice(instanceId, volumeId, undefined);
     this.bus.emit({
       type: 'volume',
       volumeId,
@@ -154,8 +262,28 @@ export class VolumeState {
   private instanceGone(instanceId: string): void {
     const set = this.byInstance.get(instanceId);
     if (!set) return;
-    for (const id of [...set]) this.release(id, instanceId);
+    for (const id of [...set]) {
+      const v = this.volumes.get(id)?.volume;
+      if (v?.attachments[0]?.deleteOnTermination) this.deleteWithInstance(v, instanceId);
+      else this.release(id, instanceId);
+    }
     this.byInstance.delete(instanceId);
+  }
+
+  /** DeleteOnTermination: the volume and its data go with the instance. */
+  private deleteWithInstance(v: Volume, instanceId: string): void {
+    const sv = this.volumes.get(v.volumeId);
+    if (sv) sv.gen++;
+    this.volumes.delete(v.volumeId);
+    for (const k of Object.keys(v.tags)) this.ec2.tagIndex.get(k)?.delete(v.volumeId);
+    this.syncDevice(instanceId, v.volumeId, undefined);
+    this.bus.emit({
+      type: 'volume',
+      volumeId: v.volumeId,
+      action: 'deleted',
+      instanceId,
+      az: v.availabilityZone,
+    });
   }
 
   describe(ids: string[]): Volume[] {
