@@ -3,6 +3,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EKSClient } from '@aws-sdk/client-eks';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsService } from './permissions.js';
@@ -16,8 +17,11 @@ export interface AwsClientOptions {
   maxAttempts?: number;
   /** Per-attempt limit for one HTTP request; default 30 s. */
   requestTimeoutMs?: number;
-  /** Called once per command sent (not per retry attempt). */
-  onCall?: (service: string, command: string) => void;
+  /**
+   * Called once per command sent (not per retry attempt), with the command's input; the command waits
+   * for a returned promise (tests record each request's resources and tags for the IAM check with it).
+   */
+  onCall?: OnCall;
 }
 
 export interface AwsClients {
@@ -28,27 +32,25 @@ export interface AwsClients {
   cloudwatch: CloudWatchClient;
 }
 
+export type OnCall = (service: string, command: string, input?: unknown) => void | Promise<void>;
+
 interface MiddlewareHost {
   middlewareStack: {
     add(
       mw: (
-        next: (args: unknown) => Promise<unknown>,
+        next: (args: { input?: unknown }) => Promise<unknown>,
         context: { commandName?: string },
-      ) => (args: unknown) => Promise<unknown>,
+      ) => (args: { input?: unknown }) => Promise<unknown>,
       options: { step: 'initialize'; name: string },
     ): void;
   };
 }
 
 /** Reports each command once, in the initialize step, before retries multiply it. */
-function countCalls(
-  client: MiddlewareHost,
-  service: AwsService,
-  onCall: (service: string, command: string) => void,
-): void {
+function countCalls(client: MiddlewareHost, service: AwsService, onCall: OnCall): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      onCall(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''));
+      await onCall(service, (context.commandName ?? 'Unknown').replace(/Command$/, ''), args.input);
       return next(args);
     },
     { step: 'initialize', name: 'spotmaxCountCalls' },
@@ -83,6 +85,16 @@ function baseConfig(opts: AwsClientOptions) {
 export function createDynamoDbClient(opts: AwsClientOptions): DynamoDBClient {
   const client = new DynamoDBClient(baseConfig(opts));
   if (opts.onCall) countCalls(client as unknown as MiddlewareHost, 'dynamodb', opts.onCall);
+  return client;
+}
+
+/**
+ * An EKS client for `region` (a kubernetes.eks setting may name another region than the Cloud's): only
+ * groups that drain EKS nodes need it, so it is made on first use by aws/eks.ts.
+ */
+export function createEksClient(opts: AwsClientOptions, region: string): EKSClient {
+  const client = new EKSClient(baseConfig({ ...opts, region }));
+  if (opts.onCall) countCalls(client as unknown as MiddlewareHost, 'eks', opts.onCall);
   return client;
 }
 

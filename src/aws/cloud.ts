@@ -3,10 +3,11 @@ import type { Cloud } from '../ports/cloud.js';
 import type { CoordinationPort } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
 import { AwsAutoScaling } from './autoscaling.js';
-import { createAwsClients, createDynamoDbClient } from './clients.js';
+import { createAwsClients, createDynamoDbClient, createEksClient, type OnCall } from './clients.js';
 import { CloudWatchMetrics } from './cloudwatch-metrics.js';
 import { AwsCoordination } from './coordination.js';
 import { AwsEc2 } from './ec2.js';
+import { AwsEks } from './eks.js';
 import { AwsQueue } from './sqs.js';
 import { AwsTagging } from './tagging.js';
 
@@ -20,8 +21,8 @@ export interface AwsCloudOptions {
   requestTimeoutMs?: number;
   metricsNamespace?: string;
   logger?: Logger;
-  /** Called once per SDK command sent; tests count calls with it. */
-  onCall?: (service: string, command: string) => void;
+  /** Called once per SDK command sent, with its input; tests count calls and check IAM with it. */
+  onCall?: OnCall;
 }
 
 /** The AWS implementation of every port, sharing one set of SDK clients. */
@@ -34,6 +35,7 @@ export function createAwsCloud(opts: AwsCloudOptions): Cloud {
     tagging: new AwsTagging(clients.tagging),
     queue: new AwsQueue(clients.sqs),
     metrics: new CloudWatchMetrics(clients.cloudwatch, opts.metricsNamespace ?? 'SpotMax', opts.logger),
+    eks: new AwsEks({ defaultRegion: opts.region, clientFor: (region) => createEksClient(opts, region) }),
   };
 }
 

@@ -18,13 +18,33 @@ const IAM_PREFIX: Record<string, string> = {
   'client-sqs': 'sqs',
   'client-cloudwatch': 'cloudwatch',
   'client-dynamodb': 'dynamodb',
+  'client-eks': 'eks',
+  'client-eventbridge': 'events',
 };
 
 /** Permissions AWS checks that no SDK command names; each must say why it is there. */
 const IMPLIED: Record<string, string> = {
   'iam:PassRole':
     'RunInstances from a launch template with an instance profile passes that role to EC2 (standbys are launched from the group template)',
+  'ssm:GetParameters':
+    'RunInstances from a launch template whose ImageId is resolve:ssm:<parameter> reads the parameter as the caller (EC2 user guide, "Use a Systems Manager parameter instead of an AMI ID")',
+  'kms:CreateGrant':
+    'EBS volumes encrypted with a customer managed key: launching, starting or creating them makes EBS create a grant as the caller (EBS user guide, "Requirements for Amazon EBS encryption")',
+  'kms:Decrypt': 'the same EBS encryption requirement (via EC2 only)',
+  'kms:DescribeKey': 'the same EBS encryption requirement (via EC2 only)',
+  'kms:GenerateDataKeyWithoutPlaintext': 'the same EBS encryption requirement (via EC2 only)',
+  'kms:ReEncrypt*': 'the same EBS encryption requirement (via EC2 only): ReEncryptFrom and ReEncryptTo',
 };
+
+/** Placeholders of the JSON policy the stack fills from its parameters (deploy/README.md, section 11). */
+const PLACEHOLDERS: Record<string, unknown> = {
+  EVENT_QUEUE_ARN: { 'Fn::GetAtt': ['EventQueue', 'Arn'] },
+  INSTANCE_ROLE_ARN: { Ref: 'InstanceRoleArns' },
+  EBS_KMS_KEY_ARN: { Ref: 'EbsKmsKeyArns' },
+};
+
+/** Read-only statements scoped by resource where AWS supports it (all other reads are on "*"). */
+const SCOPED_READS = ['ResolveAmiParametersOfLaunchTemplates'];
 
 /** Mutating actions the policy grants without a resource-tag condition, and why (deploy/README.md explains them). */
 const UNCONDITIONED_MUTATIONS = [
@@ -136,7 +156,7 @@ test('mutating actions are conditioned on spotmax tags wherever AWS supports it'
   for (const s of policy.Statement) {
     t.is(s.Effect, 'Allow');
     const mutating = actionsOf(s).filter((a) => !readOnly(a));
-    if (mutating.length === 0) {
+    if (mutating.length === 0 && !SCOPED_READS.includes(s.Sid)) {
       t.is(
         s.Resource,
         '*',
@@ -182,22 +202,46 @@ test('deploy/README.md explains every mutation that cannot be conditioned', (t) 
     t.true(readme.includes(a), `deploy/README.md does not mention ${a}`);
 });
 
-test('the CloudFormation task role carries the same policy (only the queue and table statements narrowed to the stack\u2019s own)', (t) => {
+test('the CloudFormation task role carries the same policy (the placeholders filled from the stack\u2019s queue, table and parameters)', (t) => {
   const tpl = readTemplate('deploy/cloudformation/spotmax.yaml');
   const roles = (
     (tpl.Resources.TaskRole?.Properties ?? {}) as {
-      Policies: { PolicyName: string; PolicyDocument: typeof policy }[];
+      Policies: { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[];
     }
   ).Policies;
   t.is(roles.length, 1);
-  const doc = structuredClone(roles[0]?.PolicyDocument) as typeof policy;
-  const queue = doc.Statement.find((s) => s.Sid === 'EventQueue');
-  t.deepEqual(queue?.Resource, { 'Fn::GetAtt': ['EventQueue', 'Arn'] });
-  if (queue) queue.Resource = policy.Statement.find((s) => s.Sid === 'EventQueue')?.Resource;
-  const table = doc.Statement.find((s) => s.Sid === 'CoordinationTable');
+  // Optional statements are `!If [Condition, statement, !Ref AWS::NoValue]`: compare the statement.
+  const statements = (roles[0]?.PolicyDocument.Statement ?? []).map((st) => {
+    const cond = (st as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'];
+    if (!cond) return st as Statement;
+    t.deepEqual(
+      cond[2],
+      { Ref: 'AWS::NoValue' },
+      `${cond[1].Sid}: the false branch leaves the statement out`,
+    );
+    t.truthy(tpl.Conditions?.[cond[0]], `${cond[1].Sid}: condition ${cond[0]}`);
+    return cond[1];
+  });
+  const filled = structuredClone(policy);
+  for (const st of filled.Statement) {
+    const placeholder = typeof st.Resource === 'string' ? PLACEHOLDERS[st.Resource] : undefined;
+    if (placeholder) st.Resource = placeholder;
+  }
+  const table = statements.find((st) => st.Sid === 'CoordinationTable');
   t.deepEqual(table?.Resource, { 'Fn::GetAtt': ['CoordinationTable', 'Arn'] });
-  if (table) table.Resource = policy.Statement.find((s) => s.Sid === 'CoordinationTable')?.Resource;
-  t.deepEqual(doc, policy);
+  const jsonTable = filled.Statement.find((st) => st.Sid === 'CoordinationTable');
+  if (jsonTable) jsonTable.Resource = table?.Resource;
+  t.deepEqual({ Version: '2012-10-17', Statement: statements }, filled);
+});
+
+test('the JSON policy names no installation\u2019s resources: queue, instance roles and KMS keys are placeholders', (t) => {
+  const text = readFileSync(POLICY_FILE, 'utf8');
+  for (const name of Object.keys(PLACEHOLDERS)) t.true(text.includes(`"${name}"`), name);
+  // max_group users keep their queue names: no name pattern stands in for the queue.
+  t.false(text.includes('sqs:*:*:spotmax'));
+  const readme = readFileSync('deploy/README.md', 'utf8');
+  for (const name of Object.keys(PLACEHOLDERS))
+    t.true(readme.includes(name), `deploy/README.md explains ${name}`);
 });
 
 test('the plan-only policy is read-only and covers the reads plan makes', (t) => {
@@ -206,10 +250,15 @@ test('the plan-only policy is read-only and covers the reads plan makes', (t) =>
   ) as typeof policy;
   const actions = ro.Statement.flatMap(actionsOf);
   for (const a of actions) t.regex(a, /:(Describe|Get|List)[A-Za-z]*$/, `${a} is not read-only`);
-  // Every read the code makes, so `plan` sees what `run` sees. Not the queue's nor the coordination
-  // table's: plan neither consumes events nor takes the lease (it observes, whoever leads).
+  // Every read the code makes, so `plan` sees what `run` sees. Not the queue's, the EKS cluster's nor the
+  // coordination table's: plan neither consumes events nor takes the lease (it observes, whoever leads).
   const reads = [...code.keys()].filter(
-    (a) => /:(Describe|Get|List)/.test(a) && !a.startsWith('sqs:') && !a.startsWith('dynamodb:'),
+    (a) =>
+      /:(Describe|Get|List)/.test(a) &&
+      !a.startsWith('sqs:') &&
+      !a.startsWith('dynamodb:') &&
+      // plan never drains a node: the EKS cluster is read by `run` only
+      !a.startsWith('eks:'),
   );
   for (const a of reads) t.true(actions.includes(a), `plan needs ${a}`);
 });

@@ -20,6 +20,7 @@ import { type AwsClients, createAwsClients } from '../../src/aws/clients.js';
 import { createAwsCloud } from '../../src/aws/cloud.js';
 import type { Tags } from '../../src/domain/types.js';
 import type { Cloud } from '../../src/ports/cloud.js';
+import { iamCheckedOnCall } from './iam-check.js';
 import { TEST_CREDENTIALS, TEST_REGION } from './moto.js';
 
 // Helpers that build AWS resources in moto through the raw SDK (not through spotmax's adapters, so a
@@ -41,9 +42,17 @@ export function testClients(
   });
 }
 
-/** spotmax's AWS ports pointed at `endpoint`. */
+/**
+ * spotmax's AWS ports pointed at `endpoint`. Against a moto of the harness, every request is also
+ * checked against the IAM policy when the test file ends (iam-check.ts).
+ */
 export function testCloud(endpoint: string, onCall?: (service: string, command: string) => void): Cloud {
-  return createAwsCloud({ region: TEST_REGION, endpoint, credentials: TEST_CREDENTIALS, onCall });
+  return createAwsCloud({
+    region: TEST_REGION,
+    endpoint,
+    credentials: TEST_CREDENTIALS,
+    onCall: iamCheckedOnCall(endpoint, TEST_REGION, onCall),
+  });
 }
 
 const amiByClient = new WeakMap<EC2Client, Promise<string>>();

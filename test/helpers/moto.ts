@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { registerMotoEndpoint } from './iam-check.js';
 
 // Each test file that needs AWS starts its own moto server on a free loopback port, so files can run
 // in parallel without resetting each other's region. The server is stopped in test.after.always and,
@@ -89,6 +90,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  // spotmax's requests to this moto are checked against the IAM policy (iam-check.ts).
+  registerMotoEndpoint(endpoint);
   return {
     endpoint,
     port,

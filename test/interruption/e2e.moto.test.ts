@@ -48,7 +48,12 @@ async function world(queueName: string) {
   const clients = testClients(moto.endpoint);
   const counter = callCounter();
   const cloud = testCloud(moto.endpoint, counter.onCall);
-  await seedGroup(clients, { name: 'web', tags: { 'spotmax:managed': 'true' }, desired: 0 });
+  // spotmax:group as the reconciler leaves it: the IAM policy lets spotmax detach only from such groups.
+  await seedGroup(clients, {
+    name: 'web',
+    tags: { 'spotmax:managed': 'true', 'spotmax:group': 'web' },
+    desired: 0,
+  });
   await seedGroup(clients, { name: 'theirs', desired: 0 });
   const members = await addSpotMembers(clients.ec2, clients.autoscaling, 'web', 2);
   const [foreign] = await addSpotMembers(clients.ec2, clients.autoscaling, 'theirs', 1);
@@ -190,7 +195,12 @@ test.serial(
     const sizes = { a: 25, b: 20, c: 15 } as const;
     const ids: Record<string, string[]> = {};
     for (const [name, n] of Object.entries(sizes)) {
-      await seedGroup(clients, { name, tags: { 'spotmax:managed': 'true' }, desired: 0, max: 80 });
+      await seedGroup(clients, {
+        name,
+        tags: { 'spotmax:managed': 'true', 'spotmax:group': name },
+        desired: 0,
+        max: 80,
+      });
       ids[name] = await addSpotMembers(clients.ec2, clients.autoscaling, name, n);
     }
     // The adapter answers the first two DetachInstances with throttling, as AWS does in a storm.

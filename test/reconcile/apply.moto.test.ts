@@ -174,7 +174,8 @@ test.serial(
   'fallback on moto: On-Demand launched from the template, tagged, attached with the desired capacity kept; no policy sent',
   async (t) => {
     await env.moto.reset();
-    await seedGroup(env.raw, { name: 'web', desired: 1, max: 3, mixed: true });
+    // Tagged as the reconciler's first pass leaves a group it manages (the IAM policy needs spotmax:group).
+    await seedGroup(env.raw, { name: 'web', desired: 1, max: 3, mixed: true, tags: MANAGED });
     const { fallbackHandlers } = await import('../../src/controllers/reconcile/handlers/fallback.js');
     const [observed] = await env.cloud.autoscaling.describeGroups(['web']);
     const ctx = { cloud: env.cloud, clock: systemClock, logger: silentLogger };
