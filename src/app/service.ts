@@ -20,9 +20,9 @@ import { PrometheusRegistry } from '../observability/prometheus.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { CoordinationPort } from '../ports/coordination.js';
-import type { NotificationsPort } from '../ports/notifications.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
+import type { NotificationsPort } from '../ports/notifications.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
 import { withDeadline } from '../timing/deadline.js';
 import { dryRunCloud, guardChanges } from './guarded-cloud.js';
@@ -159,7 +159,8 @@ export function createService(deps: ServiceDeps): Service {
     : cloud;
 
   const releasersFor =
-    deps.releasersFor ?? createReleaserFactory({ clock, logger, metrics, env: deps.env ?? {} });
+    deps.releasersFor ??
+    createReleaserFactory({ clock, logger, metrics, env: deps.env ?? {}, eks: deps.cloud.eks });
   let policies: PolicySet = EMPTY_POLICIES;
   let onceStatus: PolicyWatcherStatus = { ok: true, policies: 0 };
   const passListeners: ((result: ReconcileResult) => void)[] = [];
@@ -345,8 +346,12 @@ export function createService(deps: ServiceDeps): Service {
       await leadership.stop();
       await watcher.close();
       // The last actions' events go out before the last metrics (which count them) are flushed.
-      await withDeadline(() => notifier.flush(), { clock, ms: 5_000, what: 'publishing the last events' }).catch(
-        (err) => logger.warn({ err: describeError(err) }, 'some events were not published before stopping'),
+      await withDeadline(() => notifier.flush(), {
+        clock,
+        ms: 5_000,
+        what: 'publishing the last events',
+      }).catch((err) =>
+        logger.warn({ err: describeError(err) }, 'some events were not published before stopping'),
       );
       await flusher?.stop();
       await health?.close();

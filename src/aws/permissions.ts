@@ -4,7 +4,7 @@
 
 export type AwsService =
   | 'events'
-  | 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
+  | 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb' | 'eks';
 
 /** IAM service prefixes (the Tagging API's is `tag`). */
 const IAM_PREFIX: Record<AwsService, string> = {
@@ -15,6 +15,7 @@ const IAM_PREFIX: Record<AwsService, string> = {
   events: 'events',
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',
+  eks: 'eks',
 };
 
 export const IAM_POLICY_FILE = 'deploy/iam/spotmax-policy.json';
@@ -64,4 +65,6 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
+  // kubernetes.eks: the cluster's endpoint and CA (the bearer token is presigned, no STS call is made).
+  'eks:DescribeCluster',
 ];

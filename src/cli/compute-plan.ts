@@ -35,6 +35,7 @@ export async function computePass(
     logger: req.logger,
     metrics: noMetrics,
     env: req.env,
+    eks: req.cloud.eks,
   });
   const result = await reconcileOnce(
     {

@@ -94,12 +94,26 @@ export const specSchema = z
         enabled: z
           .boolean()
           .default(false)
-          .describe('Cordon, taint and drain the node before its instance goes. Needs kubeconfig.'),
+          .describe('Cordon, taint and drain the node before its instance goes. Needs kubeconfig or eks.'),
         kubeconfig: z
           .string()
           .min(1)
           .optional()
           .describe('Path of the kubeconfig spotmax uses. Seed: k8s_config_file_path.'),
+        eks: z
+          .object({
+            cluster: z.string().min(1).max(100).describe('Name of the EKS cluster whose nodes are drained.'),
+            region: z
+              .string()
+              .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { error: 'expected an AWS region such as eu-west-1' })
+              .optional()
+              .describe("The cluster's region; default: the region spotmax works in."),
+          })
+          .strict()
+          .optional()
+          .describe(
+            'Reach an EKS cluster without a kubeconfig: endpoint and CA from eks:DescribeCluster, a bearer token signed with spotmax\'s own AWS credentials. A kubeconfig, when set, is used instead.',
+          ),
         drainOption: z
           .string()
           .refine((flags) => unsupportedDrainFlags(flags).length === 0, {
@@ -297,11 +311,12 @@ export const specSchema = z
   .superRefine((spec, ctx) => {
     // Rules across fields. They run on the merged result too (defaults < policy < tags), so a tag
     // cannot produce a combination a policy file could not.
-    if (spec.kubernetes.enabled && !spec.kubernetes.kubeconfig) {
+    if (spec.kubernetes.enabled && !spec.kubernetes.kubeconfig && !spec.kubernetes.eks) {
       ctx.addIssue({
         code: 'custom',
         path: ['kubernetes', 'kubeconfig'],
-        message: 'kubernetes.enabled needs kubernetes.kubeconfig (the kubeconfig spotmax drains nodes with)',
+        message:
+          'kubernetes.enabled needs kubernetes.kubeconfig (a kubeconfig file) or kubernetes.eks (an EKS cluster name) to reach the cluster',
       });
     }
     const { durationHours, guaranteeMinutes } = spec.lifetime;

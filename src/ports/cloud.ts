@@ -1,5 +1,6 @@
 import type { AutoScalingPort } from './autoscaling.js';
 import type { Ec2Port } from './ec2.js';
+import type { EksPort } from './eks.js';
 import type { MetricsPort } from './metrics.js';
 import type { QueuePort } from './queue.js';
 import type { TaggingPort } from './tagging.js';
@@ -12,4 +13,6 @@ export interface Cloud {
   tagging: TaggingPort;
   queue: QueuePort;
   metrics: MetricsPort;
+  /** Amazon EKS, for kubernetes.eks (absent on the simulated region, which has no Kubernetes). */
+  eks?: EksPort;
 }

@@ -1,5 +1,6 @@
 import type { GroupSettings } from '../config/schema.js';
 import type { Clock } from '../ports/clock.js';
+import type { EksPort } from '../ports/eks.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import type { Releaser } from '../ports/releaser.js';
@@ -21,6 +22,8 @@ export interface ReleaserFactoryDeps {
   metrics: MetricsPort;
   /** Environment values for consul.tokenEnv, passed in by the composition root. */
   env: Record<string, string | undefined>;
+  /** EKS for kubernetes.eks and EKS kubeconfigs (the cloud's; absent on the simulated region). */
+  eks?: EksPort;
 }
 
 export type ReleaserFactory = (groupName: string, settings: GroupSettings) => Releaser[];
@@ -32,7 +35,7 @@ export type ReleaserFactory = (groupName: string, settings: GroupSettings) => Re
  * The Kubernetes releaser also offers `markOutOfService(instance, signal)` for after termination.
  */
 export function createReleaserFactory(deps: ReleaserFactoryDeps): ReleaserFactory {
-  const kubeClients = new KubeClients(deps.clock);
+  const kubeClients = new KubeClients(deps.clock, undefined, deps.eks);
   const byGroup = new Map<string, { key: string; releasers: Releaser[] }>();
   return (groupName, settings) => {
     const key = JSON.stringify([settings.kubernetes, settings.consul]);
@@ -61,11 +64,15 @@ export function createReleaserFactory(deps: ReleaserFactoryDeps): ReleaserFactor
   };
 }
 
-/** Problems with a group's release settings, for `plan` (kubeconfig missing/unreadable, token unset). */
+/** Problems with a group's release settings, for `plan` (kubeconfig missing/unreadable or running a command spotmax cannot, token unset). */
 export function releaseProblems(settings: GroupSettings, env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (settings.kubernetes.enabled) {
-    const problem = checkKubeconfig(settings.kubernetes.kubeconfig);
+    // A kubeconfig wins over kubernetes.eks; an EKS cluster is checked when it is first reached.
+    const problem =
+      settings.kubernetes.kubeconfig || !settings.kubernetes.eks
+        ? checkKubeconfig(settings.kubernetes.kubeconfig)
+        : undefined;
     if (problem) problems.push(problem);
   }
   if (settings.consul.enabled) {

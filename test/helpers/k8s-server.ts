@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 
@@ -105,6 +106,20 @@ export interface K8sServer {
   /** Stop listening: new connections are refused. */
   refuse(): Promise<void>;
   stop(): Promise<void>;
+  /** The Authorization header of every request, in order (with `authenticate`). */
+  authorizations: (string | undefined)[];
+  /** Requests refused with 401 by `authenticate`, with its reason. */
+  unauthorized: string[];
+}
+
+export interface K8sServerOptions {
+  /** Serve https with this key and certificate (PEM), as an EKS endpoint does. */
+  tls?: { key: string; cert: string };
+  /**
+   * Checks each request's Authorization header as the API server's authenticator would: returns why it
+   * is refused (answered 401 Unauthorized), or undefined to let it through.
+   */
+  authenticate?: (authorization: string | undefined) => string | undefined;
 }
 
 function podKey(namespace: string, name: string): string {
@@ -189,9 +204,10 @@ export interface Loopback {
 /** A plain HTTP server on a free 127.0.0.1 port that can drop every connection (hung requests too). */
 export async function listenLoopback(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { key: string; cert: string },
 ): Promise<Loopback> {
   const sockets = new Set<Socket>();
-  const server: Server = createServer(handler);
+  const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -202,10 +218,12 @@ export async function listenLoopback(
     for (const s of sockets) s.destroy();
     if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return { port, url: `http://127.0.0.1:${port}`, refuse: close, stop: close };
+  return { port, url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, refuse: close, stop: close };
 }
 
-export async function startK8sServer(): Promise<K8sServer> {
+export async function startK8sServer(options: K8sServerOptions = {}): Promise<K8sServer> {
+  const authorizations: (string | undefined)[] = [];
+  const unauthorized: string[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let rv = 1;
   const nextRv = () => String(++rv);
@@ -393,6 +411,16 @@ export async function startK8sServer(): Promise<K8sServer> {
       count('hung');
       return; // never answered; the socket is destroyed at stop()
     }
+    if (options.authenticate) {
+      authorizations.push(req.headers.authorization);
+      const refused = options.authenticate(req.headers.authorization);
+      if (refused) {
+        unauthorized.push(refused);
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(status(401, 'Unauthorized', 'Unauthorized')));
+        return;
+      }
+    }
     try {
       const [code, body] = await route(req);
       if (state.latencyMs > 0) await new Promise((r) => setTimeout(r, state.latencyMs));
@@ -404,12 +432,14 @@ export async function startK8sServer(): Promise<K8sServer> {
     }
   };
 
-  const loop = await listenLoopback((req, res) => void handle(req, res));
+  const loop = await listenLoopback((req, res) => void handle(req, res), options.tls);
   const port = loop.port;
 
   const api: K8sServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: loop.url,
     port,
+    authorizations,
+    unauthorized,
     ...state,
     get hang() {
       return state.hang;

@@ -74,11 +74,15 @@ export class KubernetesReleaser implements Releaser {
 
     let client: KubeClient;
     try {
-      client = await this.opts.clients.get(this.opts.settings.kubeconfig);
+      client = await this.opts.clients.get(this.opts.settings);
     } catch (err) {
       return outcome(
         'failed',
-        err instanceof KubeconfigError ? err.message : `loading kubeconfig: ${describeError(err)}`,
+        err instanceof KubeconfigError
+          ? err.message
+          : this.opts.settings.kubeconfig
+            ? `loading kubeconfig: ${describeError(err)}`
+            : `reaching EKS cluster ${this.opts.settings.eks?.cluster}: ${describeError(err)}`,
       );
     }
 
@@ -196,7 +200,7 @@ export class KubernetesReleaser implements Releaser {
       what: `out-of-service taint for ${instance.instanceId}`,
     });
     try {
-      const client = await this.opts.clients.get(this.opts.settings.kubeconfig);
+      const client = await this.opts.clients.get(this.opts.settings);
       const node = await client.nodes.find(instance, bounded.signal);
       if (!node) return done('skipped', `no Kubernetes node for ${instance.instanceId}`);
       await markOutOfService(client, node, bounded.signal);
