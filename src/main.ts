@@ -43,6 +43,11 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
       'DynamoDB table several replicas coordinate through (SPOTMAX_COORDINATION_TABLE)',
     )
     .option('--dry-run', 'resolve targets and log actions; change nothing, delete nothing', false)
+    .option(
+      '--events-bus <name>',
+      "EventBridge bus (name or ARN) for spotmax's action and problem events (SPOTMAX_EVENTS_BUS; default: the account's default bus)",
+    )
+    .option('--no-events', 'publish no events on EventBridge')
     .action(async (opts) => setExit(await (await import('./cli/run.js')).runCommand(opts, io)));
 
   program
@@ -67,6 +72,11 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--scenario <file>', 'with --cloud sim: the scenario whose region to act on (default: the demo)')
     .option('--at <duration>', 'with --cloud sim: how far into the scenario (90, 30m, 2h; default 0)')
     .option('--dry-run', 'log the actions instead of taking them', false)
+    .option(
+      '--events-bus <name>',
+      "EventBridge bus (name or ARN) for spotmax's action and problem events (SPOTMAX_EVENTS_BUS; default: the account's default bus)",
+    )
+    .option('--no-events', 'publish no events on EventBridge')
     .action(async (opts) => setExit(await (await import('./cli/apply.js')).applyCommand(opts, io)));
 
   program

@@ -3,9 +3,13 @@ import { createLogger } from '../observability/logger.js';
 import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
 import type { CommandIO } from './io.js';
+import { notificationsFor, publishPass } from './notifications.js';
 
 export interface ApplyOptions extends CloudFlags {
   dryRun: boolean;
+  /** false with --no-events. */
+  events?: boolean;
+  eventsBus?: string;
 }
 
 /** `spotmax apply`: one reconcile pass that acts. Exit 0 when every action succeeded, 2 otherwise. */
@@ -43,5 +47,13 @@ export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<n
     );
   }
   io.stdout.write(`${done} action(s) ${opts.dryRun ? 'would be taken' : 'taken'}, ${failed} failed.\n`);
+  // What was done and what is wrong also goes to the operators' bus, as `run` publishes it (not in a dry run).
+  await publishPass(result, notificationsFor(opts, io.env, target.simEvents), {
+    dryRun: opts.dryRun,
+    clock: target.clock,
+    logger,
+    region: target.cloud.region,
+    drive: (p) => target.drive(p),
+  });
   return failed > 0 ? 2 : 0;
 }

@@ -4,6 +4,7 @@ import { UserError } from '../domain/errors.js';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
+import type { SimEventBus } from '../sim/events.js';
 import type { Env } from './io.js';
 import { awsSettings, policyPaths } from './runtime.js';
 
@@ -33,6 +34,8 @@ export interface CommandCloud {
   drive<T>(work: Promise<T>): Promise<T>;
   /** One line saying where the command ran, for a human reading the output. */
   where: string;
+  /** The simulated region's EventBridge bus (sim only); on AWS the command builds its own port. */
+  simEvents?: SimEventBus;
 }
 
 export async function commandCloud(opts: CloudFlags, env: Env, logger?: Logger): Promise<CommandCloud> {
@@ -82,6 +85,7 @@ export async function commandCloud(opts: CloudFlags, env: Env, logger?: Logger):
     clock: region.clock,
     policyPaths: explicit ? policyPaths(opts, env) : scenarioPolicies,
     drive: (work) => region.clock.drive(work),
+    simEvents: region.events,
     where: `simulated region ${region.cloud.region} (scenario "${scenario.name}" at +${atSeconds} s)`,
   };
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../observability/logger.js';
 import { systemClock } from '../ports/clock.js';
 import { awsCloudFrom } from './cloud.js';
 import type { CommandIO } from './io.js';
+import { notificationsFor } from './notifications.js';
 import { awsSettings, policyPaths, positiveInt, queueUrls } from './runtime.js';
 import { shutdownSignal } from './signals.js';
 
@@ -24,6 +25,9 @@ export interface RunOptions {
   speed?: string;
   coordinationTable?: string;
   dryRun: boolean;
+  /** false with --no-events. */
+  events?: boolean;
+  eventsBus?: string;
 }
 
 /** Flags refused on each cloud: they belong to the other one, and are refused, never ignored. */
@@ -46,6 +50,11 @@ const REFUSED_ON: Record<'aws' | 'sim', { flag: string; given: (o: RunOptions) =
         flag: '--region',
         given: (o) => o.region !== undefined,
         why: "the scenario names the simulated region's name",
+      },
+      {
+        flag: '--events-bus',
+        given: (o) => o.eventsBus !== undefined,
+        why: 'the simulated region publishes on its own bus',
       },
       {
         flag: '--queue-url',
@@ -91,12 +100,14 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
     pretty: Boolean((io.stdout as { isTTY?: boolean }).isTTY),
     destination: io.stdout,
   });
+  const notifications = notificationsFor(opts, io.env);
   const table = opts.coordinationTable ?? (io.env.SPOTMAX_COORDINATION_TABLE || undefined);
   const app = createService({
     cloud: awsCloudFrom(opts, io.env, logger),
     clock: systemClock,
     logger,
     env: io.env,
+    ...(notifications ? { notifications } : {}),
     ...(table ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env), table }) } : {}),
     options: {
       ...service,

@@ -50,6 +50,8 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
     clock: region.clock,
     logger: demoLogger(region, write),
     releasersFor: () => NOOP,
+    // What `run --cloud aws` publishes on the default bus; the region keeps it (region.events).
+    notifications: region.events,
     options: {
       ...opts.service,
       ...(policyDir ? { policyDir } : {}),
