@@ -61,6 +61,12 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .option('--region <region>', 'AWS region (AWS_REGION)')
     .option('--scenario <file>', 'with --cloud sim: the scenario whose region to plan (default: the demo)')
     .option('--at <duration>', 'with --cloud sim: how far into the scenario (90, 30m, 2h; default 0)')
+    .option('--group <name>', 'only this group (a name or a glob such as web-*); repeatable', collect)
+    .option(
+      '--detailed-exitcode',
+      'exit 0 when there are no changes, 2 when changes are pending, 1 on problems or an error',
+      false,
+    )
     .action(async (opts) => setExit(await (await import('./cli/plan.js')).planCommand(opts, io)));
 
   program

@@ -1,4 +1,5 @@
 import { loadPoliciesOrFail } from '../config/load.js';
+import type { ActionResult } from '../controllers/reconcile/executor.js';
 import { createLogger } from '../observability/logger.js';
 import { type CloudFlags, commandCloud } from './cloud.js';
 import { computePass } from './compute-plan.js';
@@ -14,7 +15,9 @@ export interface ApplyOptions extends CloudFlags {
 
 /** `spotmax apply`: one reconcile pass that acts. Exit 0 when every action succeeded, 2 otherwise. */
 export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<number> {
-  const logger = createLogger({ pretty: true, destination: io.stderr });
+  // Each action is printed once, as a result line on stdout; the handlers' own info lines would repeat
+  // it on stderr, so only warnings and errors go there.
+  const logger = createLogger({ pretty: true, destination: io.stderr, level: 'warn' });
   const target = await commandCloud(opts, io.env, logger);
   const policies = await loadPoliciesOrFail(target.policyPaths);
   const { result } = await target.drive(
@@ -28,25 +31,20 @@ export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<n
       dryRun: opts.dryRun,
     }),
   );
-  let failed = 0;
-  let done = 0;
-  for (const g of result.groups) {
-    for (const r of g.results) {
-      if (r.status === 'failed' || r.status === 'unsupported') failed++;
-      else done++;
-      io.stdout.write(
-        `${r.status.padEnd(8)} ${g.resolved.group.name}: ${r.action.kind} ${r.action.target} (${r.action.reason})${r.error ? `: ${r.error}` : ''}\n`,
-      );
-    }
-  }
-  for (const r of result.orphans.results) {
-    if (r.status === 'failed' || r.status === 'unsupported') failed++;
-    else done++;
+  const counts = { done: 0, 'dry-run': 0, failed: 0, unsupported: 0 };
+  const print = (where: string, r: ActionResult) => {
+    counts[r.status]++;
     io.stdout.write(
-      `${r.status.padEnd(8)} (orphan): ${r.action.kind} ${r.action.target} (${r.action.reason})${r.error ? `: ${r.error}` : ''}\n`,
+      `${r.status.padEnd(8)} ${where}: ${r.action.kind} ${r.action.target} (${r.action.reason})${r.error ? `: ${r.error}` : ''}\n`,
     );
-  }
-  io.stdout.write(`${done} action(s) ${opts.dryRun ? 'would be taken' : 'taken'}, ${failed} failed.\n`);
+  };
+  for (const g of result.groups) for (const r of g.results) print(g.resolved.group.name, r);
+  for (const r of result.orphans.results) print('(orphan)', r);
+  const failed = counts.failed + counts.unsupported;
+  // A dry-run action was not taken: it is counted apart, never as taken.
+  io.stdout.write(
+    `${counts.done} action(s) taken${counts['dry-run'] > 0 || opts.dryRun ? `, ${counts['dry-run']} not taken (dry run)` : ''}, ${failed} failed.\n`,
+  );
   // What was done and what is wrong also goes to the operators' bus, as `run` publishes it (not in a dry run).
   await publishPass(result, notificationsFor(opts, io.env, target.simEvents), {
     dryRun: opts.dryRun,

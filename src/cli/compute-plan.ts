@@ -2,6 +2,7 @@ import { dryRunCloud } from '../app/guarded-cloud.js';
 import { isOptedIn } from '../app/resolve.js';
 import type { PolicySet } from '../config/load.js';
 import { resolveGroups } from '../config/resolve.js';
+import { globMatch } from '../config/select.js';
 import { type ReconcileResult, reconcileOnce } from '../controllers/reconcile/pass.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
@@ -20,7 +21,13 @@ export interface PassRequest {
   /** Act (apply) or only plan. */
   execute: boolean;
   dryRun: boolean;
+  /** Only groups whose name matches one of these globs (`--group`); none: every opted-in group. */
+  groups?: string[];
 }
+
+/** A group named by `--group` (a name or a glob such as `web-*`); every group when none is given. */
+export const groupSelected = (patterns: string[] | undefined, name: string) =>
+  !patterns || patterns.length === 0 || patterns.some((p) => globMatch(p, name));
 
 /**
  * One reconcile pass over the opted-in groups, the same code the service runs, and the report `plan`
@@ -44,7 +51,11 @@ export async function computePass(
       clock: req.clock,
       logger: req.logger,
       loadPolicies: () => req.policies,
-      resolve: (groups, policies: PolicySet) => resolveGroups(groups, policies).filter(isOptedIn),
+      // --group narrows the pass before anything is planned: other groups are neither planned nor acted on.
+      resolve: (groups, policies: PolicySet) =>
+        resolveGroups(groups, policies).filter(
+          (r) => isOptedIn(r) && groupSelected(req.groups, r.group.name),
+        ),
       releasersFor,
       dryRun: req.dryRun,
     },
@@ -55,5 +66,7 @@ export async function computePass(
     actions: g.actions,
     problems: [...g.problems, ...(g.resolved.settings ? releaseProblems(g.resolved.settings, req.env) : [])],
   }));
-  return { result, plans, report: buildPlanReport(result.observation, plans, result.orphans.actions) };
+  // Orphans belong to no live group: a plan narrowed to some groups leaves them out.
+  const orphans = req.groups?.length ? [] : result.orphans.actions;
+  return { result, plans, report: buildPlanReport(result.observation, plans, orphans) };
 }

@@ -120,3 +120,30 @@ export function buildPlanReport(
     orphans: orphans.map((a) => ({ kind: a.kind, target: a.target, reason: a.reason })),
   };
 }
+
+/** What a plan comes to: actions pending, groups they touch, problems found. */
+export function planTotals(report: PlanReport): {
+  actions: number;
+  groupsWithActions: number;
+  problems: number;
+  managed: number;
+  unmanaged: number;
+} {
+  return {
+    actions: report.groups.reduce((n, g) => n + g.actions.length, 0) + report.orphans.length,
+    groupsWithActions: report.groups.filter((g) => g.actions.length > 0).length,
+    problems: report.groups.reduce((n, g) => n + g.problems.length, 0),
+    managed: report.groups.filter((g) => g.managed).length,
+    unmanaged: report.groups.filter((g) => !g.managed).length,
+  };
+}
+
+/** The one line a reviewer reads first (terraform's "Plan: 1 to add, ..."), at the top of text and markdown. */
+export function planSummary(report: PlanReport): string {
+  const t = planTotals(report);
+  const groups = `${t.managed} group(s) managed, ${t.unmanaged} not managed`;
+  const problems = `${t.problems} problem(s)`;
+  if (t.actions === 0) return `No changes. ${groups}; ${problems}.`;
+  const where = `${t.groupsWithActions} group(s)${report.orphans.length > 0 ? ' and the region' : ''}`;
+  return `Plan: ${t.actions} action(s) in ${where}. ${groups}; ${problems}.`;
+}

@@ -1,4 +1,4 @@
-import type { GroupReport, PlanReport } from '../plan-report.js';
+import { type GroupReport, type PlanReport, planSummary } from '../plan-report.js';
 import { countsLine, formatValue } from './format-value.js';
 
 // For a pull-request comment: a summary table, then one collapsible section per group so a long plan
@@ -34,7 +34,14 @@ function groupSection(g: GroupReport): string {
 }
 
 export function renderMarkdown(report: PlanReport): string {
-  const out = [`### spotmax plan · ${report.region}`, '', `_Generated ${report.generatedAt}_`, ''];
+  const out = [
+    `### spotmax plan · ${report.region}`,
+    '',
+    `**${planSummary(report)}**`,
+    '',
+    `_Generated ${report.generatedAt}_`,
+    '',
+  ];
   if (report.groups.length === 0 && report.orphans.length === 0)
     return `${out.join('\n')}No Auto Scaling group carries a \`spotmax:*\` tag.\n`;
   out.push(

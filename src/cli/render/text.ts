@@ -1,4 +1,4 @@
-import type { GroupReport, PlanReport } from '../plan-report.js';
+import { type GroupReport, type PlanReport, planSummary } from '../plan-report.js';
 import { countsLine, formatValue } from './format-value.js';
 
 // For a terminal: a summary table first, then each managed group's details. Defaults are left out of
@@ -53,14 +53,12 @@ export function renderText(report: PlanReport): string {
   const details = report.groups.filter((g) => g.managed || g.problems.length > 0).map(groupDetails);
   const orphans = report.orphans.map((a) => `   + ${a.kind} ${a.target}: ${a.reason}`);
   if (orphans.length > 0) details.push(['== standbys of groups that no longer exist', ...orphans].join('\n'));
-  const total = report.groups.reduce((n, g) => n + g.actions.length, 0) + report.orphans.length;
   return [
+    planSummary(report),
     `spotmax plan for ${report.region} at ${report.generatedAt}`,
     '',
     table(rows),
     '',
     ...details.flatMap((d) => [d, '']),
-    `${total} action(s) in ${report.groups.filter((g) => g.actions.length > 0).length} group(s)${report.orphans.length > 0 ? ' and the region' : ''}.`,
-    '',
   ].join('\n');
 }
