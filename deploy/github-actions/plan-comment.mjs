@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Builds the pull-request comment (or the drift report) from `spotmax plan --format markdown
+// --detailed-exitcode` and decides whether the check passes. Used by spotmax-policies.yml; plain Node,
+// no dependencies, so it runs from the spotmax checkout before or without `npm ci`.
+//
+//   node plan-comment.mjs --plan plan.md --err plan.err --exit 2 --mode pr --sha <head sha> \
+//     --region eu-west-1 --out comment.md
+//
+// Exit code: 0 the check passes, 1 it fails. `--mode pr`: fails when plan reports problems or fails
+// (exit 1 or anything but 0/2); pending changes are what a pull request is for. `--mode drift` (the
+// scheduled run): also fails on pending changes, since spotmax applies every minute and a plan of the
+// main branch that still wants changes means the fleet drifted from the policies.
+//
+// The comment fits GitHub's limit of 65,536 characters per comment body: the summary comes first, the
+// full plan follows folded in <details>, cut at a line boundary (open <details> and code fences
+// closed) with a pointer to the job summary, which holds it whole.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export const MARKER = '<!-- spotmax-plan -->';
+export const GITHUB_COMMENT_LIMIT = 65_536;
+
+function args(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i];
+    if (!key?.startsWith('--') || argv[i + 1] === undefined)
+      throw new Error(`plan-comment.mjs: expected --name value pairs, got "${key}"`);
+    out[key.slice(2)] = argv[i + 1];
+  }
+  return out;
+}
+
+const readOr = (path, fallback) => {
+  try {
+    return path ? readFileSync(path, 'utf8') : fallback;
+  } catch {
+    return fallback;
+  }
+};
+
+/** What the plan's exit code means (spotmax plan --detailed-exitcode: 0 none, 2 pending, 1 problems). */
+export function verdict(exitCode, mode) {
+  if (exitCode === 0) return { pass: true, headline: ':white_check_mark: no changes' };
+  if (exitCode === 2)
+    return mode === 'drift'
+      ? { pass: false, headline: ':x: drift: the fleet differs from the policies (changes pending on the main branch)' }
+      : { pass: true, headline: ':memo: changes pending (spotmax applies them once merged)' };
+  if (exitCode === 1) return { pass: false, headline: ':x: problems: see the groups marked :warning:' };
+  return { pass: false, headline: `:x: spotmax plan failed (exit ${exitCode})` };
+}
+
+/** Cuts markdown to at most `max` characters at a line boundary, closing what the cut left open. */
+export function cut(markdown, max) {
+  if (markdown.length <= max) return markdown;
+  const note = (n) =>
+    `\n\n_… ${n} more characters cut to fit GitHub's comment limit: the job summary has the whole plan._`;
+  const closers = (fence, open) => (fence ? '\n```' : '') + '\n</details>'.repeat(Math.max(0, open));
+  // Counted as lines are kept: an open code fence, and <details> opened but not yet closed.
+  let kept = 0;
+  let length = 0;
+  let fence = false;
+  let open = 0;
+  const lines = markdown.split('\n');
+  for (const line of lines) {
+    const nextLength = length + (kept > 0 ? 1 : 0) + line.length;
+    const nextFence = line.startsWith('```') ? !fence : fence;
+    const nextOpen = open + (line.match(/<details[\s>]/g) ?? []).length - (line.match(/<\/details>/g) ?? []).length;
+    const tail = closers(nextFence, nextOpen).length + note(markdown.length - nextLength).length;
+    if (nextLength + tail > max) break;
+    kept++;
+    length = nextLength;
+    fence = nextFence;
+    open = nextOpen;
+  }
+  return lines.slice(0, kept).join('\n') + closers(fence, open) + note(markdown.length - length);
+}
+
+export function buildComment({ plan, err, exitCode, mode, sha, region }) {
+  const v = verdict(exitCode, mode);
+  const summary = /^\*\*(.+)\*\*$/m.exec(plan)?.[1];
+  const head = [
+    MARKER,
+    `### spotmax plan for \`${String(sha).slice(0, 7)}\` in ${region}`,
+    '',
+    `**${v.headline}**${summary ? ` · ${summary}` : ''}`,
+    '',
+  ];
+  const failed = exitCode !== 0 && exitCode !== 1 && exitCode !== 2;
+  const body = failed
+    ? ['spotmax plan failed:', '', '```', err.trim() || '(no output)', '```'].join('\n')
+    : plan;
+  const open = '<details><summary>The whole plan</summary>\n\n';
+  const close = '\n\n</details>\n';
+  const fixed = head.join('\n').length + 1 + open.length + close.length;
+  return { pass: v.pass, comment: `${head.join('\n')}\n${open}${cut(body, GITHUB_COMMENT_LIMIT - fixed)}${close}` };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const a = args(process.argv.slice(2));
+  const { pass, comment } = buildComment({
+    plan: readOr(a.plan, ''),
+    err: readOr(a.err, ''),
+    exitCode: Number(a.exit),
+    mode: a.mode === 'drift' ? 'drift' : 'pr',
+    sha: a.sha ?? '',
+    region: a.region ?? '',
+  });
+  writeFileSync(a.out ?? 'comment.md', comment);
+  process.exitCode = pass ? 0 : 1;
+}
