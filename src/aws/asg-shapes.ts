@@ -2,9 +2,11 @@ import type {
   Activity,
   AutoScalingGroup,
   LaunchTemplateSpecification,
+  InstanceRefresh as SdkInstanceRefresh,
   MixedInstancesPolicy as SdkMixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import type { Group, LaunchTemplateRef, MixedInstancesPolicy, ScalingActivity } from '../domain/types.js';
+import type { InstanceRefresh } from '../ports/autoscaling.js';
 
 // Translation from Auto Scaling SDK shapes to the domain types. The mixed policy is only read: spotmax
 // never sends it back (see GroupUpdate in ports/autoscaling.ts).
@@ -82,6 +84,19 @@ export function toGroup(g: AutoScalingGroup): Group {
     ...(g.MaxInstanceLifetime ? { maxInstanceLifetime: g.MaxInstanceLifetime } : {}),
     warmPool: g.WarmPoolConfiguration !== undefined,
     ...(g.Status ? { status: g.Status } : {}),
+  };
+}
+
+/** An instance refresh as DescribeInstanceRefreshes reports it (InstanceRefresh, API reference). */
+export function toInstanceRefresh(r: SdkInstanceRefresh): InstanceRefresh {
+  return {
+    id: r.InstanceRefreshId ?? '',
+    status: r.Status ?? 'Unknown',
+    ...(r.StatusReason ? { statusReason: r.StatusReason } : {}),
+    ...(r.StartTime ? { startTime: r.StartTime } : {}),
+    ...(r.EndTime ? { endTime: r.EndTime } : {}),
+    ...(r.PercentageComplete !== undefined ? { percentageComplete: r.PercentageComplete } : {}),
+    ...(r.InstancesToUpdate !== undefined ? { instancesToUpdate: r.InstancesToUpdate } : {}),
   };
 }
 

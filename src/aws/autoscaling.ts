@@ -5,6 +5,7 @@ import {
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   DescribeLifecycleHooksCommand,
   DescribeScalingActivitiesCommand,
   DetachInstancesCommand,
@@ -13,9 +14,14 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { SpotmaxError } from '../domain/errors.js';
 import type { Group, ScalingActivity } from '../domain/types.js';
-import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
+import type {
+  AutoScalingPort,
+  GroupUpdate,
+  InstanceRefresh,
+  LifecycleActionRef,
+} from '../ports/autoscaling.js';
 import { mapLimit } from '../timing/pool.js';
-import { toActivity, toGroup } from './asg-shapes.js';
+import { toActivity, toGroup, toInstanceRefresh } from './asg-shapes.js';
 import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
 
@@ -161,6 +167,20 @@ export class AwsAutoScaling implements AutoScalingPort {
         ),
     );
     return (out.Activities ?? []).map(toActivity);
+  }
+
+  async describeInstanceRefreshes(groupName: string): Promise<InstanceRefresh[]> {
+    // Most recent first; one page of 10: an active refresh is always among the latest.
+    const out = await awsCall(
+      'autoscaling',
+      'DescribeInstanceRefreshes',
+      `reading instance refreshes of ${groupName}`,
+      () =>
+        this.client.send(
+          new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, MaxRecords: 10 }),
+        ),
+    );
+    return (out.InstanceRefreshes ?? []).map(toInstanceRefresh);
   }
 
   async completeLifecycleAction(ref: LifecycleActionRef, result: 'CONTINUE' | 'ABANDON'): Promise<void> {

@@ -33,6 +33,8 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'autoscaling:CreateOrUpdateTags',
   'autoscaling:DeleteTags',
   'autoscaling:DescribeScalingActivities',
+  // Voluntary replacements wait while an instance refresh replaces the group's instances.
+  'autoscaling:DescribeInstanceRefreshes',
   'autoscaling:CompleteLifecycleAction',
   'autoscaling:RecordLifecycleActionHeartbeat',
   'autoscaling:DescribeLifecycleHooks',

@@ -2,6 +2,7 @@ import type { ResolvedGroup } from '../config/resolved.js';
 import type { GroupSettings } from '../config/schema.js';
 import type { Action } from '../domain/actions.js';
 import type { Group, Instance, Observation, ScalingActivity, Snapshot } from '../domain/types.js';
+import type { InstanceRefresh } from '../ports/autoscaling.js';
 import type { LaunchTemplateVersionInfo } from '../ports/ec2.js';
 
 /** Everything a group's planners may look at. Pure data: no ports, no clock. */
@@ -11,6 +12,8 @@ export interface PlanInput {
   now: Date;
   /** Recent scaling activities of the group, when they were fetched (fallback detection needs them). */
   activities?: ScalingActivity[];
+  /** The group's instance refreshes, most recent first, when they were fetched (voluntary replacements). */
+  instanceRefreshes?: InstanceRefresh[];
   /** Snapshots of the group's persistent volumes, when they were fetched. */
   snapshots?: Snapshot[];
   /** The group's launch template version, resolved to a number (standbys are built from it). */

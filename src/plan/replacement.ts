@@ -8,6 +8,7 @@ import {
 } from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
 import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
+import { activeInstanceRefresh, showRefresh } from './instance-refresh.js';
 import {
   formatMinutes,
   isInService,
@@ -301,9 +302,19 @@ export function planReplacements(
       .map((v) => [v.member.instanceId, v] as const),
   );
   const held: string[] = [];
+  const refresh = activeInstanceRefresh(input.instanceRefreshes);
+  const refreshHeld: string[] = [];
+  if (refresh)
+    part.problems.push(
+      `${showRefresh(refresh)}: it replaces the group's instances itself, so voluntary replacements (lifetime, rebalance, return to Spot) wait until it ends`,
+    );
   for (const c of candidates) {
     if (busy.has(c.instanceId) || !eligible.has(c.instanceId)) continue;
     busy.add(c.instanceId);
+    if (refresh) {
+      refreshHeld.push(`${c.instanceId} (${c.why})`);
+      continue;
+    }
     const skip = notVoluntarily(input, eligible.get(c.instanceId)!);
     if (skip) {
       part.problems.push(`not replacing ${c.instanceId} (${c.why}): ${skip}`);
@@ -328,6 +339,10 @@ export function planReplacements(
       part.problems.push(
         `not replacing ${v.member.instanceId} on its rebalance recommendation: the group's Capacity Rebalancing replaces it (CapacityRebalance=true)`,
       );
+  }
+  if (refreshHeld.length > 0) {
+    part.problems.push(`not replacing during the instance refresh: ${refreshHeld.join(', ')}`);
+    part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, 60);
   }
   if (held.length > 0) {
     part.problems.push(

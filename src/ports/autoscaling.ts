@@ -14,6 +14,21 @@ export interface GroupUpdate {
   max?: number;
 }
 
+/**
+ * One instance refresh of a group (DescribeInstanceRefreshes, InstanceRefresh in the API reference):
+ * Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, RollbackFailed,
+ * RollbackSuccessful or Baking.
+ */
+export interface InstanceRefresh {
+  id: string;
+  status: string;
+  statusReason?: string;
+  startTime?: Date;
+  endTime?: Date;
+  percentageComplete?: number;
+  instancesToUpdate?: number;
+}
+
 export interface LifecycleActionRef {
   groupName: string;
   hookName: string;
@@ -36,6 +51,8 @@ export interface AutoScalingPort {
   ): Promise<void>;
   deleteGroupTags(groupName: string, keys: string[]): Promise<void>;
   describeScalingActivities(groupName: string, maxRecords?: number): Promise<ScalingActivity[]>;
+  /** The group's instance refreshes, most recent first (one page: the latest few are all that matter). */
+  describeInstanceRefreshes(groupName: string): Promise<InstanceRefresh[]>;
   completeLifecycleAction(ref: LifecycleActionRef, result: 'CONTINUE' | 'ABANDON'): Promise<void>;
   recordLifecycleActionHeartbeat(ref: LifecycleActionRef): Promise<void>;
   /** Heartbeat timeout of a hook in seconds, or undefined when the hook is unknown. */

@@ -6,6 +6,7 @@ import type {
   MixedInstancesPolicy,
   ScalingActivity,
 } from '../domain/types.js';
+import type { SimRefresh } from './asg-refresh.js';
 import type { TimerHandle } from './clock.js';
 
 // The Auto Scaling model's data: groups, members, hooks, timings. The behaviour is in asg-state.ts.
@@ -87,6 +88,8 @@ export interface SimGroup {
   distributionChanged?: boolean;
   /** The member launched to replace one of `surplus` (asg-distribution.ts); extra until it serves. */
   distributionSwap?: { instanceId: string; surplus: Market };
+  /** Instance refreshes, most recent first (sim/asg-refresh.ts). */
+  refreshes?: SimRefresh[];
   /** The last described shape, reused until something about the group changes. */
   snapshot?: Group;
 }

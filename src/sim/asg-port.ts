@@ -1,6 +1,12 @@
 import type { Group, ScalingActivity } from '../domain/types.js';
-import type { AutoScalingPort, GroupUpdate, LifecycleActionRef } from '../ports/autoscaling.js';
+import type {
+  AutoScalingPort,
+  GroupUpdate,
+  InstanceRefresh,
+  LifecycleActionRef,
+} from '../ports/autoscaling.js';
 import type { SimApi } from './api.js';
+import { describeRefresh } from './asg-refresh.js';
 import type { AsgState } from './asg-state.js';
 import { checkDeletable, checkTagCount, checkTags } from './tag-rules.js';
 
@@ -91,6 +97,15 @@ export class SimAutoScaling implements AutoScalingPort {
         const g = this.state.groups.get(groupName);
         return (g?.activities ?? []).slice(0, Math.min(100, maxRecords)).map((a) => ({ ...a }));
       },
+    );
+  }
+
+  describeInstanceRefreshes(groupName: string): Promise<InstanceRefresh[]> {
+    return this.api.call(
+      'autoscaling',
+      'DescribeInstanceRefreshes',
+      `reading instance refreshes of ${groupName}`,
+      () => (this.state.mustGet(groupName).refreshes ?? []).map(describeRefresh),
     );
   }
 

@@ -15,6 +15,7 @@ import {
 } from './asg-model.js';
 import { chooseLaunch, launchFailureMessage } from './asg-placement.js';
 import { rebalanceMove, rebalanceSuspendedBy, rebalanceVictim } from './asg-rebalance.js';
+import { activeRefresh, refreshBatch, refreshLeft, type SimRefresh } from './asg-refresh.js';
 import { memberWeight, unitsOf, validateUnits } from './asg-units.js';
 import type { SimBus } from './bus.js';
 import type { TimerHandle, VirtualClock } from './clock.js';
@@ -175,7 +176,61 @@ export class AsgState {
     }
     // A surplus smaller than any member's weight is the overage of a weighted launch: it stays.
     if (units > g.desired && this.scaleIn(g, active, units - g.desired)) return;
+    if (this.refreshStep(g, active)) return;
     if (!this.replaceForDistribution(g, active)) this.rebalance(g, active);
+  }
+
+  /**
+   * StartInstanceRefresh (sim/asg-refresh.ts): every member launched before now is replaced, a batch at
+   * a time. Refused while another refresh is Pending or InProgress, as Auto Scaling refuses it.
+   */
+  startInstanceRefresh(name: string, minHealthyPercentage = 90): string {
+    const g = this.mustGet(name);
+    if (activeRefresh(g))
+      throw awsError(
+        'InstanceRefreshInProgress',
+        `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`,
+      );
+    const id = `${this.ec2.hex(`refresh:${++this.seq}`, 8)}-0000-4000-8000-${this.seq.toString(16).padStart(12, '0')}`;
+    const r: SimRefresh = {
+      id,
+      status: 'Pending',
+      startTime: this.clock.now(),
+      startedAtMs: this.clock.nowMs(),
+      minHealthyPercentage,
+      total: this.active(g).length,
+      percentageComplete: 0,
+      instancesToUpdate: this.active(g).length,
+    };
+    g.refreshes = [r, ...(g.refreshes ?? [])].slice(0, 10);
+    this.schedule(g, 0);
+    return id;
+  }
+
+  /** One step of the group's refresh when it is settled; true while the refresh is busy. */
+  private refreshStep(g: SimGroup, active: SimMember[]): boolean {
+    const r = activeRefresh(g);
+    if (!r) return false;
+    r.status = 'InProgress';
+    const left = refreshLeft(r, active);
+    r.instancesToUpdate = left.length;
+    r.percentageComplete = r.total === 0 ? 100 : Math.floor(((r.total - left.length) * 100) / r.total);
+    if (left.length === 0) {
+      Object.assign(r, { status: 'Successful', percentageComplete: 100, endTime: this.clock.now() });
+      return false;
+    }
+    // The next batch only once the group is back at its desired capacity with every member serving.
+    if (active.some((m) => m.lifecycleState !== 'InService')) return true;
+    for (const m of left.slice(0, refreshBatch(r, active.length))) {
+      this.activity(
+        g,
+        'InProgress',
+        `Terminating EC2 instance: ${m.instanceId}`,
+        `At ${this.clock.now().toISOString()} an instance was taken out of service in response to an instance refresh.`,
+      );
+      this.beginTermination(g, m);
+    }
+    return true;
   }
 
   /**
@@ -351,6 +406,8 @@ export class AsgState {
       this.finishDistributionSwap(g, m.instanceId, is);
     // A group that has just settled may be uneven (AZRebalance looks at settled groups only).
     if (is && g.azs.length > 1 && g.inService >= g.desired) this.schedule(g, 0);
+    // An instance refresh goes on with its next batch once the group serves again.
+    else if (is && activeRefresh(g)) this.schedule(g, 0);
   }
 
   /** A Capacity Rebalancing replacement serves (the old member goes) or failed (the old one counts again). */

@@ -8,6 +8,7 @@ import {
   STANDBY_FOR_TAG,
 } from '../../domain/tags.js';
 import type { Instance, Observation, ScalingActivity, Snapshot } from '../../domain/types.js';
+import type { InstanceRefresh } from '../../ports/autoscaling.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
 import { describeKnown } from './eventual.js';
@@ -20,6 +21,7 @@ import { describeKnown } from './eventual.js';
 
 export interface GroupExtras {
   activities?: ScalingActivity[];
+  instanceRefreshes?: InstanceRefresh[];
   snapshots?: Snapshot[];
   launchTemplate?: LaunchTemplateVersionInfo;
   outsiders: Instance[];
@@ -70,6 +72,29 @@ async function gatherGroup(
         },
         (err) => {
           extras.problems.push(`could not read scaling activities of ${group.name}: ${describeError(err)}`);
+        },
+      ),
+    );
+  }
+  // Voluntary replacements wait while an instance refresh replaces the group's instances
+  // (plan/instance-refresh.ts): read only for groups that make them, one call each.
+  const voluntary =
+    settings.lifetime.durationHours !== undefined ||
+    settings.lifetime.guaranteeMinutes !== undefined ||
+    settings.rebalance.action === 'replace' ||
+    fallbackActive;
+  if (voluntary) {
+    tasks.push(
+      cloud.autoscaling.describeInstanceRefreshes(group.name).then(
+        (r) => {
+          extras.instanceRefreshes = r;
+        },
+        (err) => {
+          extras.problems.push(
+            `could not read instance refreshes of ${group.name}: ${describeError(err)}; voluntary replacements wait`,
+          );
+          // Unknown is treated as in progress: replacing during a refresh is the worse mistake.
+          extras.instanceRefreshes = [{ id: '(unknown)', status: 'Pending' }];
         },
       ),
     );

@@ -87,6 +87,7 @@ export async function reconcileOnce<P>(
     const input: Parameters<typeof planGroup>[0] = { resolved: r, observation, now };
     if (extra?.activities) input.activities = extra.activities;
     if (extra?.snapshots) input.snapshots = extra.snapshots;
+    if (extra?.instanceRefreshes) input.instanceRefreshes = extra.instanceRefreshes;
     if (extra?.launchTemplate) input.launchTemplate = extra.launchTemplate;
     if (extra?.outsiders.length) input.outsiders = extra.outsiders;
     const plan = planGroup(input);
