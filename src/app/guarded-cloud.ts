@@ -18,7 +18,12 @@ import type { Logger } from '../ports/logger.js';
  * later, is guarded: an allowlist fails safe.
  */
 const READS: Record<'autoscaling' | 'ec2' | 'queue', readonly string[]> = {
-  autoscaling: ['describeGroups', 'describeScalingActivities', 'describeHookHeartbeatSeconds'],
+  autoscaling: [
+    'describeGroups',
+    'describeScalingActivities',
+    'describeInstanceRefreshes',
+    'describeHookHeartbeatSeconds',
+  ],
   ec2: ['describeInstances', 'describeVolumes', 'describeSnapshots', 'describeLaunchTemplateVersion'],
   queue: ['receive', 'changeVisibility', 'check'],
 };
