@@ -9,6 +9,8 @@
 //     which the virtual clock skips in no wall time.
 // Run alone with `npx tsx bench/reconcile.ts`, or through `npm run bench -- reconcile`.
 import { pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { createService, type Service } from '../src/app/service.js';
 import { loadPoliciesOrFail } from '../src/config/load.js';
 import { DEFAULT_COALESCE_WINDOW_MS } from '../src/controllers/interruption/controller.js';
@@ -17,6 +19,7 @@ import { silentLogger } from '../src/ports/logger.js';
 import { NoopReleaser } from '../src/release/noop.js';
 import { createSimulatedRegion, type SimRegion } from '../src/sim/region.js';
 import { loadScenario } from '../src/sim/scenario.js';
+import { loopHold } from './loop-hold.js';
 import { withWarningTimes } from './warning-times.js';
 
 type Figures = Record<string, number | string>;
@@ -30,6 +33,16 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1000;
 };
 const rssMb = () => `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
+const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
+
+// A full collection before each heap reading, so the service's own heap is told apart from the region's
+// (both live in this process): heap with the service minus heap once it is stopped and dropped.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+const heapAfterGc = () => {
+  gc();
+  return process.memoryUsage().heapUsed;
+};
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -142,6 +155,20 @@ export async function benchReconcile(): Promise<Figures> {
   await small.clock.drive(smallService.service.stop());
 
   const region = await regionOf(500);
+  const { figures, heapWithService, peakHeap } = await atFullSize(region, smallOne);
+  // The service is stopped and unreachable now (the region's queue and clock keep nothing of it): what
+  // is left on the heap is the region's, so the difference is the service's.
+  const heapRegion = heapAfterGc();
+  figures['service heap: kept between passes (after GC)'] = mb(heapWithService - heapRegion);
+  figures['service heap: peak during a full pass'] = mb(peakHeap - heapRegion);
+  figures['simulated region heap (after GC)'] = mb(heapRegion);
+  return figures;
+}
+
+async function atFullSize(
+  region: SimRegion,
+  smallOne: { median: number; max: number },
+): Promise<{ figures: Figures; heapWithService: number; peakHeap: number }> {
   const rssSim = rssMb();
   const s = await serviceOn(region);
   const { service } = s;
@@ -158,6 +185,9 @@ export async function benchReconcile(): Promise<Figures> {
   await region.clock.drive(service.loop.runOnce());
   const fullMs = cpuMs(cpu);
   const fullReads = readsSince(region, before);
+  // The same pass again, watched: how long it held the event loop at most, and its peak heap.
+  const held = await loopHold(() => region.clock.drive(service.loop.runOnce()));
+  const heapWithService = heapAfterGc();
   const floor = Math.ceil(500 / 100) + Math.ceil(members / 1000);
   before = mark(region);
   const one = await oneGroupPasses(region, service, 20);
@@ -186,6 +216,7 @@ export async function benchReconcile(): Promise<Figures> {
     'full pass: CPU ms': ms(fullMs),
     'full pass: read calls': `${total(fullReads)} ${JSON.stringify(fullReads)}`,
     'full pass: floor (DescribeASG + DescribeInstances)': `${floor} + tag lookups`,
+    'full pass: longest event-loop hold, CPU / wall ms': `${ms(held.cpuMs)} / ${ms(held.wallMs)}`,
     'one-group pass, 500 groups: CPU ms median / max': `${ms(one.median)} / ${ms(one.max)}`,
     'one-group pass, 5 groups: CPU ms median / max': `${ms(smallOne.median)} / ${ms(smallOne.max)}`,
     'one-group passes: read calls per pass': JSON.stringify(
@@ -202,7 +233,7 @@ export async function benchReconcile(): Promise<Figures> {
     'peak RSS at the end': rssMb(),
   };
   await region.clock.drive(service.stop());
-  return figures;
+  return { figures, heapWithService, peakHeap: held.peakHeapBytes };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -4,6 +4,11 @@ export interface Clock {
   now(): Date;
   /** Resolves after `ms` of this clock's time; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * One turn of the event loop, taken by a long loop between units of work (timing/yield.ts); a simulated
+   * clock decides how much of its time that stands for. Absent: a plain setImmediate.
+   */
+  yield?(): Promise<void>;
 }
 
 /** A real timer that rejects with the signal's reason when aborted, and cleans up after itself. */

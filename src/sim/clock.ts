@@ -61,13 +61,24 @@ const noop = () => {};
 
 const less = (x: Timer, y: Timer) => x.at < y.at || (x.at === y.at && x.seq < y.seq);
 
-/** Lets every promise chain started by the last event settle (in-memory work only: no real I/O). */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** One turn of the event loop: every promise chain started by the last event runs (no real I/O here). */
+const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The virtual time one turn of a yielding loop stands for (Clock.yield): about one group's planning in a
+ * full reconcile pass. Time stands still while work is runnable, except that a long loop taking turns
+ * lets it move on by this much per turn, firing what falls due (the fast path's 20 ms coalescing window
+ * ends inside a 500-group pass, as it would in real time) — never leaping to the next event, which
+ * would play minutes of the region (requeued passes, launches) inside one pass.
+ */
+export const YIELD_TURN_MS = 1;
 
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
   private readonly heap = new TimerHeap();
+  /** Turns of long loops in progress (yield()). */
+  private yielding = 0;
   /** Events fired so far (the benchmark's events/s). */
   fired = 0;
 
@@ -117,6 +128,40 @@ export class VirtualClock implements Clock {
     });
   }
 
+  /** A turn of the event loop for a long loop; until it is over, `settle` knows work is still runnable. */
+  yield(): Promise<void> {
+    this.yielding++;
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        this.yielding--;
+        resolve();
+      }),
+    );
+  }
+
+  /**
+   * Lets everything runnable run before time moves on. While a long loop is taking turns (yield), time
+   * moves on by at most YIELD_TURN_MS per turn (never past `limit`), one due event at a time.
+   */
+  private async settle(limit = Number.POSITIVE_INFINITY): Promise<void> {
+    await immediate();
+    while (this.yielding > 0) {
+      const to = Math.min(limit, this.t + YIELD_TURN_MS);
+      const next = this.heap.peek();
+      if (next && next.at <= to) {
+        this.heap.pop();
+        if (!next.cancelled) {
+          this.t = Math.max(this.t, next.at);
+          this.fired++;
+          next.fn();
+        }
+      } else if (to > this.t) {
+        this.t = to;
+      }
+      await immediate();
+    }
+  }
+
   /** Scheduled events not yet fired (cancelled ones included until they reach the front). */
   get pending(): number {
     return this.heap.size;
@@ -125,16 +170,16 @@ export class VirtualClock implements Clock {
   /** Fires every event due up to `until` in time order, then leaves the clock at `until`. */
   async runUntil(until: Date | number): Promise<void> {
     const end = typeof until === 'number' ? until : until.getTime();
-    await settle();
+    await this.settle(end);
     for (;;) {
       const next = this.heap.peek();
       if (!next || next.at > end) break;
       this.heap.pop();
       if (next.cancelled) continue;
-      this.t = next.at;
+      this.t = Math.max(this.t, next.at);
       this.fired++;
       next.fn();
-      await settle();
+      await this.settle(end);
     }
     if (end > this.t) this.t = end;
   }
@@ -151,7 +196,7 @@ export class VirtualClock implements Clock {
     });
     settled.catch(() => undefined);
     while (!done) {
-      await settle();
+      await this.settle();
       if (done || !this.fireNext()) await new Promise((r) => setTimeout(r, 1));
     }
     return settled;
@@ -163,7 +208,7 @@ export class VirtualClock implements Clock {
    */
   async runFreely(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await settle();
+      await this.settle();
       if (!this.fireNext()) await new Promise((r) => setTimeout(r, 1));
     }
   }

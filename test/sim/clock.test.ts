@@ -68,3 +68,28 @@ test('a lognormal duration draw honours its median and p99', (t) => {
   t.is(Math.round(drawDuration(d, 0.99)), 180);
   t.true(drawDuration(d, 0.1) < 90);
 });
+
+test('a loop taking turns (yield) holds time to one YIELD_TURN_MS per turn: what falls due fires between turns, later events wait', async (t) => {
+  const clock = new VirtualClock(0);
+  const fired: [string, number][] = [];
+  clock.at(20, () => fired.push(['window', clock.nowMs()]));
+  clock.at(60_000, () => fired.push(['next minute', clock.nowMs()]));
+  let turns = 0;
+  const loop = (async () => {
+    for (; turns < 100; turns++) await clock.yield();
+    return clock.nowMs();
+  })();
+  const ended = await clock.drive(loop);
+  t.is(turns, 100);
+  // Each turn stands for at most YIELD_TURN_MS (1 ms): a 100-turn loop spans about 100 ms, not a minute.
+  t.true(ended >= 20 && ended <= 100, `loop ended at ${ended} ms`);
+  t.deepEqual(fired, [['window', 20]]);
+  await clock.runUntil(60_000);
+  t.deepEqual(fired.at(-1), ['next minute', 60_000]);
+});
+
+test('without turns in progress the clock still leaps to the next event', async (t) => {
+  const clock = new VirtualClock(0);
+  await clock.drive(clock.sleep(3_600_000));
+  t.is(clock.nowMs(), 3_600_000);
+});

@@ -9,6 +9,7 @@ import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
+import { yieldToEventLoop } from '../../timing/yield.js';
 import { ActionExecutor, type ActionHandlers, type ActionResult } from './executor.js';
 import { gatherExtras } from './gather.js';
 import { reconcileHandlers } from './handlers/index.js';
@@ -100,6 +101,11 @@ export async function reconcileOnce<P>(
     if (plan.requeueAfterSeconds !== undefined) outcome.requeueAfterSeconds = plan.requeueAfterSeconds;
     if (options.execute && r.managed && r.settings && plan.actions.length > 0) {
       outcome.results = await executeGroup(deps, handlers, r, plan.actions);
+    } else if (groups.length + 1 < active.length) {
+      // Planning 500 groups back to back holds the event loop for hundreds of ms, and the fast path
+      // shares it: a Spot warning received meanwhile would wait for the whole pass. One turn of the
+      // loop between groups (no call, no timer) keeps that wait to one group's planning.
+      await yieldToEventLoop(deps.clock);
     }
     groups.push(outcome);
   }
