@@ -43,7 +43,8 @@ test('weighted scenario: after a simulated day under spotmax, desired units are 
     const inFlight = unitsInFlight(region!, spec.name);
     t.log(`${spec.name}: desired ${g.desired} (set ${spec.desired}, in flight ${inFlight}), max ${g.max}`);
     t.is(g.desired, spec.desired + inFlight, `${spec.name}: desired in units`);
-    if (!g.tags.has(STANDBY_SWAP_TAG) && inFlight === 0) t.is(g.max, spec.max ?? g.max, `${spec.name}: MaxSize`);
+    if (!g.tags.has(STANDBY_SWAP_TAG) && inFlight === 0)
+      t.is(g.max, spec.max ?? g.max, `${spec.name}: MaxSize`);
     const units = [...g.members.values()]
       .filter((m) => m.lifecycleState === 'InService')
       .reduce((n, m) => n + m.weight, 0);
