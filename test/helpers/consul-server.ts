@@ -26,12 +26,60 @@ export interface ConsulServer {
   calls: Record<string, number>;
   /** When set, requests without this X-Consul-Token get 403. */
   requiredToken?: string;
+  /**
+   * ACL rules bound to `requiredToken` (parseAclRules), enforced per endpoint as Consul does: listings
+   * filtered by read, changes refused with 403 without write. Unset: the token may do anything.
+   */
+  aclRules?: AclRule[];
+  /** This agent's node name (agent:write is checked on it). */
+  nodeName: string;
   hang: boolean;
   /** Deregistration of these service ids answers 500. */
   failDeregister: Set<string>;
   addService(id: string, name?: string): void;
   refuse(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface AclRule {
+  resource: 'service' | 'agent' | 'node';
+  prefix: boolean;
+  name: string;
+  policy: 'read' | 'write' | 'deny';
+}
+
+/** The rule blocks of a Consul ACL policy in HCL: `service_prefix "" { policy = "write" }` and the like. */
+export function parseAclRules(hcl: string): AclRule[] {
+  const rules: AclRule[] = [];
+  const text = hcl.replace(/#.*$/gm, '');
+  for (const m of text.matchAll(
+    /\b(service|agent|node)(_prefix)?\s+"([^"]*)"\s*\{\s*policy\s*=\s*"(read|write|deny)"\s*\}/g,
+  )) {
+    rules.push({
+      resource: m[1] as AclRule['resource'],
+      prefix: Boolean(m[2]),
+      name: m[3] as string,
+      policy: m[4] as AclRule['policy'],
+    });
+  }
+  return rules;
+}
+
+/** Consul's rule choice: an exact rule wins, else the longest matching prefix; write implies read. */
+export function aclAllows(
+  rules: AclRule[],
+  resource: AclRule['resource'],
+  name: string,
+  access: 'read' | 'write',
+): boolean {
+  const exact = rules.find((r) => r.resource === resource && !r.prefix && r.name === name);
+  const rule =
+    exact ??
+    rules
+      .filter((r) => r.resource === resource && r.prefix && name.startsWith(r.name))
+      .sort((a, b) => b.name.length - a.name.length)[0];
+  if (!rule || rule.policy === 'deny') return false;
+  return access === 'read' || rule.policy === 'write';
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -49,6 +97,8 @@ export async function startConsulServer(): Promise<ConsulServer> {
     requests: [] as RecordedRequest[],
     calls: {} as Record<string, number>,
     requiredToken: undefined as string | undefined,
+    aclRules: undefined as AclRule[] | undefined,
+    nodeName: 'node-1',
     hang: false,
     failDeregister: new Set<string>(),
   };
@@ -56,21 +106,33 @@ export async function startConsulServer(): Promise<ConsulServer> {
   const route = (method: string, path: string, body: string): [number, unknown] => {
     const key = `${method} ${path.replace(/\/deregister\/.+$/, '/deregister/:id')}`;
     state.calls[key] = (state.calls[key] ?? 0) + 1;
-    if (method === 'GET' && path === '/v1/agent/services') return [200, Object.fromEntries(state.services)];
+    const allowed = (resource: AclRule['resource'], name: string, access: 'read' | 'write') =>
+      !state.aclRules || aclAllows(state.aclRules, resource, name, access);
+    const denied: [number, unknown] = [403, 'Permission denied'];
+    if (method === 'GET' && path === '/v1/agent/services')
+      return [
+        200,
+        Object.fromEntries([...state.services].filter(([, s]) => allowed('service', s.Service, 'read'))),
+      ];
     const dereg = path.match(/^\/v1\/agent\/service\/deregister\/(.+)$/);
     if (method === 'PUT' && dereg) {
       const id = decodeURIComponent(dereg[1] as string);
+      const svc = state.services.get(id);
+      if (svc && !allowed('service', svc.Service, 'write')) return denied;
       if (state.failDeregister.has(id)) return [500, `failed to deregister ${id}`];
       if (!state.services.delete(id)) return [404, `Unknown service ID "${id}"`];
       return [200, ''];
     }
     if (method === 'PUT' && path === '/v1/agent/leave') {
+      if (!allowed('agent', state.nodeName, 'write')) return denied;
       state.left = true;
       return [200, ''];
     }
-    if (method === 'GET' && path === '/v1/catalog/nodes') return [200, state.catalogNodes];
+    if (method === 'GET' && path === '/v1/catalog/nodes')
+      return [200, state.catalogNodes.filter((n) => allowed('node', n.Node, 'read'))];
     if (method === 'PUT' && path === '/v1/catalog/deregister') {
       const parsed = JSON.parse(body || '{}') as { Node?: string };
+      if (!allowed('node', parsed.Node ?? '', 'write')) return denied;
       state.catalogDeregistered.push(parsed);
       state.catalogNodes = state.catalogNodes.filter((n) => n.Node !== parsed.Node);
       return [200, true];
