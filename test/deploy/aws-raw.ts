@@ -2,8 +2,9 @@
 // over moto's HTTP endpoint. moto routes by the service named in the Authorization header's credential
 // scope and does not verify signatures, so a well-formed unsigned header is enough.
 
-const auth = (service: string, region: string) =>
-  `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
+// moto tells accounts apart by the access key (a key from STS AssumeRole acts in the role's account).
+const auth = (service: string, region: string, accessKey = 'testing') =>
+  `AWS4-HMAC-SHA256 Credential=${accessKey}/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`;
 
 /** Query protocol (IAM): returns the XML text. */
 export async function queryApi(
@@ -11,10 +12,14 @@ export async function queryApi(
   service: string,
   region: string,
   params: Record<string, string>,
+  accessKey?: string,
 ): Promise<string> {
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth(service, region) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: auth(service, region, accessKey),
+    },
     body: new URLSearchParams(params).toString(),
   });
   const text = await res.text();
@@ -29,13 +34,14 @@ export async function jsonApi(
   region: string,
   target: string,
   body: object,
+  accessKey?: string,
 ): Promise<Record<string, unknown>> {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-amz-json-1.1',
       'x-amz-target': target,
-      authorization: auth(service, region),
+      authorization: auth(service, region, accessKey),
     },
     body: JSON.stringify(body),
   });
