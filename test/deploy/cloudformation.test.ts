@@ -406,6 +406,9 @@ test.serial('the template deploys into moto and its resources exist and referenc
   const expected = loadPolicyFile();
   for (const s of expected.Statement) if (s.Sid === 'EventQueue') s.Resource = attrs.QueueArn;
   for (const s of expected.Statement) if (s.Sid === 'CoordinationTable') s.Resource = table?.TableArn;
+  // EventsBusName defaults to the account's default bus.
+  for (const s of expected.Statement)
+    if (s.Sid === 'PublishEvents') s.Resource = `arn:aws:events:${TEST_REGION}:123456789012:event-bus/default`;
   t.deepEqual(live.Statement, expected.Statement);
 
   // Task definition: the image, the environment the code reads, the log group.

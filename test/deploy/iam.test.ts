@@ -41,6 +41,9 @@ const PLACEHOLDERS: Record<string, unknown> = {
   EVENT_QUEUE_ARN: { 'Fn::GetAtt': ['EventQueue', 'Arn'] },
   INSTANCE_ROLE_ARN: { Ref: 'InstanceRoleArns' },
   EBS_KMS_KEY_ARN: { Ref: 'EbsKmsKeyArns' },
+  EVENT_BUS_ARN: {
+    'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventsBusName}',
+  },
 };
 
 /** Read-only statements scoped by resource where AWS supports it (all other reads are on "*"). */

@@ -39,6 +39,7 @@ export const TEST_BINDINGS: Record<string, string> = {
   EVENT_QUEUE_ARN: `arn:aws:sqs:*:${TEST_ACCOUNT}:*`,
   INSTANCE_ROLE_ARN: `arn:aws:iam::${TEST_ACCOUNT}:role/test-instance-role-*`,
   EBS_KMS_KEY_ARN: `arn:aws:kms:*:${TEST_ACCOUNT}:key/*`,
+  EVENT_BUS_ARN: `arn:aws:events:*:${TEST_ACCOUNT}:event-bus/*`,
 };
 
 export interface RecordedRequest extends IamRequest {
