@@ -44,6 +44,7 @@ export function toInstance(i: SdkInstance): Instance {
     tags,
     launchTemplate: ltId ? { id: ltId, version: tags[LT_VERSION_TAG] } : undefined,
     hibernationConfigured: i.HibernationOptions?.Configured ?? false,
+    imageId: i.ImageId,
     blockDevices: (i.BlockDeviceMappings ?? []).flatMap((m) =>
       m.Ebs?.VolumeId && m.DeviceName
         ? [

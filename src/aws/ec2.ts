@@ -5,6 +5,7 @@ import {
   DescribeInstancesCommand,
   type EC2Client,
   RunInstancesCommand,
+  type RunInstancesCommandInput,
   StartInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
@@ -13,6 +14,10 @@ import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../dom
 import type {
   CreateVolumeSpec,
   Ec2Port,
+  ImageInfo,
+  InstanceRequirementsQuery,
+  InstanceStatusInfo,
+  InstanceTypeInfo,
   LaunchTemplateVersionInfo,
   RunFromTemplateRequest,
 } from '../ports/ec2.js';
@@ -20,8 +25,9 @@ import { fromTemplateRef } from './asg-shapes.js';
 import { allPages, chunks } from './batch.js';
 import { awsCall } from './call.js';
 import { describeByIds } from './describe-by-ids.js';
-import { describeLaunchTemplateVersion } from './ec2-launch-templates.js';
+import { LaunchTemplateReader, mergeTagSpecifications, templateDataLaunch } from './ec2-launch-templates.js';
 import { fromTags, tagSpec, toInstance } from './ec2-shapes.js';
+import * as reads from './ec2-standby-reads.js';
 import * as volumes from './ec2-volumes.js';
 
 /** Ids per DescribeInstances call: 2,000 instances take two calls. */
@@ -34,7 +40,11 @@ function list(ids: string[]): string {
 }
 
 export class AwsEc2 implements Ec2Port {
-  constructor(private readonly client: EC2Client) {}
+  private readonly templates: LaunchTemplateReader;
+
+  constructor(private readonly client: EC2Client) {
+    this.templates = new LaunchTemplateReader(client);
+  }
 
   async describeInstances(instanceIds: string[]): Promise<Instance[]> {
     return describeByIds({
@@ -75,30 +85,45 @@ export class AwsEc2 implements Ec2Port {
   async runInstances(req: RunFromTemplateRequest): Promise<Instance[]> {
     const count = req.count ?? 1;
     const template = req.launchTemplate.name ?? req.launchTemplate.id;
-    const context = `launching ${count} ${req.market} instance(s) from ${template}${req.instanceType ? ` as ${req.instanceType}` : ''}`;
+    const context = `launching ${count} ${req.market} instance(s) from ${template}${req.dropTemplateMarket ? "'s data (its Spot market options dropped)" : ''}${req.instanceType ? ` as ${req.instanceType}` : ''}`;
+    // Only the instance: tagging root volumes with spotmax:group would make them look persistent.
+    const ours = tagSpec('instance', req.tags);
+    const source: Partial<RunInstancesCommandInput> = req.dropTemplateMarket
+      ? await this.templates.data(req.launchTemplate).then(templateDataLaunch)
+      : { LaunchTemplate: fromTemplateRef(req.launchTemplate) };
+    const input: RunInstancesCommandInput = {
+      ...source,
+      MinCount: count,
+      MaxCount: count,
+      ...(req.instanceType ? { InstanceType: req.instanceType as _InstanceType } : {}),
+      ...(req.subnetId ? { SubnetId: req.subnetId } : {}),
+      ...(req.networkInterfaces
+        ? { NetworkInterfaces: req.networkInterfaces as RunInstancesCommandInput['NetworkInterfaces'] }
+        : {}),
+      ...(!req.subnetId && !req.networkInterfaces && req.availabilityZone
+        ? { Placement: { ...source.Placement, AvailabilityZone: req.availabilityZone } }
+        : {}),
+      ...(req.market === 'spot'
+        ? {
+            InstanceMarketOptions: {
+              MarketType: 'spot',
+              SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
+            },
+          }
+        : {}),
+      ...(req.hibernate ? { HibernationOptions: { Configured: true } } : {}),
+      TagSpecifications: req.dropTemplateMarket
+        ? mergeTagSpecifications(source.TagSpecifications, ours)
+        : ours,
+      ClientToken: req.clientToken,
+    };
+    if (req.networkInterfaces) {
+      // Interfaces given: security groups belong inside them, not beside (InvalidParameterCombination).
+      delete input.SecurityGroupIds;
+      delete input.SecurityGroups;
+    }
     const out = await awsCall('ec2', 'RunInstances', context, () =>
-      this.client.send(
-        new RunInstancesCommand({
-          MinCount: count,
-          MaxCount: count,
-          LaunchTemplate: fromTemplateRef(req.launchTemplate),
-          InstanceType: req.instanceType as _InstanceType | undefined,
-          SubnetId: req.subnetId,
-          Placement:
-            !req.subnetId && req.availabilityZone ? { AvailabilityZone: req.availabilityZone } : undefined,
-          InstanceMarketOptions:
-            req.market === 'spot'
-              ? {
-                  MarketType: 'spot',
-                  SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
-                }
-              : undefined,
-          HibernationOptions: req.hibernate ? { Configured: true } : undefined,
-          // Only the instance: tagging root volumes with spotmax:group would make them look persistent.
-          TagSpecifications: tagSpec('instance', req.tags),
-          ClientToken: req.clientToken,
-        }),
-      ),
+      this.client.send(new RunInstancesCommand(input)),
     );
     return (out.Instances ?? []).map(toInstance);
   }
@@ -161,6 +186,30 @@ export class AwsEc2 implements Ec2Port {
   }
 
   describeLaunchTemplateVersion(ref: LaunchTemplateRef): Promise<LaunchTemplateVersionInfo> {
-    return describeLaunchTemplateVersion(this.client, ref);
+    return this.templates.describe(ref);
+  }
+
+  describeImages(imageIds: string[]): Promise<ImageInfo[]> {
+    return reads.describeImages(this.client, imageIds);
+  }
+
+  describeInstanceTypes(instanceTypes: string[]): Promise<InstanceTypeInfo[]> {
+    return reads.describeInstanceTypes(this.client, instanceTypes);
+  }
+
+  getInstanceTypesFromInstanceRequirements(query: InstanceRequirementsQuery): Promise<string[]> {
+    return reads.getInstanceTypesFromInstanceRequirements(this.client, query);
+  }
+
+  describeInstanceStatus(instanceIds: string[]): Promise<InstanceStatusInfo[]> {
+    return reads.describeInstanceStatus(this.client, instanceIds);
+  }
+
+  findInstanceIdsByTag(key: string): Promise<string[]> {
+    return reads.findInstanceIdsByTag(this.client, key);
+  }
+
+  findVolumeIdsByTag(key: string): Promise<string[]> {
+    return reads.findVolumeIdsByTag(this.client, key);
   }
 }

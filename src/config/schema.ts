@@ -203,6 +203,28 @@ export const specSchema = z
           .max(600)
           .default(60)
           .describe('How long a standby may take to be running before it is given up.'),
+        readiness: z
+          .object({
+            tag: z
+              .string()
+              .min(1)
+              .max(128)
+              .optional()
+              .describe(
+                "Instance tag the standby's bootstrap (user data) writes when it is done; the standby is stopped only then. Without it, a standby is stopped once its EC2 status checks pass.",
+              ),
+            timeoutSeconds: z
+              .number()
+              .int()
+              .min(60)
+              .max(7200)
+              .default(900)
+              .describe(
+                'A standby not ready this long after launch is terminated (and replaced) instead of stopped mid-bootstrap.',
+              ),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,3 +1,4 @@
+import type { NetworkInterfaceSpec } from '../ports/ec2.js';
 import type { LaunchTemplateRef, Tags } from './types.js';
 
 // Actions are plain data produced by pure planners and carried out by the executor. Every action says
@@ -91,6 +92,10 @@ export interface LaunchStandbyAction extends ActionBase {
   hibernate: boolean;
   /** The group carries a standby-error tag from an earlier failure: remove it once a launch succeeds. */
   clearError?: boolean;
+  /** The subnet inside the first network interface (the template defines NetworkInterfaces). */
+  networkInterfaces?: NetworkInterfaceSpec[];
+  /** The template asks for Spot: launch its data without the template, On-Demand (plan/standby-launch.ts). */
+  dropTemplateMarket?: boolean;
 }
 
 export interface StopStandbyAction extends ActionBase {

@@ -35,6 +35,14 @@ export const ENABLED_TAG = 'spotmax:enabled';
 export const POLICY_TAG = 'spotmax:policy';
 /** On a standby: the numeric launch template version it was built from; older ones are replaced. */
 export const STANDBY_TEMPLATE_VERSION_TAG = 'spotmax:standby-template-version';
+/** On a standby: the id of the launch template it was built from (a group's overrides may name several). */
+export const STANDBY_TEMPLATE_TAG = 'spotmax:standby-template';
+/**
+ * On a standby StartInstances refused for lack of capacity (InsufficientInstanceCapacity):
+ * `<iso time> <type> <az>`. The fast path fell back to the plain detach; the reconciler replaces it with
+ * another type or AZ.
+ */
+export const STANDBY_UNSTARTABLE_TAG = 'spotmax:standby-unstartable';
 /** On a standby the fast path is starting for an interruption: `<interrupted id>@<iso time>`. */
 export const STANDBY_CLAIMED_TAG = 'spotmax:standby-claimed';
 /** On a snapshot spotmax took: the volume it is of. */

@@ -97,6 +97,8 @@ export interface Instance {
   launchTemplate?: LaunchTemplateRef;
   /** Set when the instance was launched with hibernation enabled. */
   hibernationConfigured?: boolean;
+  /** The AMI it was launched from (a standby whose AMI was deregistered is replaced). */
+  imageId?: string;
   /**
    * Its EBS volumes as DescribeInstances reports them (BlockDeviceMappings: the template's and those
    * attached later), so the persistent volume at `persistentVolume.device` can be adopted.

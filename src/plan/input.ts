@@ -4,6 +4,7 @@ import type { Action } from '../domain/actions.js';
 import type { Group, Instance, Observation, ScalingActivity, Snapshot } from '../domain/types.js';
 import type { InstanceRefresh } from '../ports/autoscaling.js';
 import type { LaunchTemplateVersionInfo } from '../ports/ec2.js';
+import type { StandbyFacts } from './standby-launch.js';
 
 /** Everything a group's planners may look at. Pure data: no ports, no clock. */
 export interface PlanInput {
@@ -18,6 +19,8 @@ export interface PlanInput {
   snapshots?: Snapshot[];
   /** The group's launch template version, resolved to a number (standbys are built from it). */
   launchTemplate?: LaunchTemplateVersionInfo;
+  /** What standbys are launched as and from, images, types and status checks (plan/standby-launch.ts). */
+  standbyFacts?: StandbyFacts;
   /**
    * Instances of the group that are no longer members but still matter: detached ones that carry a
    * replacement record (a crash between detach and terminate), and holders of the group's volumes.

@@ -1,7 +1,18 @@
 import type { Instance, LaunchTemplateRef, Snapshot, Tags, Volume } from '../domain/types.js';
-import type { Ec2Port, LaunchTemplateVersionInfo, RunFromTemplateRequest } from '../ports/ec2.js';
+import type {
+  Ec2Port,
+  ImageInfo,
+  InstanceRequirementsQuery,
+  InstanceStatusInfo,
+  InstanceTypeInfo,
+  LaunchTemplateVersionInfo,
+  RunFromTemplateRequest,
+} from '../ports/ec2.js';
 import { awsError, type SimApi } from './api.js';
 import type { Ec2State, SimInstance } from './ec2-state.js';
+import { INSTANCE_TYPES, typesForRequirements } from './ec2-catalog.js';
+import * as rules from './ec2-launch-rules.js';
+import { checkTemplateLaunch } from './ec2-launch-rules.js';
 import { deepFreeze } from './freeze.js';
 import { checkDeletable, checkTagCount, checkTags } from './tag-rules.js';
 import type { VolumeState } from './volumes.js';
@@ -30,6 +41,7 @@ function buildInstance(i: SimInstance): Instance {
     tags: { ...i.tags },
     launchTemplate: i.launchTemplate ? { ...i.launchTemplate } : undefined,
     hibernationConfigured: i.hibernationConfigured,
+    ...(i.imageId ? { imageId: i.imageId } : {}),
     // Left out when none, so the 50,000-instance scale scenarios carry no empty arrays.
     ...(i.blockDevices?.length ? { blockDevices: i.blockDevices.map((b) => ({ ...b })) } : {}),
   };
@@ -106,12 +118,7 @@ export class SimEc2 implements Ec2Port {
           if (earlier) return earlier.map((id) => toInstance(this.state.mustGet(id)));
         }
         const { template, version } = this.state.resolveTemplate(req.launchTemplate);
-        const az = req.availabilityZone ?? (req.subnetId ? this.state.subnets.get(req.subnetId) : undefined);
-        if (!az)
-          throw awsError(
-            'InvalidParameterValue',
-            'RunInstances needs an Availability Zone or a known subnet in the simulated region',
-          );
+        const { az, market } = checkTemplateLaunch(this.state, req, template.name, version);
         if (req.hibernate && !version.hibernation) {
           throw awsError(
             'UnsupportedHibernationConfiguration',
@@ -127,7 +134,7 @@ export class SimEc2 implements Ec2Port {
               version,
               instanceType: req.instanceType,
               az,
-              market: req.market,
+              market,
               hibernate: req.hibernate,
               tags: req.tags,
             }),
@@ -233,8 +240,79 @@ export class SimEc2 implements Ec2Port {
           isDefault: version.version === template.defaultVersion,
           isLatest: version.version === latest,
           hibernationReady: version.hibernation,
+          hibernationConfigured: version.hibernation,
+          ...(version.instanceRequirements
+            ? { instanceRequirements: version.instanceRequirements }
+            : { instanceType: version.instanceType }),
+          ...(version.imageId ? { imageId: version.imageId } : {}),
+          spotMarket: version.spotMarket ?? false,
+          ...(version.networkInterfaces ? { networkInterfaces: version.networkInterfaces } : {}),
         };
       },
+    );
+  }
+
+  private now(): number {
+    return this.state.nowMs();
+  }
+
+  describeImages(imageIds: string[]): Promise<ImageInfo[]> {
+    return this.api.call('ec2', 'DescribeImages', `describing images ${imageIds.join(', ')}`, () =>
+      rules.describeImages(this.state, imageIds, this.now()),
+    );
+  }
+
+  describeInstanceTypes(instanceTypes: string[]): Promise<InstanceTypeInfo[]> {
+    return this.api.call('ec2', 'DescribeInstanceTypes', `describing ${instanceTypes.join(', ')}`, () =>
+      instanceTypes.flatMap((t) => {
+        const x = INSTANCE_TYPES.get(t);
+        return x
+          ? [
+              {
+                instanceType: x.instanceType,
+                memoryMiB: x.memoryMiB,
+                vcpus: x.vcpus,
+                architectures: [...x.architectures],
+                hibernationSupported: x.hibernationSupported,
+              },
+            ]
+          : [];
+      }),
+    );
+  }
+
+  getInstanceTypesFromInstanceRequirements(query: InstanceRequirementsQuery): Promise<string[]> {
+    return this.api.call('ec2', 'GetInstanceTypesFromInstanceRequirements', 'listing instance types', () =>
+      typesForRequirements(query),
+    );
+  }
+
+  describeInstanceStatus(instanceIds: string[]): Promise<InstanceStatusInfo[]> {
+    return this.api.call('ec2', 'DescribeInstanceStatus', 'reading status checks', () => {
+      const checks = this.state.timings.statusChecksSeconds ?? 0;
+      return instanceIds.flatMap((id) => {
+        const i = this.state.get(id);
+        const s = i ? rules.instanceStatus(i, this.now(), checks) : undefined;
+        return s ? [s] : [];
+      });
+    });
+  }
+
+  findInstanceIdsByTag(key: string): Promise<string[]> {
+    return this.api.call('ec2', 'DescribeInstances', `finding instances tagged ${key}`, () =>
+      [...(this.state.tagIndex.get(key) ?? [])].filter((id) => {
+        const i = this.state.get(id);
+        // The tag-key filter is authoritative, but a launch seconds ago may not be listed yet.
+        return !!i && i.state !== 'terminated' && (i.visibleAt === undefined || this.now() >= i.visibleAt);
+      }),
+    );
+  }
+
+  findVolumeIdsByTag(key: string): Promise<string[]> {
+    return this.api.call('ec2', 'DescribeVolumes', `finding volumes tagged ${key}`, () =>
+      [...this.volumes.volumes.values()]
+        .filter((v) => v.volume.state !== 'deleted' && v.volume.tags[key] !== undefined)
+        .map((v) => v.volume.volumeId),
     );
   }
 }

@@ -6,7 +6,9 @@ import type {
   Market,
   Tags,
 } from '../domain/types.js';
+import type { NetworkInterfaceSpec } from '../ports/ec2.js';
 import { awsError } from './api.js';
+import type { SimImage } from './ec2-catalog.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
 import { type Duration, drawDuration, type Random } from './random.js';
@@ -29,6 +31,11 @@ export interface Ec2Timings {
    * while. Each launch draws its lag uniformly in [min, max] seconds; 0/0 turns it off.
    */
   visibleLag: { minSeconds: number; maxSeconds: number };
+  /**
+   * How long after it runs an instance's status checks stay `initializing` before `ok` (EC2 runs them
+   * once a minute; the first pass takes a few minutes on real hardware). 0 (default): ok at once.
+   */
+  statusChecksSeconds?: number;
 }
 
 export const DEFAULT_EC2_TIMINGS: Ec2Timings = {
@@ -57,6 +64,14 @@ export interface TemplateVersion {
   blockDevices?: TemplateBlockDevice[];
   /** RunInstances → running (for an ASG, InService without hooks). */
   boot: Duration;
+  /** The AMI; addTemplate gives a version without one a default image (encrypted root when hibernation). */
+  imageId?: string;
+  /** InstanceMarketOptions asks for Spot: RunInstances without an override launches Spot. */
+  spotMarket?: boolean;
+  /** NetworkInterfaces: a launch may then not name a top-level subnet (InvalidParameterCombination). */
+  networkInterfaces?: NetworkInterfaceSpec[];
+  /** Attribute-based selection instead of an instance type (RunInstances must then name one). */
+  instanceRequirements?: Record<string, unknown>;
 }
 
 export interface SimTemplate {
@@ -90,6 +105,9 @@ export interface SimInstance {
   visibleAt?: number;
   /** The last described shape (frozen), dropped on any change. */
   snapshot?: Instance;
+  imageId?: string;
+  /** When it last became running (ms): status checks pass `timings.statusChecksSeconds` later. */
+  runningSince?: number;
   /** Attached EBS volumes (DescribeInstances BlockDeviceMappings), kept by sim/volumes.ts. */
   blockDevices?: BlockDevice[];
 }
@@ -103,6 +121,7 @@ export interface CapacitySource {
 export class Ec2State {
   readonly instances = new Map<string, SimInstance>();
   readonly templates = new Map<string, SimTemplate>();
+  readonly images = new Map<string, SimImage>();
   /** tag key → ids of live resources carrying it (instances here; volumes register too). */
   readonly tagIndex = new Map<string, Set<string>>();
   /** subnet id → AZ. */
@@ -123,9 +142,32 @@ export class Ec2State {
 
   addTemplate(t: Omit<SimTemplate, 'id'> & { id?: string }): SimTemplate {
     const id = t.id ?? `lt-${this.hex(`lt:${t.name}`, 17)}`;
+    for (const v of t.versions) v.imageId ??= this.defaultImage(v.hibernation).imageId;
     const tpl = { ...t, id };
     this.templates.set(id, tpl);
     return tpl;
+  }
+
+  addImage(image: Omit<SimImage, 'imageId' | 'state'> & { imageId?: string }): SimImage {
+    const imageId = image.imageId ?? `ami-0${this.hex(`ami:${this.images.size}`, 16)}`;
+    const img: SimImage = { state: 'available', ...image, imageId };
+    this.images.set(imageId, img);
+    return img;
+  }
+
+  /** The scenario's `hibernation: true` means a hibernation-ready template: an encrypted root big enough. */
+  private defaultImage(hibernation: boolean): SimImage {
+    const imageId = hibernation ? 'ami-0000000000000e5c1' : 'ami-0000000000000d3f1';
+    return (
+      this.images.get(imageId) ??
+      this.addImage({
+        imageId,
+        rootDeviceName: '/dev/xvda',
+        rootEncrypted: hibernation,
+        rootSizeGiB: hibernation ? 64 : 8,
+        architecture: 'x86_64',
+      })
+    );
   }
 
   resolveTemplate(ref: LaunchTemplateRef): { template: SimTemplate; version: TemplateVersion } {
@@ -173,6 +215,11 @@ export class Ec2State {
     const id = subnetFor(az);
     this.subnets.set(id, az);
     return id;
+  }
+
+  /** The region's virtual time, ms. */
+  nowMs(): number {
+    return this.clock.nowMs();
   }
 
   get(id: string): SimInstance | undefined {
@@ -232,6 +279,7 @@ export class Ec2State {
       tags: {},
       launchTemplate: { id: req.template.id, name: req.template.name, version: String(req.version.version) },
       hibernationConfigured: Boolean(req.hibernate && req.version.hibernation),
+      imageId: req.version.imageId,
       hibernated: false,
       privateIp: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
       gen: 0,
@@ -274,6 +322,7 @@ export class Ec2State {
     } else if (billed && inst.billingSince === undefined) {
       inst.billingSince = now;
     }
+    if (to === 'running') inst.runningSince = now;
     if (to === 'terminated') {
       inst.terminatedAt = now;
       for (const key of Object.keys(inst.tags)) this.tagIndex.get(key)?.delete(inst.instanceId);

@@ -48,5 +48,6 @@ export function bucketFor(service: string, action: string): string | undefined {
   if (service === 'autoscaling') return 'autoscaling';
   if (service !== 'ec2') return undefined;
   if (action in { RunInstances: 1, StartInstances: 1, TerminateInstances: 1 }) return `ec2:${action}`;
-  return /^Describe/.test(action) ? 'ec2:non-mutating' : 'ec2:mutating';
+  // GetInstanceTypesFromInstanceRequirements reads, like the Describe calls.
+  return /^(Describe|Get)/.test(action) ? 'ec2:non-mutating' : 'ec2:mutating';
 }

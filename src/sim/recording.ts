@@ -59,6 +59,8 @@ const ACTIONS: Record<string, string> = {
   deleteGroupTags: 'DeleteTags',
   describeHookHeartbeatSeconds: 'DescribeLifecycleHooks',
   describeLaunchTemplateVersion: 'DescribeLaunchTemplateVersions',
+  findInstanceIdsByTag: 'DescribeInstances',
+  findVolumeIdsByTag: 'DescribeVolumes',
   findResourceIds: 'GetResources',
   receive: 'ReceiveMessage',
   delete: 'DeleteMessage',

@@ -22,8 +22,9 @@ const group = (name: string) => ({
 test('the startup pass fails, a one-group pass runs, and a warning for another group is still handled', async (t) => {
   const region = await warmRegion({ groups: [group('a'), group('b')] });
   const rec = recordCalls(region.cloud, region.clock);
-  // The full pass at start fails: its Tagging API read is throttled past the SDK's retries.
-  rec.throttleNext('findResourceIds', 2);
+  // The full pass at start fails: its tag lookups are throttled past the SDK's retries.
+  rec.throttleNext('findInstanceIdsByTag', 1);
+  rec.throttleNext('findVolumeIdsByTag', 1);
   const service = createService({
     cloud: rec.cloud,
     clock: region.clock,

@@ -1,6 +1,12 @@
 import test from 'ava';
 import type { ActionOf } from '../../src/domain/actions.js';
-import { STANDBY_CLAIMED_TAG, STANDBY_FOR_TAG, STANDBY_TEMPLATE_VERSION_TAG } from '../../src/domain/tags.js';
+import {
+  STANDBY_CLAIMED_TAG,
+  STANDBY_FOR_TAG,
+  STANDBY_TEMPLATE_TAG,
+  STANDBY_TEMPLATE_VERSION_TAG,
+  STANDBY_UNSTARTABLE_TAG,
+} from '../../src/domain/tags.js';
 import type { Instance } from '../../src/domain/types.js';
 import { planGroup } from '../../src/plan/group.js';
 import { GROUP, instance, minutesAgo, planInput, settings, template } from './factories.js';
@@ -112,7 +118,13 @@ test('a standby that became a member loses its standby tags', (t) => {
   const plan = planGroup(planInput({ members: [attached], settings: settings({ standby: { size: 0 } }) }));
   const untag = plan.actions.find((a) => a.kind === 'untag-resource') as ActionOf<'untag-resource'>;
   t.is(untag.target, attached.instanceId);
-  t.deepEqual(untag.keys, [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG]);
+  t.deepEqual(untag.keys, [
+    STANDBY_FOR_TAG,
+    STANDBY_CLAIMED_TAG,
+    STANDBY_TEMPLATE_VERSION_TAG,
+    STANDBY_TEMPLATE_TAG,
+    STANDBY_UNSTARTABLE_TAG,
+  ]);
   t.false(plan.actions.some((a) => a.kind === 'terminate-standby'));
 });
 

@@ -11,7 +11,9 @@ import type { Instance, Observation, ScalingActivity, Snapshot } from '../../dom
 import type { InstanceRefresh } from '../../ports/autoscaling.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+import type { StandbyFacts } from '../../plan/standby-launch.js';
 import { describeKnown } from './eventual.js';
+import { gatherStandbyFacts } from './standby-facts.js';
 
 // What the planners need beyond one observation, fetched only for the groups whose settings use it:
 // scaling activities (fallback), snapshots (persistent volumes), the numeric launch template version
@@ -24,6 +26,7 @@ export interface GroupExtras {
   instanceRefreshes?: InstanceRefresh[];
   snapshots?: Snapshot[];
   launchTemplate?: LaunchTemplateVersionInfo;
+  standbyFacts?: StandbyFacts;
   outsiders: Instance[];
   problems: string[];
 }
@@ -116,15 +119,27 @@ async function gatherGroup(
   if ((settings.standby.size > 0 || hasStandbys) && ref) {
     tasks.push(
       cloud.ec2.describeLaunchTemplateVersion(ref).then(
-        (lt) => {
+        async (lt) => {
           extras.launchTemplate = lt;
+          const facts = await gatherStandbyFacts({
+            ec2: cloud.ec2,
+            group,
+            main: lt,
+            standbys: observation.standbys.filter((s) => s.tags[STANDBY_FOR_TAG] === group.name),
+            wantHibernation: settings.standby.state === 'hibernated',
+            ...(settings.standby.readiness.tag ? { readinessTag: settings.standby.readiness.tag } : {}),
+          });
+          extras.standbyFacts = facts;
+          extras.problems.push(...facts.problems);
         },
         (err) => {
           extras.problems.push(
             `could not resolve launch template ${ref.id ?? ref.name} version ${ref.version ?? '$Default'} of ${group.name}: ${describeError(err)}`,
           );
         },
-      ),
+      ).catch((err) => {
+        extras.problems.push(`could not read what ${group.name}'s standbys launch as: ${describeError(err)}`);
+      }),
     );
   }
   await Promise.all(tasks);
@@ -153,7 +168,8 @@ async function gatherOutsiders(
   const tagged: string[] = [];
   for (const key of [REPLACEMENT_TAG, FALLBACK_FOR_TAG]) {
     try {
-      tagged.push(...(await cloud.tagging.findResourceIds('ec2:instance', key)));
+      // DescribeInstances' tag-key filter: authoritative (observe.ts says why not the Tagging API).
+      tagged.push(...(await cloud.ec2.findInstanceIdsByTag(key)));
     } catch (err) {
       for (const e of out.values())
         e.problems.push(`could not list instances with ${key}: ${describeError(err)}`);

@@ -43,7 +43,8 @@ export async function attachVolumeForLaunch(
     throw new SpotmaxError(
       `attaching a volume to launching ${instanceId} of ${groupName}: the instance does not exist`,
     );
-  const ids = await cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG);
+  // DescribeVolumes' tag-key filter: authoritative (observe.ts says why not the Tagging API).
+  const ids = await cloud.ec2.findVolumeIdsByTag(GROUP_TAG);
   const volumes = (ids.length ? await cloud.ec2.describeVolumes(ids) : []).filter(
     (v) =>
       v.tags[GROUP_TAG] === groupName &&

@@ -19,8 +19,8 @@ function hasSpotmaxTag(group: Group): boolean {
 
 /**
  * One read of the region. Call count for N groups of M instances: ceil(N/100) DescribeAutoScalingGroups,
- * ceil((N·M + standbys)/1000) DescribeInstances, two GetResources (one more per 100 tagged resources),
- * and ceil(volumes/500) DescribeVolumes. Joins go through maps and sets, never nested scans.
+ * ceil((N·M + standbys)/1000) DescribeInstances plus one filtered by tag (standbys), one DescribeVolumes
+ * filtered by tag and ceil(volumes/500) more to describe them. Joins go through maps and sets, never nested scans.
  */
 export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions = {}): Promise<Observation> {
   const observedAt = clock.now();
@@ -28,8 +28,12 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   // The tag lookups do not depend on the groups, so they run alongside DescribeAutoScalingGroups.
   const [groups, standbyIds, volumeIds] = await Promise.all([
     cloud.autoscaling.describeGroups(opts.groupNames),
-    cloud.tagging.findResourceIds('ec2:instance', STANDBY_FOR_TAG),
-    cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG),
+    // DescribeInstances / DescribeVolumes tag-key filters, not the Resource Groups Tagging API: that one
+    // answers from its own index, which lags tag changes and still lists deleted resources (AWS re:Post
+    // "Only get existing resources with ResourceGroupTaggingAPI get-resources"), so a standby launched a
+    // minute ago could be missed (and launched again) and a deleted volume listed.
+    cloud.ec2.findInstanceIdsByTag(STANDBY_FOR_TAG),
+    cloud.ec2.findVolumeIdsByTag(GROUP_TAG),
   ]);
 
   const memberIds = new Set<string>();

@@ -1,10 +1,12 @@
 import type { GroupSettings } from '../../config/schema.js';
-import { describeError } from '../../domain/errors.js';
+import { describeError, isInsufficientCapacity } from '../../domain/errors.js';
 import {
   GROUP_TAG,
   STANDBY_CLAIMED_TAG,
   STANDBY_FOR_TAG,
+  STANDBY_TEMPLATE_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
+  STANDBY_UNSTARTABLE_TAG,
 } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import { MetricNames } from '../../observability/metric-names.js';
@@ -128,6 +130,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           s.state === 'stopped' &&
           s.tags[STANDBY_FOR_TAG] === groupName &&
           s.tags[STANDBY_CLAIMED_TAG] === undefined &&
+          s.tags[STANDBY_UNSTARTABLE_TAG] === undefined &&
           !taking.has(s.instanceId),
       );
       const [group] = ready.length > 0 ? await cloud.autoscaling.describeGroups([groupName]) : [];
@@ -151,7 +154,29 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
         await cloud.ec2.createTags([id], {
           [STANDBY_CLAIMED_TAG]: `${interrupted.instanceId}@${clock.now().toISOString()}`,
         });
-        await cloud.ec2.startInstances([id]);
+        try {
+          await cloud.ec2.startInstances([id]);
+        } catch (err) {
+          if (!isInsufficientCapacity(err)) throw err;
+          // No capacity for its type in its AZ: the plain detach now, not after startTimeoutSeconds; the
+          // mark tells the reconciler to replace it with another type or AZ.
+          cloud.metrics.record({
+            name: MetricNames.StandbyMisses,
+            value: 1,
+            unit: 'Count',
+            dimensions: { AutoScalingGroupName: groupName },
+          });
+          await cloud.ec2
+            .createTags([id], {
+              [STANDBY_UNSTARTABLE_TAG]:
+                `${clock.now().toISOString()} ${pick.instanceType} ${pick.availabilityZone} InsufficientInstanceCapacity`,
+            })
+            .catch((tagErr) =>
+              log.warn({ standby: id, err: describeError(tagErr) }, `could not mark standby ${id} unstartable`),
+            );
+          await release(id, `StartInstances: ${describeError(err)}`, log);
+          return undefined;
+        }
         log.info(
           { standby: id, az: pick.availabilityZone, type: pick.instanceType },
           `starting standby ${id} for ${interrupted.instanceId}`,
@@ -205,7 +230,13 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
       try {
         await cloud.ec2.deleteTags(
           [id],
-          [STANDBY_FOR_TAG, STANDBY_CLAIMED_TAG, STANDBY_TEMPLATE_VERSION_TAG],
+          [
+            STANDBY_FOR_TAG,
+            STANDBY_CLAIMED_TAG,
+            STANDBY_TEMPLATE_VERSION_TAG,
+            STANDBY_TEMPLATE_TAG,
+            STANDBY_UNSTARTABLE_TAG,
+          ],
         );
         await cloud.ec2.createTags([id], { [GROUP_TAG]: groupName });
       } catch (err) {

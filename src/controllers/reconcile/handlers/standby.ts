@@ -3,6 +3,7 @@ import {
   STANDBY_ERROR_TAG,
   STANDBY_FOR_TAG,
   STANDBY_SWAP_TAG,
+  STANDBY_TEMPLATE_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
 } from '../../../domain/tags.js';
 import type { ActionHandlers } from '../executor.js';
@@ -16,13 +17,21 @@ export const standbyHandlers: ActionHandlers = {
         market: 'on-demand',
         hibernate: a.hibernate,
         count: 1,
-        tags: { [STANDBY_FOR_TAG]: a.group, [STANDBY_TEMPLATE_VERSION_TAG]: String(a.templateVersion) },
+        tags: {
+          [STANDBY_FOR_TAG]: a.group,
+          [STANDBY_TEMPLATE_VERSION_TAG]: String(a.templateVersion),
+          ...(a.launchTemplate.id ? { [STANDBY_TEMPLATE_TAG]: a.launchTemplate.id } : {}),
+        },
         ...(a.instanceType ? { instanceType: a.instanceType } : {}),
+        ...(a.dropTemplateMarket ? { dropTemplateMarket: true } : {}),
+        // The subnet goes where the template allows it (plan/standby-launch.ts launchPlacement).
         ...(a.subnetId
           ? { subnetId: a.subnetId }
-          : a.availabilityZone
-            ? { availabilityZone: a.availabilityZone }
-            : {}),
+          : a.networkInterfaces
+            ? { networkInterfaces: a.networkInterfaces }
+            : a.availabilityZone
+              ? { availabilityZone: a.availabilityZone }
+              : {}),
       });
     } catch (err) {
       const failure = new SpotmaxError(
