@@ -24,7 +24,18 @@ const READS: Record<'autoscaling' | 'ec2' | 'queue', readonly string[]> = {
     'describeInstanceRefreshes',
     'describeHookHeartbeatSeconds',
   ],
-  ec2: ['describeInstances', 'describeVolumes', 'describeSnapshots', 'describeLaunchTemplateVersion'],
+  ec2: [
+    'describeInstances',
+    'describeVolumes',
+    'describeSnapshots',
+    'describeLaunchTemplateVersion',
+    'describeImages',
+    'describeInstanceTypes',
+    'getInstanceTypesFromInstanceRequirements',
+    'describeInstanceStatus',
+    'findInstanceIdsByTag',
+    'findVolumeIdsByTag',
+  ],
   queue: ['receive', 'changeVisibility', 'check'],
 };
 

@@ -217,3 +217,16 @@ export function describeError(err: unknown): string {
   }
   return [...new Set(parts)].join(' <- ');
 }
+
+/**
+ * EC2 has no capacity for the instance type in that AZ (RunInstances, StartInstances; *Error codes for
+ * the Amazon EC2 API*: "InsufficientInstanceCapacity — There is not enough capacity to fulfill your
+ * request"): waiting does not help within seconds, another type or AZ may. Looks through wrappers.
+ */
+export function isInsufficientCapacity(err: unknown): boolean {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
+    const code = errorCode(cur);
+    if (code === 'InsufficientInstanceCapacity' || code === 'InsufficientHostCapacity') return true;
+  }
+  return false;
+}

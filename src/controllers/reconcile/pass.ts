@@ -90,6 +90,7 @@ export async function reconcileOnce<P>(
     if (extra?.snapshots) input.snapshots = extra.snapshots;
     if (extra?.instanceRefreshes) input.instanceRefreshes = extra.instanceRefreshes;
     if (extra?.launchTemplate) input.launchTemplate = extra.launchTemplate;
+    if (extra?.standbyFacts) input.standbyFacts = extra.standbyFacts;
     if (extra?.outsiders.length) input.outsiders = extra.outsiders;
     const plan = planGroup(input);
     const outcome: GroupOutcome = {
