@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
 # spotmax container image: build with dev dependencies, run with production dependencies only.
-#   docker build -t spotmax:0.1.0 .
+#   docker build -t spotmax:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) .
 #   docker run --rm -p 8080:8080 -e AWS_REGION=eu-west-1 -e SPOTMAX_QUEUE_URL=... spotmax:0.1.0
+#   docker run --rm -p 8080:8080 spotmax:0.1.0 run --cloud sim          # the demo, no AWS needed
 # Works with a read-only root filesystem: the only writable path it needs is /tmp (a volume).
-# Deployment guide: deploy/README.md.
+# Deployment guide: deploy/README.md. `npm run test:image` builds this file with buildah on a stand-in
+# base and runs --help, plan against moto and the health check inside the image.
 
-ARG NODE_IMAGE=node:22.20.0-bookworm-slim
+# Node 22 (issue 15: the AWS SDK drops Node 20 in January 2027), pinned by the multi-arch index digest so
+# amd64 and arm64 builds start from the same, reproducible base. Bump tag and digest together.
+ARG NODE_IMAGE=node:22.20.0-bookworm-slim@sha256:b21fe589dfbe5cc39365d0544b9be3f1f33f55f3c86c87a76ff65a02f8f5848e
 
 # ---- build: compile TypeScript with the dev dependencies ----------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -24,6 +28,22 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+# The repository's URL (the release workflow passes its own: server URL / repository).
+ARG SOURCE_URL=
+# OCI image annotations (opencontainers image-spec, annotations.md); the release workflow fills
+# version, revision, created and source.
+LABEL org.opencontainers.image.title="spotmax" \
+      org.opencontainers.image.description="Keeps EC2 Auto Scaling groups on Spot capacity healthy and cheap: policy-as-code reconciler plus a fast path for Spot interruptions." \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="${SOURCE_URL}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 # tini is PID 1: it forwards SIGTERM to node (so spotmax drains in-flight work when ECS stops the task)
 # and reaps zombies.
 RUN apt-get update \
@@ -40,6 +60,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The scenarios `run --cloud sim` (the demo), `plan|apply|validate --cloud sim` and `simulate` play, with
+# their policies; the demo finds demo.yaml next to dist/.
+COPY bench/scenarios ./bench/scenarios
 # The default policy source: the repository's policies/ folder, baked in. Mount a folder over
 # /policies (or use the git-sync sidecar of deploy/cloudformation/spotmax.yaml) to change them at run time.
 COPY policies /policies

@@ -64,14 +64,63 @@ const runtime = stages.at(-1) as Stage;
 const ops = (s: Stage, op: string) => s.body.filter((i) => i.op === op);
 const jsonArgs = (ins: Instruction | undefined) => JSON.parse(ins?.args ?? 'null') as string[];
 
-test('three stages on the same Node 22 slim base, pinned to an exact version', (t) => {
+test('three stages on the same Node 22 slim base, pinned to an exact version and by digest', (t) => {
   t.deepEqual(
     stages.map((s) => s.name),
     ['build', 'deps', 'runtime'],
   );
   for (const s of stages)
-    t.regex(s.from, /^node:22\.\d+\.\d+-(bookworm|trixie)-slim$/, `${s.name} base ${s.from}`);
+    t.regex(
+      s.from,
+      /^node:22\.\d+\.\d+-(bookworm|trixie)-slim@sha256:[0-9a-f]{64}$/,
+      `${s.name} base ${s.from}: tag and digest, so every build starts from the same bytes`,
+    );
   t.is(new Set(stages.map((s) => s.from)).size, 1);
+});
+
+test("the image's Node satisfies package.json engines, and the AWS SDK's coming Node 22 floor", (t) => {
+  const major = Number(/^node:(\d+)\./.exec(runtime.from)?.[1]);
+  const engines = JSON.parse(readFileSync('package.json', 'utf8')).engines.node as string;
+  const floor = /^>=(\d+)\.(\d+)/.exec(engines);
+  t.truthy(floor, `engines.node ${engines} is a >= range`);
+  t.true(major >= Number(floor?.[1]), `image Node ${major} below engines ${engines}`);
+  // The SDK warns on Node < 22 (NodeVersionSupportWarning) and its releases after January 2027 need 22.
+  t.true(major >= 22);
+});
+
+test('OCI labels: title, description, licenses, version, revision, created, source and the base image', (t) => {
+  const labels = ops(runtime, 'LABEL')
+    .map((i) => i.args)
+    .join(' ');
+  const found = Object.fromEntries(
+    [...labels.matchAll(/(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+  for (const key of [
+    'title',
+    'description',
+    'licenses',
+    'version',
+    'revision',
+    'created',
+    'source',
+    'base.name',
+  ])
+    t.true(`org.opencontainers.image.${key}` in found, `missing org.opencontainers.image.${key}`);
+  t.is(found['org.opencontainers.image.licenses'], JSON.parse(readFileSync('package.json', 'utf8')).license);
+  // Filled by build arguments (the release workflow's), declared in the runtime stage.
+  const args = ops(runtime, 'ARG').map((i) => i.args.split('=')[0]);
+  for (const arg of ['VERSION', 'REVISION', 'CREATED', 'SOURCE_URL', 'NODE_IMAGE'])
+    t.true(args.includes(arg), arg);
+  t.is(found['org.opencontainers.image.base.name'], `\${NODE_IMAGE}`);
+});
+
+test('the scenarios the demo and simulate play are in the image, where the demo looks for them', (t) => {
+  t.true(ops(runtime, 'COPY').some((i) => i.args === 'bench/scenarios ./bench/scenarios'));
+  t.is(ops(runtime, 'WORKDIR').at(-1)?.args, '/app');
+  // src/simulate/demo.ts resolves ../../bench/scenarios/demo.yaml from dist/simulate/.
+  t.regex(readFileSync('src/simulate/demo.ts', 'utf8'), /'\.\.', '\.\.', 'bench', 'scenarios', 'demo\.yaml'/);
+  t.true(existsSync('bench/scenarios/demo.yaml'));
+  t.true(existsSync('bench/scenarios/policies'));
 });
 
 test('build installs everything and compiles; deps installs production dependencies only', (t) => {
