@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<Figures>> = {
   drain: async () => (await import('./drain.js')).benchDrain(),
   sim: async () => (await import('./sim.js')).benchSim(),
   reconcile: async () => (await import('./reconcile.js')).benchReconcile(),
+  replicas: async () => (await import('./replicas.js')).benchReplicas(),
 };
 /** Long runs, only when named: npm run bench -- sim-day */
 const onRequest: Record<string, () => Promise<Figures>> = {

@@ -47,8 +47,9 @@ export function guardChanges(cloud: Cloud, guard: ChangeGuard): Cloud {
     new Proxy(target, {
       get(obj, prop, receiver) {
         const value = Reflect.get(obj, prop, receiver);
-        if (typeof prop !== 'string' || typeof value !== 'function' || READS[port].includes(prop))
-          return value;
+        if (typeof prop !== 'string' || typeof value !== 'function') return value;
+        // Bound to the adapter: its own calls through `this` (helpers, private methods) are not guarded.
+        if (READS[port].includes(prop)) return (value as (...a: unknown[]) => unknown).bind(obj);
         return async (...args: unknown[]) => {
           await guard(`${port}.${prop}`, args);
           return (value as (...a: unknown[]) => unknown).apply(obj, args);

@@ -1,7 +1,7 @@
 import { describeError } from '../domain/errors.js';
 import { MetricNames } from '../observability/metric-names.js';
 import type { Clock } from '../ports/clock.js';
-import type { CoordinationPort } from '../ports/coordination.js';
+import { type CoordinationPort, SKEW_MARGIN_MS } from '../ports/coordination.js';
 import type { Logger } from '../ports/logger.js';
 import type { MetricsPort } from '../ports/metrics.js';
 import { withDeadline } from '../timing/deadline.js';
@@ -10,14 +10,18 @@ import { every } from '../timing/every.js';
 // The reconciler's leader lease: of several replicas, one changes the region and the others observe,
 // plan and serve `plan` (the fast path runs on every replica, coordinated per instance by claims).
 // The lease lasts LEASE_MS and is renewed every RENEW_MS, well before it ends, so a leader survives two
-// failed renewals; a dead leader is replaced within one lease period (plus the store's skew margin).
+// failed renewals. A follower tries again right when the leader's lease (plus the store's skew margin)
+// runs out rather than on its next tick, so a dead leader is replaced within LEASE_MS + SKEW_MARGIN_MS
+// (14 s) of its last renewal: within the ~15 s the issue of record asks for.
 // Fencing: every change of the reconciler first checks (holder, epoch) in the store (`stillLeader`), so
 // a leader paused past its lease (a long GC, a frozen task) cannot act once another replica took over.
 // Without a store (the laptop, the simulated demo) this replica is the leader.
 
 export const LEASE_NAME = 'reconciler';
-export const LEASE_MS = 15_000;
-export const RENEW_MS = 5_000;
+export const LEASE_MS = 12_000;
+export const RENEW_MS = 4_000;
+/** How long after the takeover moment a follower tries, and the shortest wait between its tries. */
+const TAKEOVER_SLACK_MS = 100;
 /** A store that does not answer in this long counts as lost: mutations pause rather than wait. */
 const STORE_CALL_MS = 2_000;
 /** A positive fencing check is reused this long, so a burst of changes costs one read. */
@@ -62,6 +66,8 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
   let current = '';
   let reason: string | undefined = 'not acquired yet';
   let fencedAt = Number.NEGATIVE_INFINITY;
+  /** When another holder's lease can be taken over (its expiry plus the skew margin), by this clock. */
+  let takeoverAt = Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
   let renewing: Promise<void> | undefined;
 
@@ -81,6 +87,7 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
       );
       held = lease.held;
       current = lease.holder;
+      takeoverAt = lease.held ? Number.POSITIVE_INFINITY : lease.expiresAt.getTime() + SKEW_MARGIN_MS;
       // The hold is counted from before the call by this replica's clock: never longer than the store's.
       until = lease.held ? startedAt + LEASE_MS : 0;
       if (lease.held && lease.epoch !== epoch) fencedAt = Number.NEGATIVE_INFINITY;
@@ -127,7 +134,14 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
     }),
     async start() {
       await renew();
-      renewing = every(clock, RENEW_MS, renew, stopping.signal);
+      // A follower wakes just after the leader's lease can be taken (a few ms late: the store's condition
+      // is strict), never later than the renew interval.
+      const next = () =>
+        Math.min(
+          RENEW_MS,
+          Math.max(TAKEOVER_SLACK_MS, takeoverAt + TAKEOVER_SLACK_MS - clock.now().getTime()),
+        );
+      renewing = every(clock, next, renew, stopping.signal);
     },
     async stop() {
       stopping.abort(new Error('stopping'));

@@ -108,7 +108,7 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
     logger,
     env: io.env,
     ...(notifications ? { notifications } : {}),
-    ...(table ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env), table }) } : {}),
+    ...(table ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env, 'dynamodb'), table }) } : {}),
     options: {
       ...service,
       queueUrls: queueUrls(opts, io.env),

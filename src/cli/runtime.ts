@@ -10,14 +10,20 @@ export interface AwsSettings {
   endpoint?: string;
 }
 
-export function awsSettings(opts: { region?: string }, env: Env): AwsSettings {
+/**
+ * The region and endpoint for AWS clients. `service` honours the SDK's service-specific variable
+ * (AWS_ENDPOINT_URL_DYNAMODB, ...: "Service-specific endpoints" in the AWS SDKs and Tools reference guide)
+ * over AWS_ENDPOINT_URL, as the SDK itself would were the endpoint not passed explicitly.
+ */
+export function awsSettings(opts: { region?: string }, env: Env, service?: string): AwsSettings {
   const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
     throw new UserError(
       'no AWS region configured: pass --region or set AWS_REGION (for example AWS_REGION=us-east-1)',
     );
   }
-  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  const endpoint =
+    (service ? env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] : undefined) || env.AWS_ENDPOINT_URL || undefined;
   return endpoint ? { region, endpoint } : { region };
 }
 

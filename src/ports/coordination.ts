@@ -10,13 +10,16 @@
 // its record only until the expiry by its own clock. Two holders then never coexist as long as two
 // replicas' clocks differ by less than the margin (ECS tasks sync to the Amazon Time Sync Service and
 // differ by milliseconds; the margin covers a badly drifting host). The cost is that a dead holder's
-// lease or claim is taken over SKEW_MARGIN_MS after its expiry rather than at it.
+// lease or claim is taken over SKEW_MARGIN_MS after its expiry rather than at it. A live holder renews
+// long before its expiry (the lease 8 s before, a claim 7 s before), so skew matters only for a holder
+// that stopped renewing (paused, dying): for the lease, fencing (checkLease before every change) then
+// stops it; a claim's holder acts within its claim's lifetime. Skew of a few seconds changes nothing.
 //
 // Renewing by the holder is allowed even after its record expired, as long as nobody took it over:
 // nobody else can have acted in between (taking over is the only way to act), so no fencing is lost.
 
 /** Largest clock difference between two replicas that cannot make two holders coexist. */
-export const SKEW_MARGIN_MS = 5_000;
+export const SKEW_MARGIN_MS = 2_000;
 
 /** How long a completed claim stays visible (outlives any redelivery of the instance's messages). */
 export const CLAIM_DONE_RETENTION_MS = 60 * 60_000;

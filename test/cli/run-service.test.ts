@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import test from 'ava';
 import { addSpotMembers, createTestQueue, seedGroup, testClients } from '../helpers/aws-fixtures.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
+import { startSpotmax, until } from '../helpers/service-process.js';
 
 // The composed service, as ECS runs it: `spotmax run --cloud aws` in its own process against moto,
 // driven only from outside (HTTP endpoints, the queue, signals). Needs `npm run build` (npm test does it).
@@ -32,71 +33,6 @@ function env(extra: Record<string, string> = {}) {
   };
 }
 
-/** Collects JSON log lines and resolves when one matches. */
-function logWatcher(child: ChildProcess) {
-  const lines: Record<string, unknown>[] = [];
-  let buffer = '';
-  const waiters: {
-    pred: (l: Record<string, unknown>) => boolean;
-    resolve: (l: Record<string, unknown>) => void;
-  }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    let nl = buffer.indexOf('\n');
-    while (nl >= 0) {
-      const raw = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      nl = buffer.indexOf('\n');
-      try {
-        const line = JSON.parse(raw) as Record<string, unknown>;
-        lines.push(line);
-        for (const w of [...waiters])
-          if (w.pred(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  return {
-    lines,
-    waitFor(pred: (l: Record<string, unknown>) => boolean, ms = 30_000): Promise<Record<string, unknown>> {
-      const found = lines.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `no matching log line within ${ms} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
-              ),
-            ),
-          ms,
-        );
-        waiters.push({
-          pred,
-          resolve: (l) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        });
-      });
-    },
-  };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 test.serial(
   'run: health endpoints, a Spot warning sent with `events send` is handled, SIGTERM exits 0',
   async (t) => {
@@ -113,10 +49,8 @@ test.serial(
     const policies = await mkdtemp(join(tmpdir(), 'spotmax-run-'));
     await writeFile(join(policies, 'none.yaml'), '# no policies: tags only\n');
 
-    const child = spawn(
-      'node',
+    const service = startSpotmax(
       [
-        'bin/spotmax.js',
         'run',
         '--cloud',
         'aws',
@@ -129,18 +63,10 @@ test.serial(
         '--grace',
         '5',
       ],
-      {
-        env: env(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      env(),
+      t.teardown,
     );
-    let stderr = '';
-    child.stderr?.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    const logs = logWatcher(child);
+    const { child, logs, exited } = service;
     try {
       const running = await logs.waitFor((l) => l.msg === 'spotmax running');
       const base = `http://127.0.0.1:${running.port}`;
@@ -226,10 +152,10 @@ test.serial(
       });
 
       child.kill('SIGTERM');
-      t.is(await exited, 0, stderr);
+      t.is(await exited, 0, service.stderr());
       t.truthy(logs.lines.find((l) => l.msg === 'stopped'));
     } catch (err) {
-      t.log(stderr);
+      t.log(service.stderr());
       throw err;
     }
   },

@@ -1,15 +1,11 @@
-import {
-  CreateTableCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateTimeToLiveCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import test from 'ava';
 import { createDynamoDbClient } from '../../src/aws/clients.js';
 import { createAwsCoordination } from '../../src/aws/cloud.js';
 import { AwsCoordination } from '../../src/aws/coordination.js';
 import { CloudError, isNotFound, isRetryable } from '../../src/domain/errors.js';
 import { VirtualClock } from '../../src/sim/clock.js';
+import { createCoordinationTable } from '../helpers/coordination-table.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
 import { coordinationSuite } from './coordination.contract.js';
 
@@ -34,23 +30,7 @@ async function motoClient(onCall?: (service: string, command: string) => void): 
   });
 }
 
-/** The stack's table: string key `pk`, on-demand, TTL on `expiresAt`. */
-async function createTable(client: DynamoDBClient): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await client.send(
-    new UpdateTimeToLiveCommand({
-      TableName: TABLE,
-      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-    }),
-  );
-}
+const createTable = (client: DynamoDBClient) => createCoordinationTable(client, TABLE);
 
 const start = () => new VirtualClock(Date.parse('2026-11-22T16:00:00.250Z'));
 
