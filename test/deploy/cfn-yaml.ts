@@ -32,7 +32,14 @@ const toJs = (node: Node | null | undefined): unknown => {
 export interface Template {
   Parameters: Record<
     string,
-    { Type: string; Default?: unknown; Description?: string; AllowedValues?: unknown[] }
+    {
+      Type: string;
+      Default?: unknown;
+      Description?: string;
+      AllowedValues?: unknown[];
+      AllowedPattern?: string;
+      ConstraintDescription?: string;
+    }
   >;
   Conditions?: Record<string, unknown>;
   Resources: Record<
