@@ -103,14 +103,15 @@ export async function handleInterruption(
   const replacement = await standbyInTime(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
   const decrement = detachDecrement(entry.resolved.group, replacement !== undefined, ev.instanceId);
   if (decrement.note) log.info({ standby: replacement?.instanceId }, decrement.note);
-  let result: Awaited<ReturnType<typeof ctx.coalescer.detach>>;
+  let result: Awaited<ReturnType<typeof ctx.coalescer.detach>> | undefined;
   try {
     result = await ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline);
   } finally {
     // The swap's MaxSize headroom goes back once desired is back (the detach decremented it) or the
-    // detach failed (then the reconciler sorts out the record the swap left).
+    // detach failed (then the reconciler sorts out the record the swap left). When the interrupted
+    // instance had already left by other hands, no decrement happened: the swap takes back what it added.
     await replacement
-      ?.finish?.()
+      ?.finish?.(result?.status ?? 'failed')
       .catch((err) =>
         log.warn(
           { err: describeError(err) },

@@ -20,7 +20,12 @@ export interface TakenStandby {
   instanceId: string;
   /**
    * Called once the interrupted instance's detach is over (sent or failed): gives back what the swap
-   * borrowed (the MaxSize headroom AttachInstances needed in a group at max = desired).
+   * borrowed (the MaxSize headroom AttachInstances needed in a group at max = desired), and when the
+   * interrupted instance had already left the group by other hands (`already-gone`: no detach, so no
+   * decrement) takes back the capacity the attach added, once.
    */
-  finish?: () => Promise<void>;
+  finish?: (detach?: SwapDetachOutcome) => Promise<void>;
 }
+
+/** How the interrupted instance's detach ended, for the swap to finish by. */
+export type SwapDetachOutcome = 'detached' | 'already-gone' | 'dry-run' | 'failed';

@@ -4,6 +4,7 @@ import type { Group } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
+import type { SwapDetachOutcome } from '../interruption/standby-hook.js';
 
 // Headroom for a standby swap. AttachInstances refuses to take desired capacity above MaxSize, and
 // DetachInstances with decrement refuses to take it below MinSize (both API references), so in a group
@@ -60,17 +61,27 @@ export class SwapHeadroom {
    * instance's detach is over (or has failed): the last open swap of the group restores MaxSize and
    * removes the record.
    */
-  async attach(groupName: string, standbyId: string, units = 1): Promise<{ finish: () => Promise<void> }> {
+  async attach(
+    groupName: string,
+    standbyId: string,
+    units = 1,
+  ): Promise<{ finish: (detach?: SwapDetachOutcome) => Promise<void> }> {
     const st = this.state(groupName);
     st.open++;
     let finished = false;
-    const finish = async () => {
+    /** Desired capacity right after this attach: what a take-back lowers from, and only from. */
+    let desiredAfter: number | undefined;
+    const finish = async (detach?: SwapDetachOutcome) => {
       if (finished) return;
       finished = true;
+      if (detach === 'already-gone' && desiredAfter !== undefined)
+        await this.takeBack(groupName, standbyId, units, desiredAfter);
       st.open--;
       if (st.open === 0) await this.restore(groupName, st);
     };
-    const run = st.queue.then(() => this.attachOne(groupName, standbyId, units, st));
+    const run = st.queue.then(async () => {
+      desiredAfter = await this.attachOne(groupName, standbyId, units, st);
+    });
     st.queue = run.catch(() => undefined);
     try {
       await run;
@@ -95,7 +106,7 @@ export class SwapHeadroom {
     standbyId: string,
     units: number,
     st: GroupSwaps,
-  ): Promise<void> {
+  ): Promise<number> {
     const { cloud, clock, logger } = this.deps;
     const [group] = await cloud.autoscaling.describeGroups([groupName]);
     if (!group) throw new SpotmaxError(`attaching standby ${standbyId}: group ${groupName} not found`);
@@ -127,6 +138,40 @@ export class SwapHeadroom {
       );
     }
     await cloud.autoscaling.attachInstances(groupName, [standbyId]);
+    // AttachInstances adds the standby's units to desired ("Detach or attach instances").
+    return group.desired + units;
+  }
+
+  /**
+   * The interrupted instance left the group by other hands before its detach with decrement (the Spot
+   * reclaim and Auto Scaling's health check, Capacity Rebalancing, a user): the units the attach added
+   * would stay in desired for good, and the group would launch a replacement on top of the standby. They
+   * are taken back once, and only while desired is still what the attach left: any other change since
+   * (a scale-in, another swap, a user) means someone else decided, and spotmax leaves it.
+   */
+  private async takeBack(groupName: string, standbyId: string, units: number, desiredAfter: number) {
+    const { cloud, logger } = this.deps;
+    try {
+      const [group] = await cloud.autoscaling.describeGroups([groupName]);
+      if (!group) return;
+      if (group.desired !== desiredAfter || group.desired - units < group.min) {
+        logger.warn(
+          { group: groupName, standby: standbyId, desired: group.desired, desiredAfter, min: group.min },
+          `not taking back the standby swap's capacity in ${groupName}: desired is ${group.desired}, not the ${desiredAfter} the attach left${group.desired - units < group.min ? ` (or MinSize ${group.min} forbids)` : ''}`,
+        );
+        return;
+      }
+      await cloud.autoscaling.updateGroup(groupName, { desired: group.desired - units });
+      logger.info(
+        { group: groupName, standby: standbyId, desired: group.desired - units },
+        `the interrupted instance left ${groupName} by other hands before its detach: took back the ${units} unit(s) standby ${standbyId} added (desired ${group.desired} -> ${group.desired - units})`,
+      );
+    } catch (err) {
+      logger.warn(
+        { group: groupName, standby: standbyId, err: describeError(err) },
+        `taking back the standby swap's capacity in ${groupName} failed`,
+      );
+    }
   }
 
   private async restore(groupName: string, st: GroupSwaps): Promise<void> {
