@@ -221,7 +221,7 @@ export function planStandby(input: ManagedInput): PlanPart {
     }
     if (facts && s.imageId && facts.checkedImages.has(s.imageId)) {
       const image = facts.images.get(s.imageId);
-      if (!image || image.state !== 'available') {
+      if (image?.state !== 'available') {
         part.actions.push({
           kind: 'terminate-standby',
           group: group.name,
@@ -377,7 +377,8 @@ function hibernationByOption(
       type ? facts.instanceTypes.get(type) : undefined,
     );
     out.set(o, verdict.ok);
-    if (!verdict.ok) reasons.set(verdict.why, [...(reasons.get(verdict.why) ?? []), type ?? '(template type)']);
+    if (!verdict.ok)
+      reasons.set(verdict.why, [...(reasons.get(verdict.why) ?? []), type ?? '(template type)']);
   }
   for (const [why, types] of reasons)
     part.problems.push(

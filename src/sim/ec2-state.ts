@@ -8,9 +8,9 @@ import type {
 } from '../domain/types.js';
 import type { NetworkInterfaceSpec } from '../ports/ec2.js';
 import { awsError } from './api.js';
-import type { SimImage } from './ec2-catalog.js';
 import type { SimBus } from './bus.js';
 import type { VirtualClock } from './clock.js';
+import type { SimImage } from './ec2-catalog.js';
 import { type Duration, drawDuration, type Random } from './random.js';
 
 // EC2 instances and launch templates: the state machine pending → running → stopping → stopped →

@@ -8,10 +8,10 @@ import {
   STANDBY_FOR_TAG,
 } from '../../domain/tags.js';
 import type { Instance, Observation, ScalingActivity, Snapshot } from '../../domain/types.js';
+import type { StandbyFacts } from '../../plan/standby-launch.js';
 import type { InstanceRefresh } from '../../ports/autoscaling.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
-import type { StandbyFacts } from '../../plan/standby-launch.js';
 import { describeKnown } from './eventual.js';
 import { gatherStandbyFacts } from './standby-facts.js';
 
@@ -118,28 +118,33 @@ async function gatherGroup(
   const ref = group.mixedInstancesPolicy?.launchTemplate ?? group.launchTemplate;
   if ((settings.standby.size > 0 || hasStandbys) && ref) {
     tasks.push(
-      cloud.ec2.describeLaunchTemplateVersion(ref).then(
-        async (lt) => {
-          extras.launchTemplate = lt;
-          const facts = await gatherStandbyFacts({
-            ec2: cloud.ec2,
-            group,
-            main: lt,
-            standbys: observation.standbys.filter((s) => s.tags[STANDBY_FOR_TAG] === group.name),
-            wantHibernation: settings.standby.state === 'hibernated',
-            ...(settings.standby.readiness.tag ? { readinessTag: settings.standby.readiness.tag } : {}),
-          });
-          extras.standbyFacts = facts;
-          extras.problems.push(...facts.problems);
-        },
-        (err) => {
+      cloud.ec2
+        .describeLaunchTemplateVersion(ref)
+        .then(
+          async (lt) => {
+            extras.launchTemplate = lt;
+            const facts = await gatherStandbyFacts({
+              ec2: cloud.ec2,
+              group,
+              main: lt,
+              standbys: observation.standbys.filter((s) => s.tags[STANDBY_FOR_TAG] === group.name),
+              wantHibernation: settings.standby.state === 'hibernated',
+              ...(settings.standby.readiness.tag ? { readinessTag: settings.standby.readiness.tag } : {}),
+            });
+            extras.standbyFacts = facts;
+            extras.problems.push(...facts.problems);
+          },
+          (err) => {
+            extras.problems.push(
+              `could not resolve launch template ${ref.id ?? ref.name} version ${ref.version ?? '$Default'} of ${group.name}: ${describeError(err)}`,
+            );
+          },
+        )
+        .catch((err) => {
           extras.problems.push(
-            `could not resolve launch template ${ref.id ?? ref.name} version ${ref.version ?? '$Default'} of ${group.name}: ${describeError(err)}`,
+            `could not read what ${group.name}'s standbys launch as: ${describeError(err)}`,
           );
-        },
-      ).catch((err) => {
-        extras.problems.push(`could not read what ${group.name}'s standbys launch as: ${describeError(err)}`);
-      }),
+        }),
     );
   }
   await Promise.all(tasks);

@@ -168,11 +168,13 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           });
           await cloud.ec2
             .createTags([id], {
-              [STANDBY_UNSTARTABLE_TAG]:
-                `${clock.now().toISOString()} ${pick.instanceType} ${pick.availabilityZone} InsufficientInstanceCapacity`,
+              [STANDBY_UNSTARTABLE_TAG]: `${clock.now().toISOString()} ${pick.instanceType} ${pick.availabilityZone} InsufficientInstanceCapacity`,
             })
             .catch((tagErr) =>
-              log.warn({ standby: id, err: describeError(tagErr) }, `could not mark standby ${id} unstartable`),
+              log.warn(
+                { standby: id, err: describeError(tagErr) },
+                `could not mark standby ${id} unstartable`,
+              ),
             );
           await release(id, `StartInstances: ${describeError(err)}`, log);
           return undefined;
