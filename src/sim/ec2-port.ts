@@ -9,7 +9,6 @@ import type {
   RunFromTemplateRequest,
 } from '../ports/ec2.js';
 import { awsError, type SimApi } from './api.js';
-import type { Ec2State, SimInstance } from './ec2-state.js';
 import { INSTANCE_TYPES, typesForRequirements } from './ec2-catalog.js';
 import * as rules from './ec2-launch-rules.js';
 import { checkTemplateLaunch } from './ec2-launch-rules.js';
