@@ -1,5 +1,8 @@
 import test from 'ava';
-import { attachVolumeForLaunch } from '../../src/controllers/reconcile/launch-volume.js';
+import {
+  attachVolumeForLaunch,
+  volumeLaunchPreparer,
+} from '../../src/controllers/reconcile/launch-volume.js';
 import { reconcileOnce } from '../../src/controllers/reconcile/pass.js';
 import {
   GROUP_TAG,
@@ -330,4 +333,44 @@ test('recreate from snapshot keeps VolumeType, Iops, Throughput, KmsKeyId and ta
   const gp2 = copyOf(stranded[1]!.volumeId);
   t.like(gp2, { volumeType: 'gp2', sizeGiB: 40, iops: 120 });
   t.is(gp2.throughput, undefined);
+});
+
+test('launch hook: a new member adopts its own disk at once, unless a volume of the group is on its way to it', async (t) => {
+  const w = await world(pv, seedPv());
+  await w.pass();
+  const before = w.members().map((m) => m.instanceId);
+  const prepare = volumeLaunchPreparer({ cloud: w.cloud, clock: w.clock, logger: silentLogger });
+  const launchHook = (instanceId: string) =>
+    w.clock.drive(
+      prepare({
+        groupName: 'web',
+        settings: pv,
+        instanceId,
+        deadline: new Date(w.clock.now().getTime() + 60_000),
+        signal: new AbortController().signal,
+      }),
+    );
+
+  // Scale-out: nothing of the group is free, so the new member's own volume is adopted before InService.
+  await w.cloud.autoscaling.updateGroup('web', { desired: 3 });
+  await w.wait(5);
+  const grown = w.members().find((m) => !before.includes(m.instanceId))!.instanceId;
+  await launchHook(grown);
+  const own = templateVolume(w, grown)!;
+  t.false(own.attachments[0]?.deleteOnTermination);
+  t.is(own.tags[GROUP_TAG], 'web');
+  t.is(w.instance(grown).tags[VOLUME_TAG], own.volumeId);
+
+  // An interrupted member still holds its volume through the warning: its replacement waits for it.
+  const holder = before[0]!;
+  const data = templateVolume(w, holder)!;
+  await w.cloud.ec2.createTags([holder], { [INTERRUPTED_AT_TAG]: w.clock.now().toISOString() });
+  await w.cloud.autoscaling.detachInstances('web', [holder], false);
+  await w.wait(5);
+  const replacement = w.members().find((m) => ![...before, grown].includes(m.instanceId))!.instanceId;
+  w.rec.clear();
+  await launchHook(replacement);
+  t.deepEqual(w.rec.callsOf('setDeleteOnTermination'), [], 'not adopted');
+  t.true(templateVolume(w, replacement)!.attachments[0]?.deleteOnTermination);
+  t.is(data.attachments[0]?.instanceId, holder);
 });

@@ -7,6 +7,7 @@ import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
 import type { LaunchPreparer } from '../interruption/context.js';
 import { describeLaunched } from './eventual.js';
+import { adoptOwnVolumeAtLaunch } from './launch-adopt.js';
 
 // With a launch lifecycle hook, the group's persistent volume is attached before the new instance goes
 // InService (then the fast path completes the hook). A volume still held by a stopped or terminated
@@ -107,7 +108,10 @@ export async function attachVolumeForLaunch(
   return { volumeId: volume.volumeId };
 }
 
-/** The fast path's launch preparer: attaches the persistent volume when the group has one. */
+/**
+ * The fast path's launch preparer: attaches a free persistent volume of the group, or adopts the new
+ * member's own volume at the device when none is free or on its way.
+ */
 export function volumeLaunchPreparer(deps: { cloud: Cloud; clock: Clock; logger: Logger }): LaunchPreparer {
   return async ({
     groupName,
@@ -122,12 +126,12 @@ export function volumeLaunchPreparer(deps: { cloud: Cloud; clock: Clock; logger:
     deadline: Date;
     signal: AbortSignal;
   }) => {
-    if (!settings.persistentVolume.device) return;
-    await attachVolumeForLaunch(
-      { ...deps, attachAs: settings.persistentVolume.attachAs, deadline, signal },
-      groupName,
-      instanceId,
-    );
+    const device = settings.persistentVolume.device;
+    if (!device) return;
+    const ctx = { ...deps, attachAs: settings.persistentVolume.attachAs, deadline, signal };
+    const moved = await attachVolumeForLaunch(ctx, groupName, instanceId);
+    // No volume of the group came to it: its own (the template's, at the device) becomes one now.
+    if (!moved) await adoptOwnVolumeAtLaunch(ctx, groupName, instanceId, device);
   };
 }
 
