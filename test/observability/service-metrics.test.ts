@@ -34,7 +34,7 @@ function options(extra: Partial<ServiceOptions>): ServiceOptions {
   };
 }
 
-async function setup(dryRun: boolean) {
+async function setup(dryRun: boolean, queue = false) {
   const dir = await mkdtemp(join(tmpdir(), 'spotmax-metrics-'));
   await writeFile(join(dir, 'web.yaml'), POLICY);
   const region = await warmRegion({
@@ -49,7 +49,7 @@ async function setup(dryRun: boolean) {
     logger: silentLogger,
     releasersFor: () => [new NoopReleaser()],
     notifications: region.events,
-    options: options({ policyDir: dir, dryRun }),
+    options: options({ policyDir: dir, dryRun, queueUrls: queue ? [region.queueUrl] : [] }),
   });
   await service.start();
   // Five minutes: the standbys launch, boot and are stopped; five full passes run.
@@ -111,6 +111,31 @@ test('a dry run publishes nothing', async (t) => {
     );
     t.is(region.events.published.length, 0);
     t.is(region.api.stats.byAction.PutEvents ?? 0, 0);
+  } finally {
+    await region.clock.drive(service.stop());
+  }
+});
+
+test('the fast path: a Spot warning is counted, its detach lag observed, and its detach published', async (t) => {
+  const { region, service, url } = await setup(false, true);
+  try {
+    const victim = [...region.asg.mustGet('web').members.values()][0]!;
+    region.market.reclaim(region.ec2.get(victim.instanceId)!);
+    await region.clock.advanceBy(3 * 60_000);
+    const s = await scrape(url);
+    t.is(value(s, 'spotmax_interruption_warnings_total', { group: 'web' }), 1);
+    t.is(histogram(s, 'spotmax_detach_lag_seconds', { group: 'web' })?.count, 1);
+    // The pool has two standbys ready: one takes the interrupted instance's place.
+    t.is(value(s, 'spotmax_interruptions_handled_total', { group: 'web', outcome: 'standby' }), 1);
+    const detach = region.events.published.filter(
+      (e) => e.detailType === 'spotmax action: interruption-detach',
+    );
+    t.is(detach.length, 1);
+    t.like(detach[0]?.detail, { group: 'web', instance: victim.instanceId, outcome: 'done' });
+    t.regex(
+      String(detach[0]?.detail.reason),
+      /^Spot interruption warning at .*; standby i-\w+ attached in its place$/,
+    );
   } finally {
     await region.clock.drive(service.stop());
   }
