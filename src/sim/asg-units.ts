@@ -9,8 +9,10 @@ import type { SimGroup, SimMember } from './asg-model.js';
 //   units that you use for weighting instances";
 // - the group "launches instances until the desired capacity is totally fulfilled, even if this results
 //   in an overage" (two units missing and only a five-unit instance: desired is exceeded by three);
-// - MaxSize may be exceeded for that, "never ... by more than your largest instance weight"
-//   (UpdateAutoScalingGroup MaxSize);
+// - "Current capacity will either be at the desired capacity or above it" (the scale-in in asg-state.ts
+//   therefore never takes the group below its desired units), and MaxSize may be exceeded for that: "The
+//   hard limit ... is a value that is equal to your desired capacity plus your largest weight" (user
+//   guide, instance weighting behaviours; UpdateAutoScalingGroup MaxSize);
 // - "If you specify a value for WeightedCapacity for one instance type, you must specify a value for
 //   WeightedCapacity for all of them", each from 1 to 999.
 // DesiredCapacityType (CreateAutoScalingGroup / AutoScalingGroup API reference) "units | vcpu |
