@@ -6,7 +6,8 @@ import test from 'ava';
 import { createAwsCloud } from '../../src/aws/cloud.js';
 import { AwsEks, TOKEN_REFRESH_BEFORE_MS } from '../../src/aws/eks.js';
 import { presignEksToken, TOKEN_VALIDITY_MS } from '../../src/aws/eks-token.js';
-import { defaultSettings } from '../../src/config/schema.js';
+import { defaultSettings, groupPolicySchema } from '../../src/config/schema.js';
+import { findTagKey } from '../../src/config/tag-keys.js';
 import { CloudError } from '../../src/domain/errors.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -434,4 +435,43 @@ test('a kubeconfig whose user runs another command is a plan problem, not a hung
   const settings = defaultSettings();
   settings.kubernetes = { ...settings.kubernetes, enabled: true, kubeconfig: path };
   t.regex(releaseProblems(settings, {}).join('\n'), /does not run/);
+});
+
+test('settings: kubernetes.eks is a policy field (and a tag), a bad region is named, and enabled needs a kubeconfig or eks', (t) => {
+  const base = { apiVersion: 'spotmax/v1', kind: 'GroupPolicy', metadata: { name: 'k' } };
+  const parse = (kubernetes: object) => groupPolicySchema.safeParse({ ...base, spec: { kubernetes } });
+  t.true(parse({ enabled: true, eks: { cluster: 'prod', region: 'us-gov-west-1' } }).success);
+  t.deepEqual(
+    parse({ enabled: true }).error?.issues.map((i) => i.message),
+    [
+      'kubernetes.enabled needs kubernetes.kubeconfig (a kubeconfig file) or kubernetes.eks (an EKS cluster name) to reach the cluster',
+    ],
+  );
+  t.deepEqual(
+    parse({ enabled: true, eks: { cluster: 'prod', region: 'Europe' } }).error?.issues.map((i) => i.message),
+    ['expected an AWS region such as eu-west-1'],
+  );
+  t.is(findTagKey('spotmax:kubernetes_eks_cluster')?.path, 'kubernetes.eks.cluster');
+  t.is(findTagKey('spotmax:kubernetes_eks_region')?.path, 'kubernetes.eks.region');
+});
+
+test("a kubeconfig (the seed's tag) wins over kubernetes.eks: the file's cluster is used, EKS is not asked", async (t) => {
+  const server = await startK8sServer();
+  t.teardown(() => server.stop());
+  const path = join(dir, 'plain');
+  await writeFile(
+    path,
+    `apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: '${server.url}', insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: c, context: { cluster: c, user: u } }]\ncurrent-context: c\n`,
+  );
+  const eks: EksPort = {
+    defaultRegion: 'us-east-1',
+    describeCluster: () => Promise.reject(new Error('EKS must not be asked')),
+    token: () => Promise.reject(new Error('EKS must not be asked')),
+  };
+  const client = await new KubeClients(systemClock, undefined, eks).get({
+    kubeconfig: path,
+    eks: { cluster: 'prod' },
+  });
+  t.is(client.server, server.url);
+  t.is(client.path, path);
 });
