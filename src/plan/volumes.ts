@@ -183,6 +183,12 @@ function strandedVolume(
 ): void {
   const { group, settings, now } = input;
   const id = v.volumeId;
+  if (settled.length > 0 && settled.every((m) => holders.has(m.member.instanceId))) {
+    // Every member holds a volume: this one is surplus (left by a scale-in), not stranded. It is kept
+    // where it is and reported with the count (volume-adoption.ts), never copied to another AZ.
+    clearUnplaced(input, part, v, `${id} is surplus: every member of ${group.name} holds a volume`);
+    return;
+  }
   const sinceTag = v.tags[VOLUME_UNPLACED_SINCE_TAG];
   const since = sinceTag ? new Date(sinceTag) : undefined;
   if (!since || Number.isNaN(since.getTime())) {

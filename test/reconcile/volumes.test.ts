@@ -271,6 +271,16 @@ test('volumes beyond the desired count are kept, tagged and reported, never dele
     JSON.stringify(plan!.groups[0]!.problems),
   );
   t.deepEqual(w.rec.callsOf('deleteVolume'), []);
+  // Surplus, not stranded: no unplaced mark, no copy elsewhere, one problem however long it waits.
+  await w.wait(31 * 60);
+  const later = await w.pass();
+  t.deepEqual(
+    later!.groups[0]!.problems.filter((p) => p.includes('vol-')).length,
+    1,
+    JSON.stringify(later!.groups[0]!.problems),
+  );
+  t.false(later!.groups[0]!.actions.some((a) => a.kind === 'recreate-volume'));
+  t.true(ours.every((v) => v.volume.tags[VOLUME_UNPLACED_SINCE_TAG] === undefined));
 });
 
 test('recreate from snapshot keeps VolumeType, Iops, Throughput, KmsKeyId and tags', async (t) => {
