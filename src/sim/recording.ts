@@ -59,6 +59,7 @@ const ACTIONS: Record<string, string> = {
   deleteGroupTags: 'DeleteTags',
   describeHookHeartbeatSeconds: 'DescribeLifecycleHooks',
   describeLaunchTemplateVersion: 'DescribeLaunchTemplateVersions',
+  setDeleteOnTermination: 'ModifyInstanceAttribute',
   findInstanceIdsByTag: 'DescribeInstances',
   findVolumeIdsByTag: 'DescribeVolumes',
   findResourceIds: 'GetResources',
