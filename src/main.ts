@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandIO, Env } from './cli/io.js';
-import { describeError, UserError } from './domain/errors.js';
+import { describeError, isMissingCredentials, UserError } from './domain/errors.js';
 
 // Composition root: the only place that reads process.env and argv. Each command lives in cli/.
 
@@ -140,8 +140,31 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
   return program;
 }
 
+/**
+ * The SDK's default credential chain, in its order (AWS SDK for JavaScript v3 developer guide, "Set
+ * credentials in Node.js"; fromNodeProviderChain), so the operator knows where to put them.
+ */
+const NO_CREDENTIALS =
+  'no AWS credentials found. The AWS SDK looked, in order, at: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ' +
+  '(and AWS_SESSION_TOKEN); the shared files ~/.aws/credentials and ~/.aws/config (profile AWS_PROFILE, or ' +
+  'default; SSO after `aws sso login`); a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN); ' +
+  'credential_process; the ECS container role; the EC2 instance role. Set one of them, for example ' +
+  'AWS_PROFILE=name, and run again.';
+
+/**
+ * A reader that goes away (`spotmax plan | head`) closes the pipe: stop quietly, as other CLIs do, instead
+ * of an unhandled EPIPE with a stack trace.
+ */
+function quietOnClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 /** Runs the CLI; returns the exit code (0 ok, 1 user error, 2 internal). */
 export async function main(argv: string[], env: Env, io?: Partial<CommandIO>): Promise<number> {
+  if (!io?.stdout) quietOnClosedPipe(process.stdout);
   const fullIo: CommandIO = {
     env,
     stdout: io?.stdout ?? process.stdout,
@@ -161,6 +184,10 @@ export async function main(argv: string[], env: Env, io?: Partial<CommandIO>): P
     }
     if (err instanceof UserError) {
       fullIo.stderr.write(`spotmax: ${err.message}\n`);
+      return 1;
+    }
+    if (isMissingCredentials(err)) {
+      fullIo.stderr.write(`spotmax: ${NO_CREDENTIALS}\n`);
       return 1;
     }
     fullIo.stderr.write(`spotmax: internal error: ${describeError(err)}\n`);

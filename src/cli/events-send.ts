@@ -13,6 +13,21 @@ export interface EventsSendOptions {
   region?: string;
 }
 
+/**
+ * The region an SQS queue URL names: https://sqs.<region>.amazonaws.com/<account>/<name> (also .com.cn
+ * and the legacy https://<region>.queue.amazonaws.com/...). Undefined for an emulator's URL.
+ */
+export function regionFromQueueUrl(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+  return (/^sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$/.exec(host) ??
+    /^([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\.amazonaws\.com(?:\.cn)?$/.exec(host))?.[1];
+}
+
 const TYPES: readonly string[] = ['spot-interruption', 'rebalance', 'state-change'];
 const STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -41,7 +56,9 @@ export async function eventsSendCommand(
       throw new UserError(
         'no queue to send to: pass --queue-url https://sqs.<region>.amazonaws.com/<account>/<queue> or set SPOTMAX_QUEUE_URL',
       );
-    const { region } = awsSettings({ region: opts.region }, io.env);
+    // The queue's URL names its region: a request signed for another region is refused, so it wins over
+    // AWS_REGION; only --region overrides it.
+    const { region } = awsSettings({ region: opts.region ?? regionFromQueueUrl(queueUrl) }, io.env);
     const event = buildSampleEvent({
       type: opts.type as SampleEventType,
       instanceId: opts.instance,

@@ -10,6 +10,15 @@ import type { CommandIO } from './io.js';
 
 export const DEFAULT_POLICY_PATH = 'policies/';
 
+/** SPOTMAX_POLICIES when set (the folder `run`, `plan` and `apply` read), so validate checks that one. */
+function envPolicyPaths(io: CommandIO): string[] | undefined {
+  const paths = (io.env.SPOTMAX_POLICIES ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return paths.length > 0 ? paths : undefined;
+}
+
 export interface ValidateOptions {
   cloud: 'aws' | 'sim';
   scenario?: string;
@@ -25,7 +34,7 @@ export async function validateCommand(
     io.stderr.write('--scenario applies to --cloud sim only; remove it\n');
     return 1;
   }
-  return validatePolicies(paths.length > 0 ? paths : [DEFAULT_POLICY_PATH], io);
+  return validatePolicies(paths.length > 0 ? paths : (envPolicyPaths(io) ?? [DEFAULT_POLICY_PATH]), io);
 }
 
 async function validatePolicies(targets: string[], io: CommandIO): Promise<number> {
@@ -61,9 +70,8 @@ async function validateScenario(paths: string[], io: CommandIO, scenarioFile?: s
   const targets =
     paths.length > 0
       ? paths
-      : scenario.policies && scenario.dir
-        ? [resolve(scenario.dir, scenario.policies)]
-        : [];
+      : (envPolicyPaths(io) ??
+        (scenario.policies && scenario.dir ? [resolve(scenario.dir, scenario.policies)] : []));
   if (targets.length > 0 && (await validatePolicies(targets, io)) !== 0) return 1;
   const set = await loadPolicies(targets);
   const region = createSimulatedRegion(scenario);

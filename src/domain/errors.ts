@@ -207,6 +207,19 @@ export function isAutoScalingNotInService(err: unknown): boolean {
   return errorCode(err) === 'ValidationError' && /not in InService or Standby/i.test(describeError(err));
 }
 
+/**
+ * The SDK found no credentials anywhere in its default chain (CredentialsProviderError, "Could not load
+ * credentials from any providers"): the operator's setup, not an AWS fault. Looks through wrappers.
+ */
+export function isMissingCredentials(err: unknown): boolean {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
+    if (shape(cur).name === 'CredentialsProviderError') return true;
+    if (cur instanceof Error && /could not load credentials from any providers/i.test(cur.message))
+      return true;
+  }
+  return false;
+}
+
 /** One line for logs: the message chain, causes included. */
 export function describeError(err: unknown): string {
   const parts: string[] = [];

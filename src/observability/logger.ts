@@ -17,15 +17,65 @@ export function createLogger(
 ): Logger {
   const level = options.level ?? 'info';
   if (options.pretty) {
-    return pino(
-      { level, redact: REDACT, base: undefined },
-      prettyStream(options.destination ?? process.stderr),
-    ) as unknown as Logger;
+    return new OneKeyOnce(
+      pino({ level, redact: REDACT, base: undefined }, prettyStream(options.destination ?? process.stderr)),
+    );
   }
-  return pino(
-    { level, redact: REDACT, base: { service: 'spotmax' }, timestamp: pino.stdTimeFunctions.isoTime },
-    (options.destination ?? process.stdout) as pino.DestinationStream,
-  ) as unknown as Logger;
+  return new OneKeyOnce(
+    pino(
+      { level, redact: REDACT, base: { service: 'spotmax' }, timestamp: pino.stdTimeFunctions.isoTime },
+      (options.destination ?? process.stdout) as pino.DestinationStream,
+    ),
+  );
+}
+
+type Level = 'info' | 'warn' | 'error' | 'debug';
+
+/**
+ * pino writes a child's bindings and the call's fields side by side, so a key bound twice (the pass binds
+ * `group`, the executor under it binds `group` again) or bound and logged appeared twice in one JSON
+ * line, which log tools read as either value. Here every child is made from the root with the bindings
+ * merged (the inner value wins), and a call's field that a binding already holds replaces it.
+ */
+class OneKeyOnce implements Logger {
+  private readonly bound: pino.Logger;
+
+  constructor(
+    private readonly root: pino.Logger,
+    private readonly bindings: Record<string, unknown> = {},
+  ) {
+    this.bound = Object.keys(bindings).length > 0 ? root.child(bindings) : root;
+  }
+
+  child(bindings: object): Logger {
+    return new OneKeyOnce(this.root, { ...this.bindings, ...bindings });
+  }
+
+  info(obj: object, msg?: string): void {
+    this.log('info', obj, msg);
+  }
+  warn(obj: object, msg?: string): void {
+    this.log('warn', obj, msg);
+  }
+  error(obj: object, msg?: string): void {
+    this.log('error', obj, msg);
+  }
+  debug(obj: object, msg?: string): void {
+    this.log('debug', obj, msg);
+  }
+
+  private log(level: Level, obj: object, msg?: string): void {
+    if (!this.bound.isLevelEnabled(level)) return;
+    const fields = obj as Record<string, unknown>;
+    if (!Object.keys(fields).some((k) => k in this.bindings)) {
+      this.bound[level](fields, msg);
+      return;
+    }
+    const over: Record<string, unknown> = {};
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(fields)) (k in this.bindings ? over : rest)[k] = v;
+    this.root.child({ ...this.bindings, ...over })[level](rest, msg);
+  }
 }
 
 /** A small text formatter: `15:04:05 INFO message key=value ...`, no extra dependency. */
