@@ -1,5 +1,6 @@
 import test from 'ava';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
+import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
 import { makeController, recordingReleaser } from './helpers/setup.js';
 import { eventually, simWorld } from './helpers/sim-world.js';
 
@@ -96,3 +97,33 @@ test('the coordination store down: the fast path proceeds after a bounded wait, 
 });
 
 const url = (w: Awaited<ReturnType<typeof simWorld>>) => w.region.queueUrl;
+
+test('marked by another run that already detached it: no second DetachInstances', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 3 }]);
+  const victim = w.members('web')[0]!;
+  const { controller } = makeController({ cloud: w.cloud, clock: w.clock });
+  // Another replica, unable to claim (the store down), released and detached it a moment ago.
+  await w.clock.drive(
+    w.region.cloud.ec2.createTags([victim], { [INTERRUPTED_AT_TAG]: w.clock.now().toISOString() }),
+  );
+  w.region.asg.detach('web', [victim], false);
+  const body = JSON.stringify(
+    buildSampleEvent({
+      type: 'spot-interruption',
+      instanceId: victim,
+      region: 'us-east-1',
+      time: w.clock.now(),
+    }),
+  );
+  t.is(
+    await w.clock.drive(
+      controller.handleMessage({ messageId: 'm', receiptHandle: 'r', body, receiveCount: 1 }, url(w)),
+    ),
+    'delete',
+  );
+  t.is(
+    w.rec.callsOf('detachInstances').length,
+    0,
+    'not sent again (AWS would refuse it; moto would take it)',
+  );
+});

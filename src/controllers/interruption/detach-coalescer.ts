@@ -36,8 +36,8 @@ export interface DetachCoalescerOptions {
   windowMs?: number;
 }
 
-// Member states in which the instance is already on its way out of the group: nothing left to do.
-const LEAVING = /^(Terminating|Terminated|Detaching|Detached)/;
+/** Member states in which the instance is already on its way out of the group: nothing left to do. */
+export const LEAVING_LIFECYCLE = /^(Terminating|Terminated|Detaching|Detached)/;
 
 /**
  * Gathers the detaches of one group (and one decrement choice) for a short window and sends them in
@@ -178,7 +178,7 @@ export class DetachCoalescer {
     const detaching = new Set<string>();
     for (const m of group?.members ?? []) {
       if (!wanted.has(m.instanceId)) continue;
-      if (!LEAVING.test(m.lifecycleState)) still.add(m.instanceId);
+      if (!LEAVING_LIFECYCLE.test(m.lifecycleState)) still.add(m.instanceId);
       else if (m.lifecycleState.startsWith('Detach')) detaching.add(m.instanceId);
     }
     return { still, detaching };

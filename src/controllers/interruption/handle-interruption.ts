@@ -11,6 +11,7 @@ import { recordReleaseMetrics, summarizeOutcomes } from '../../release/outcomes.
 import { runReleasers } from '../../release/run.js';
 import { withDeadline } from '../../timing/deadline.js';
 import { type HandlerContext, WARNING_MS } from './context.js';
+import { LEAVING_LIFECYCLE } from './detach-coalescer.js';
 import { detachDecrement } from './detach-order.js';
 import type { DirectoryEntry } from './directory.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
@@ -100,6 +101,10 @@ export async function handleInterruption(
   signal.throwIfAborted();
   const wait = detachNotBefore - ctx.clock.now().getTime();
   if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
+  // Marked by another run (a replica that could not claim it, or ours before a crash): that run may have
+  // detached it meanwhile. Without the claim the marker alone said "released", not "detached".
+  if (marker && !ctx.dryRun && !(await stillMember(ctx, groupName, ev.instanceId)))
+    return done(`${ev.instanceId} already left ${groupName}: the run that marked it detached it`);
   const replacement = await standbyInTime(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
   const decrement = detachDecrement(entry.resolved.group, replacement !== undefined, ev.instanceId);
   if (decrement.note) log.info({ standby: replacement?.instanceId }, decrement.note);
@@ -151,6 +156,21 @@ export async function handleInterruption(
   handled(ctx, groupName, result.status === 'detached' && replacement ? 'standby' : result.status);
   ctx.onGroupTouched?.(groupName);
   return done(`detach: ${result.status}`);
+}
+
+/** Whether the instance is still an InService or Standby member of the group; true when unknown. */
+async function stillMember(ctx: HandlerContext, groupName: string, instanceId: string): Promise<boolean> {
+  try {
+    const [group] = await ctx.cloud.autoscaling.describeGroups([groupName]);
+    const member = group?.members.find((m) => m.instanceId === instanceId);
+    return member !== undefined && !LEAVING_LIFECYCLE.test(member.lifecycleState);
+  } catch (err) {
+    ctx.logger.warn(
+      { group: groupName, instance: instanceId, err: describeError(err) },
+      `checking whether ${instanceId} is still in ${groupName} failed; detaching it`,
+    );
+    return true;
+  }
 }
 
 /** Runs the group's release steps; never throws (a failed step is logged, the detach follows). */
