@@ -38,7 +38,12 @@ test('a Spot warning for a managed instance leads to the node drained, then the 
   await moto.reset();
   const clients = testClients(moto.endpoint);
   const base = testCloud(moto.endpoint);
-  await seedGroup(clients, { name: 'k8s-workers', tags: { 'spotmax:managed': 'true' }, desired: 0 });
+  // spotmax:group as the reconciler leaves it: the IAM policy lets spotmax detach only from such groups.
+  await seedGroup(clients, {
+    name: 'k8s-workers',
+    tags: { 'spotmax:managed': 'true', 'spotmax:group': 'k8s-workers' },
+    desired: 0,
+  });
   const [victim, other] = await addSpotMembers(clients.ec2, clients.autoscaling, 'k8s-workers', 2);
   if (!victim || !other) throw new Error('moto launched no members');
   const described = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [victim] }));
