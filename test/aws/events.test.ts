@@ -17,6 +17,7 @@ import { createNotifier } from '../../src/observability/notifier.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { MetricDatum } from '../../src/ports/metrics.js';
+import { iamCheckedOnCall } from '../helpers/iam-check.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
 
 // Notifications through the real SDK against moto's EventBridge: a rule an operator would write (the
@@ -66,9 +67,10 @@ function notifierOn(bus: string | undefined) {
   const port = createAwsNotifications({
     ...config(),
     ...(bus ? { bus } : {}),
-    onCall: (_service, command, input) => {
+    // Every PutEvents is also checked against deploy/iam/spotmax-policy.json (bus ARN, events:source).
+    onCall: iamCheckedOnCall(moto.endpoint, TEST_REGION, (_service, command, input) => {
       if (command === 'PutEvents') batches.push((input as { Entries: unknown[] }).Entries.length);
-    },
+    }),
   });
   const notifier = createNotifier({
     port,

@@ -461,26 +461,28 @@ export function iamRequestsOf(
         },
       ];
     case 'events':
-      // PutEvents is authorized per entry on its bus (the default bus unless an entry names one).
+      // PutEvents is authorized per entry on its bus (the default bus unless an entry names one), with the
+      // entry's Source as events:source (*Using IAM policy conditions in Amazon EventBridge*).
       return [
-        {
-          action: `events:${command}`,
-          resources: [
-            ...new Set(
-              (Array.isArray(input.Entries) ? input.Entries : [{}]).map(
-                (e: Input) =>
-                  String(e.EventBusName ?? 'default')
-                    .split('/')
-                    .at(-1) as string,
-              ),
-            ),
-          ].map((bus) => ({
+        ...new Map(
+          (Array.isArray(input.Entries) ? input.Entries : [{}]).map((e: Input) => {
+            const bus = String(e.EventBusName ?? 'default')
+              .split('/')
+              .at(-1) as string;
+            const source = e.Source === undefined ? undefined : String(e.Source);
+            return [`${bus}\t${source}`, { bus, source }] as const;
+          }),
+        ).values(),
+      ].map(({ bus, source }) => ({
+        action: `events:${command}`,
+        resources: [
+          {
             arn: `arn:aws:events:${facts.region}:${facts.account}:event-bus/${bus}`,
             type: 'event-bus',
-            context: {},
-          })),
-        },
-      ];
+            context: source === undefined ? {} : { 'events:source': source },
+          },
+        ],
+      }));
     default:
       return [{ action: `${prefix}:${command}`, resources: [anyResource()] }];
   }
