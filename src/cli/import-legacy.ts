@@ -1,11 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { convertLegacyConfig, parseLegacyJson } from '../config/legacy.js';
 import { formatIssue, loadPoliciesFromText } from '../config/load.js';
 import { SpotmaxError, UserError } from '../domain/errors.js';
 import type { CommandIO } from './io.js';
+import { readLegacySource } from './legacy-source.js';
 
-// `spotmax import-legacy service_config.json [-o OUT]`: max_group's config as policy YAML. The YAML
+// `spotmax import-legacy service_config.json|s3://bucket/key [-o OUT]`: max_group's config as policy YAML. The YAML
 // goes to stdout or OUT; the report (queue options, notes, keys not converted) goes to stderr when
 // the YAML is on stdout, so `> policies/legacy.yaml` captures only YAML.
 
@@ -24,10 +25,10 @@ export async function importLegacyCommand(
   };
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readLegacySource(file, io.env);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? `${file}: no such file` : `cannot read ${file}: ${String(err)}`);
+    if (err instanceof UserError) return fail(err.message);
+    throw err;
   }
   let data: unknown;
   try {
