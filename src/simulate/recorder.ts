@@ -55,8 +55,11 @@ interface Warned {
 export class Recorder {
   private readonly targets: Map<string, number>;
   private readonly last = new Map<string, { inService: number; since: number }>();
-  /** group → ids of members serving now. */
-  private readonly serving = new Map<string, Set<string>>();
+  /**
+   * group → members serving now, with the units each counts for: 1, or its weight in a weighted group
+   * (sim/asg-units.ts), so the gap is measured in the units desired capacity counts.
+   */
+  private readonly serving = new Map<string, Map<string, number>>();
   private gap = 0;
   private readonly warned = new Map<string, Warned>();
   private interruptions = 0;
@@ -87,11 +90,12 @@ export class Recorder {
     this.buckets = new Array(slices).fill(Number.POSITIVE_INFINITY);
     // The run starts with the initial fleet in service; measuring starts there.
     for (const name of targets.keys()) {
-      const set = new Set<string>();
-      for (const id of asg.groups.get(name)?.members.keys() ?? []) if (this.isServing(name, id)) set.add(id);
+      const set = new Map<string, number>();
+      for (const id of asg.groups.get(name)?.members.keys() ?? [])
+        if (this.isServing(name, id)) set.set(id, this.units(name, id));
       this.serving.set(name, set);
-      this.last.set(name, { inService: set.size, since: start });
-      this.total += set.size;
+      this.last.set(name, { inService: sum(set), since: start });
+      this.total += sum(set);
     }
     this.lastTotal = this.total;
     this.sampleUntil(start);
@@ -147,6 +151,11 @@ export class Recorder {
   }
 
   /** Serving = InService in the group AND running in EC2 (the group notices a dead member only later). */
+  /** The units a member counts for toward desired capacity. */
+  private units(group: string, id: string): number {
+    return this.asg.groups.get(group)?.members.get(id)?.weight ?? 1;
+  }
+
   private isServing(group: string, id: string): boolean {
     const m = this.asg.groups.get(group)?.members.get(id);
     return m?.lifecycleState === 'InService' && this.ec2.get(id)?.state === 'running';
@@ -155,7 +164,7 @@ export class Recorder {
   private updateServing(group: string, id: string): void {
     const set = this.serving.get(group);
     if (!set) return;
-    if (this.isServing(group, id)) set.add(id);
+    if (this.isServing(group, id)) set.set(id, this.units(group, id));
     else set.delete(id);
     this.capacityChanged(group);
   }
@@ -166,10 +175,11 @@ export class Recorder {
     if (target === undefined || !set) return;
     const now = Math.min(this.clock.nowMs(), this.end);
     const prev = this.last.get(group)!;
-    if (prev.inService === set.size) return;
+    const inService = sum(set);
+    if (prev.inService === inService) return;
     this.gap += (Math.max(0, target - prev.inService) * Math.max(0, now - prev.since)) / 1000;
-    this.total += set.size - prev.inService;
-    this.last.set(group, { inService: set.size, since: now });
+    this.total += inService - prev.inService;
+    this.last.set(group, { inService, since: now });
     this.plot(now);
   }
 
@@ -195,9 +205,9 @@ export class Recorder {
     let onDemand = 0;
     for (const [group, ids] of this.serving) {
       desired += this.asg.groups.get(group)?.desired ?? 0;
-      for (const id of ids) {
-        if (this.ec2.get(id)?.market === 'spot') spot++;
-        else onDemand++;
+      for (const [id, units] of ids) {
+        if (this.ec2.get(id)?.market === 'spot') spot += units;
+        else onDemand += units;
       }
     }
     let standby = 0;
@@ -271,4 +281,10 @@ export function recordRegion(region: SimRegion): Recorder {
     region.start,
     region.end,
   );
+}
+
+function sum(units: Map<string, number>): number {
+  let n = 0;
+  for (const u of units.values()) n += u;
+  return n;
 }
