@@ -201,6 +201,19 @@ export interface Verdict {
   sources: string[];
 }
 
+const DEFAULT_KEY_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'Enable IAM User Permissions',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${TEST_ACCOUNT}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
+};
+
 /** Instance, volume and snapshot ids do not change a verdict under our policy: one evaluation per shape. */
 const normalizeArn = (arn: string) => arn.replace(/\/(i|vol|snap|ami|lt|subnet|sg|eni)-[0-9a-z]+$/, '/$1-x');
 
@@ -237,6 +250,9 @@ export async function evaluate(requests: readonly RecordedRequest[], policy: Pol
         identityPolicies: [{ name: 'spotmax', policy }],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
+        // A KMS key is usable only when its key policy lets IAM policies grant it: the default key policy
+        // (the account root may do kms:*), which is what deploy/README.md asks of a key spotmax uses.
+        ...(v.action.startsWith('kms:') ? { resourcePolicy: DEFAULT_KEY_POLICY } : {}),
       },
       {},
     );

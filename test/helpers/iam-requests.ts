@@ -322,9 +322,11 @@ function runInstances(input: Input, facts: RequestFacts): IamRequest[] {
     out.push({
       action: 'ssm:GetParameters',
       resources: [
-        // AWS's public parameters (aws/service/...) belong to no account.
+        // AWS's public parameters (aws/service/...) have no account in their ARN; the evaluator's ARN
+        // parser needs one, so the request names ours and the policy grants both forms (no customer
+        // parameter can be named aws/...: the prefix is reserved).
         {
-          arn: `arn:aws:ssm:${region}:${name.startsWith('aws/service/') ? '' : account}:parameter/${name}`,
+          arn: `arn:aws:ssm:${region}:${account}:parameter/${name}`,
           type: 'parameter',
           context: {},
         },
@@ -479,7 +481,7 @@ export function iamRequestsOf(
           {
             arn: `arn:aws:events:${facts.region}:${facts.account}:event-bus/${bus}`,
             type: 'event-bus',
-            context: source === undefined ? {} : { 'events:source': source },
+            context: (source === undefined ? {} : { 'events:source': source }) as Context,
           },
         ],
       }));
