@@ -16,7 +16,7 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seedGroup, testClients } from '../test/helpers/aws-fixtures.js';
@@ -167,6 +167,12 @@ async function main(): Promise<void> {
   });
 
   const revision = sh('git', ['rev-parse', 'HEAD'], { quiet: true }).trim();
+  // The build context is the committed tree (git archive HEAD), as a clean clone has it: uncommitted
+  // files in the checkout neither help nor break the build.
+  const context = join(cache, 'context');
+  rmSync(context, { recursive: true, force: true });
+  mkdirSync(context, { recursive: true });
+  sh('sh', ['-c', `git archive HEAD | tar -x -C '${context}'`], { quiet: true });
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
   const reuse = process.argv.includes('--reuse') && haveImage(image);
   await step('buildah build of the Dockerfile (NODE_IMAGE = the stand-in)', () => {
@@ -190,10 +196,10 @@ async function main(): Promise<void> {
         '--build-arg',
         `CREATED=${new Date().toISOString()}`,
         '-f',
-        'Dockerfile',
+        join(context, 'Dockerfile'),
         '-t',
         image,
-        '.',
+        context,
       ],
       { quiet: true },
     );
