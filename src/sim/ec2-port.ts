@@ -12,6 +12,7 @@ import { awsError, type SimApi } from './api.js';
 import { INSTANCE_TYPES, typesForRequirements } from './ec2-catalog.js';
 import * as rules from './ec2-launch-rules.js';
 import { checkTemplateLaunch } from './ec2-launch-rules.js';
+import type { Ec2State, SimInstance } from './ec2-state.js';
 import { deepFreeze } from './freeze.js';
 import { checkDeletable, checkTagCount, checkTags } from './tag-rules.js';
 import type { VolumeState } from './volumes.js';
