@@ -3,6 +3,7 @@ import type { Group, Instance, Observation, Volume } from '../../domain/types.js
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import { describeKnown, describeLaunched } from './eventual.js';
+import { recentStandbyLaunches } from './recent-launches.js';
 
 export interface ObserveOptions {
   /** Only these groups (and their standbys and volumes); all groups of the region when unset. */
@@ -26,7 +27,7 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   const observedAt = clock.now();
   const wanted = opts.groupNames ? new Set(opts.groupNames) : undefined;
   // The tag lookups do not depend on the groups, so they run alongside DescribeAutoScalingGroups.
-  const [groups, standbyIds, volumeIds] = await Promise.all([
+  const [groups, taggedStandbyIds, volumeIds] = await Promise.all([
     cloud.autoscaling.describeGroups(opts.groupNames),
     // DescribeInstances / DescribeVolumes tag-key filters, not the Resource Groups Tagging API: that one
     // answers from its own index, which lags tag changes and still lists deleted resources (AWS re:Post
@@ -39,6 +40,10 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   const memberIds = new Set<string>();
   const describedIds = new Set<string>(standbyIds);
   for (const group of groups) {
+  // Plus the standbys this process launched moments ago, which the filter may not list yet.
+  const standbyIds = [
+    ...new Set([...taggedStandbyIds, ...recentStandbyLaunches(cloud.ec2, observedAt.getTime())]),
+  ];
     for (const m of group.members) {
       memberIds.add(m.instanceId);
       if (hasSpotmaxTag(group)) describedIds.add(m.instanceId);

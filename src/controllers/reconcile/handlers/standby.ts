@@ -7,12 +7,13 @@ import {
   STANDBY_TEMPLATE_VERSION_TAG,
 } from '../../../domain/tags.js';
 import type { ActionHandlers } from '../executor.js';
+import { rememberStandbyLaunch } from '../recent-launches.js';
 
 /** The standby pool: launch On-Demand from the group's template, stop (or hibernate), terminate. */
 export const standbyHandlers: ActionHandlers = {
   'launch-standby': async (a, ctx) => {
     try {
-      await ctx.cloud.ec2.runInstances({
+      const launched = await ctx.cloud.ec2.runInstances({
         launchTemplate: a.launchTemplate,
         market: 'on-demand',
         hibernate: a.hibernate,
@@ -33,6 +34,11 @@ export const standbyHandlers: ActionHandlers = {
               ? { availabilityZone: a.availabilityZone }
               : {}),
       });
+      rememberStandbyLaunch(
+        ctx.cloud.ec2,
+        launched.map((l) => l.instanceId),
+        ctx.clock.now().getTime(),
+      );
     } catch (err) {
       const failure = new SpotmaxError(
         `launching a standby for ${a.group} from launch template ${a.launchTemplate.id ?? a.launchTemplate.name} version ${a.templateVersion}${a.instanceType ? ` as ${a.instanceType}` : ''}`,
