@@ -112,7 +112,7 @@ export const specSchema = z
           .strict()
           .optional()
           .describe(
-            'Reach an EKS cluster without a kubeconfig: endpoint and CA from eks:DescribeCluster, a bearer token signed with spotmax\'s own AWS credentials. A kubeconfig, when set, is used instead.',
+            "Reach an EKS cluster without a kubeconfig: endpoint and CA from eks:DescribeCluster, a bearer token signed with spotmax's own AWS credentials. A kubeconfig, when set, is used instead.",
           ),
         drainOption: z
           .string()
@@ -261,14 +261,14 @@ export const specSchema = z
           .min(1)
           .optional()
           .describe(
-            "Device name of the group's persistent EBS volume; unset: no persistent volume. Seed: persistence_dev.",
+            "Device of the group's persistent EBS volume in the launch template; each member's volume there is adopted (DeleteOnTermination false) and moved after an interruption. Unset: no persistent volume. Seed: persistence_dev.",
           ),
         attachAs: z
           .string()
           .min(1)
           .default('/dev/xvdz')
           .describe(
-            "Device the volume is attached as on the replacement; the seed's in-instance script waits for /dev/xvdz.",
+            "Device a moved volume is attached as on its new member (beside the member's own volume at device); deploy/instance/ finds it by volume id, whatever the name (NVMe on Nitro).",
           ),
         snapshotIntervalMinutes: z
           .number()
