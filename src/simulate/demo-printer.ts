@@ -18,9 +18,44 @@ interface Warning {
   deadline: number;
 }
 
-export function attachDemoPrinter(region: SimRegion, write: (line: string) => void): void {
+/**
+ * The demo's output, stamped with the simulated clock. A few effects happen inside the call that causes
+ * them (a standby is launched while RunInstances runs) but the reconciler says what it did only once
+ * the call returns: such effects are held until their cause is printed (or 5 s of simulated time), so
+ * the narration reads cause, then effect.
+ */
+export class Narrator {
+  private readonly held: string[] = [];
+
+  constructor(
+    private readonly region: SimRegion,
+    private readonly out: (line: string) => void,
+  ) {}
+
+  say(text: string): void {
+    this.out(`${hhmmss(this.region.clock.nowMs())} ${text}`);
+  }
+
+  /** An effect whose cause is yet to be printed. */
+  effect(text: string): void {
+    this.held.push(text);
+    this.region.clock.after(5_000, () => this.flush());
+  }
+
+  /** A cause: printed, then the effects held for it. */
+  cause(text: string): void {
+    this.say(text);
+    this.flush();
+  }
+
+  private flush(): void {
+    for (const text of this.held.splice(0)) this.say(text);
+  }
+}
+
+export function attachDemoPrinter(region: SimRegion, narrator: Narrator): void {
   const { clock, asg, ec2 } = region;
-  const say = (text: string) => write(`${hhmmss(clock.nowMs())} ${text}`);
+  const say = (text: string) => narrator.say(text);
   const pending = new Map<string, Warning[]>();
   const warned = new Map<string, Warning>();
   const lastFailure = new Map<string, number>();
@@ -84,7 +119,7 @@ export function attachDemoPrinter(region: SimRegion, write: (line: string) => vo
       case 'instance-state': {
         const owner = standbyOf(e.instanceId);
         if (!owner) break;
-        if (e.from === 'none') say(`standby ${e.instanceId} launched for ${owner}`);
+        if (e.from === 'none') narrator.effect(`  -> standby ${e.instanceId} launched for ${owner}`);
         else if (e.from === 'stopped' && e.to === 'pending')
           say(
             `  -> standby ${e.instanceId} starting for ${owner}${ec2.get(e.instanceId)?.hibernationConfigured ? ' (resume from hibernation)' : ''}`,
@@ -122,23 +157,19 @@ export function attachDemoPrinter(region: SimRegion, write: (line: string) => vo
  * A Logger for the controllers that narrates: the actions the reconciler takes (with their reason),
  * and warnings and errors; the fast path's own chatter is left to the region's events above.
  */
-export function demoLogger(
-  region: SimRegion,
-  write: (line: string) => void,
-  bindings: Record<string, unknown> = {},
-): Logger {
-  const say = (text: string) => write(`${hhmmss(region.clock.nowMs())} ${text}`);
+export function demoLogger(narrator: Narrator, bindings: Record<string, unknown> = {}): Logger {
+  const say = (text: string) => narrator.say(text);
   const detail = (obj: object) => {
     const o = obj as { reason?: string; err?: unknown };
     return o.reason ? ` (${o.reason})` : o.err ? `: ${String(o.err)}` : '';
   };
   return {
     info: (obj, msg) => {
-      if (bindings.action && msg) say(`spotmax: ${msg}${detail(obj)}`);
+      if (bindings.action && msg) narrator.cause(`spotmax: ${msg}${detail(obj)}`);
     },
     warn: (obj, msg) => say(`WARN ${msg ?? ''}${detail(obj)}`),
     error: (obj, msg) => say(`ERROR ${msg ?? ''}${detail(obj)}`),
     debug: () => {},
-    child: (more) => demoLogger(region, write, { ...bindings, ...more }),
+    child: (more) => demoLogger(narrator, { ...bindings, ...more }),
   };
 }

@@ -6,7 +6,7 @@ import { UserError } from '../domain/errors.js';
 import { NoopReleaser } from '../release/noop.js';
 import { createSimulatedRegion } from '../sim/region.js';
 import { loadScenario } from '../sim/scenario.js';
-import { attachDemoPrinter, demoLogger } from './demo-printer.js';
+import { attachDemoPrinter, demoLogger, Narrator } from './demo-printer.js';
 import { recordRegion } from './recorder.js';
 
 // `npm start` = `spotmax run --cloud sim`: the service spotmax runs in AWS (app/service.ts), built on the
@@ -39,16 +39,20 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
     (scenario.policies && scenario.dir ? resolve(scenario.dir, scenario.policies) : undefined);
   const region = createSimulatedRegion(scenario);
   const write = (line: string) => io.stdout.write(`${line}\n`);
+  const narrator = new Narrator(region, write);
   const instances = [...region.targets.values()].reduce((a, b) => a + b, 0);
   write(
     `spotmax demo: simulated region ${region.cloud.region}, scenario "${scenario.name}", ${region.targets.size} group(s), ${instances} instance(s), clock at ${opts.speed}x`,
+  );
+  write(
+    `times are the simulated clock's (UTC, from ${new Date(region.start).toISOString().slice(0, 16).replace('T', ' ')}), ${opts.speed}x faster than the wall clock`,
   );
   write(`policies: ${policyDir ?? '(none: defaults only)'}; Ctrl-C to stop`);
 
   const service = createService({
     cloud: region.cloud,
     clock: region.clock,
-    logger: demoLogger(region, write),
+    logger: demoLogger(narrator),
     releasersFor: () => NOOP,
     // What `run --cloud aws` publishes on the default bus; the region keeps it (region.events).
     notifications: region.events,
@@ -74,7 +78,7 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
   });
 
   await region.warmUp();
-  attachDemoPrinter(region, write);
+  attachDemoPrinter(region, narrator);
   const recorder = recordRegion(region);
   await service.start().catch((err: Error & { code?: string }) => {
     if (err.code === 'EADDRINUSE')
@@ -92,7 +96,7 @@ export async function runSimDemo(opts: SimDemoOptions, io: CommandIO): Promise<n
   }
   const m = recorder.finish();
   write(
-    `stopped at ${region.clock.now().toISOString().slice(11, 19)}: ${m.interruptions} interruption(s), ` +
+    `stopped at ${region.clock.now().toISOString().slice(11, 19)} (simulated): ${m.interruptions} interruption(s), ` +
       (m.handledBeforeDeadline !== null
         ? `${(m.handledBeforeDeadline * 100).toFixed(0)} % handled before the deadline, `
         : 'none to handle, ') +
