@@ -1,3 +1,7 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -12,11 +16,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import test from 'ava';
 import { createAwsNotifications } from '../../src/aws/events.js';
+import { main } from '../../src/main.js';
 import { actionDetailType, PROBLEM } from '../../src/observability/notices.js';
 import { createNotifier } from '../../src/observability/notifier.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import type { MetricDatum } from '../../src/ports/metrics.js';
+import { seedGroup, testClients } from '../helpers/aws-fixtures.js';
 import { iamCheckedOnCall } from '../helpers/iam-check.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
 
@@ -24,6 +30,9 @@ import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/
 // ticket-queue example in deploy/eventbridge/) delivers spotmax's events to an SQS queue.
 
 let moto: Moto;
+// `apply` runs in this process: the SDK's default credential chain reads these; moto takes any static pair.
+process.env.AWS_ACCESS_KEY_ID = TEST_CREDENTIALS.accessKeyId;
+process.env.AWS_SECRET_ACCESS_KEY = TEST_CREDENTIALS.secretAccessKey;
 test.before(async () => {
   moto = await startMoto();
 });
@@ -156,3 +165,59 @@ test('a bus that does not exist: counted and logged, never thrown at the caller'
   t.is(sum('NotificationsPublished'), 0);
   t.is(sum('NotificationsFailed'), 1);
 });
+
+test.serial(
+  'apply publishes the actions it took on the default bus; --no-events and --dry-run publish nothing',
+  async (t) => {
+    const q = await ruleToQueue('default', 'spotmax-apply', {
+      source: ['spotmax'],
+      'detail-type': [actionDetailType('tag-instance')],
+    });
+    await seedGroup(testClients(moto.endpoint), {
+      name: 'web-apply',
+      desired: 2,
+      tags: { 'spotmax:enabled': 'true' },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'spotmax-events-'));
+    await writeFile(
+      join(dir, 'web.yaml'),
+      'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata: { name: web }\nspec:\n  match: { names: ["web-*"] }\n',
+    );
+    const apply = async (...flags: string[]) => {
+      const out = new PassThrough();
+      let text = '';
+      out.on('data', (d) => {
+        text += d;
+      });
+      const code = await main(
+        ['apply', '--policies', dir, ...flags],
+        {
+          AWS_REGION: TEST_REGION,
+          AWS_ENDPOINT_URL: moto.endpoint,
+          AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+        },
+        { stdout: out, stderr: out },
+      );
+      if (code !== 0) t.log(`apply ${flags.join(' ')} exited ${code}:\n${text}`);
+      return code;
+    };
+    t.is(await apply('--dry-run'), 0);
+    t.is(await apply('--no-events'), 0);
+    t.is((await q.receive(1)).length, 0, 'a dry run and --no-events published nothing');
+    // The --no-events run tagged web-apply's members; a second group gives the default run something to do.
+    await seedGroup(testClients(moto.endpoint), {
+      name: 'web-apply-2',
+      desired: 2,
+      tags: { 'spotmax:enabled': 'true' },
+    });
+    t.is(await apply(), 0);
+    const got = await q.receive(2);
+    t.is(got.length, 2);
+    for (const e of got)
+      t.like(e, {
+        source: 'spotmax',
+        detail: { kind: 'tag-instance', group: 'web-apply-2', outcome: 'done' },
+      });
+  },
+);
