@@ -1,5 +1,5 @@
 // Every metric spotmax publishes, in one place (CloudWatch namespace SpotMax; Prometheus derives its
-// names from these, see prometheus.ts). The CloudFormation dashboard and alarms
+// names, types, labels and help from these, see metric-catalog.ts). The CloudFormation dashboard and alarms
 // (deploy/cloudformation/spotmax.yaml) rely on them: test/deploy/cloudformation.test.ts checks that
 // every SpotMax metric the template uses is listed here AND is published somewhere under src/, so a
 // rename cannot silently empty a graph or an alarm. Per-group metrics carry the dimension
