@@ -14,6 +14,7 @@ import { type HandlerContext, WARNING_MS } from './context.js';
 import { LEAVING_LIFECYCLE } from './detach-coalescer.js';
 import { detachDecrement } from './detach-order.js';
 import type { DirectoryEntry } from './directory.js';
+import { keepDataVolume } from './keep-volume.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 import type { TakenStandby } from './standby-hook.js';
 
@@ -86,6 +87,7 @@ export async function handleInterruption(
     );
     if (!stillThere) return done(`${ev.instanceId} disappeared before it could be marked`);
     standby = takeStandby(ctx, groupName, settings, current, deadline, signal);
+    const keeping = keepDataVolume(ctx, groupName, settings, current);
     await release(
       ctx,
       groupName,
@@ -95,6 +97,7 @@ export async function handleInterruption(
       deadline,
       signal,
     );
+    await keeping;
   }
 
   // Shutting down: leave the detach to the replica that gets the message next (it finds the marker).
