@@ -42,7 +42,7 @@ test('a template asking for Spot: the sim launches Spot from it, standbys drop i
     launchTemplate: { id: tpl.id },
     market: 'on-demand',
     availabilityZone: 'us-east-1a',
-    tags: {},
+    tags: { [STANDBY_FOR_TAG]: 'demo' },
   });
   t.is(spot?.market, 'spot');
   await w.wait(61);
@@ -82,7 +82,7 @@ test('a template with NetworkInterfaces: the subnet goes inside the first interf
       launchTemplate: { id: tpl.id },
       market: 'on-demand',
       subnetId: subnetFor('us-east-1a'),
-      tags: {},
+      tags: { [STANDBY_FOR_TAG]: 'web' },
     }),
   );
   t.is((refused as CloudError).code, 'InvalidParameterCombination');
@@ -202,7 +202,7 @@ test('hibernation only where it can work: the plan says why not, standbys are st
       instanceType: 'r5.8xlarge',
       availabilityZone: 'us-east-1a',
       hibernate: true,
-      tags: {},
+      tags: { [STANDBY_FOR_TAG]: 'web' },
     }),
   );
   t.is((refused as CloudError).code, 'UnsupportedHibernationConfiguration');
