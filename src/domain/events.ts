@@ -63,6 +63,8 @@ export type DiscardReason =
   | 'test-notification'
   | 'irrelevant'
   | 'unknown-instance'
+  /** The instance's Auto Scaling group exists but spotmax does not manage it (not opted in, or a problem). */
+  | 'not-managed'
   | 'too-old'
   | 'future-dated'
   | 'stale'

@@ -145,8 +145,11 @@ test('a foreign instance is discarded and nothing changes', async (t) => {
   t.is(await w.handle(warning(stray, w.clock.now())), 'delete');
   t.is(w.rec.callsOf('detachInstances').length, 0);
   t.is(w.rec.callsOf('createTags').length, 0);
-  t.is(w.controller.stats().discarded['unknown-instance'], 2);
-  t.is(w.metricSum('EventsDiscarded', { Reason: 'unknown-instance' }), 2);
+  // A member of a group spotmax does not manage is "not managed"; an instance in no group is unknown.
+  t.is(w.controller.stats().discarded['not-managed'], 1);
+  t.is(w.controller.stats().discarded['unknown-instance'], 1);
+  t.is(w.metricSum('EventsDiscarded', { Reason: 'not-managed' }), 1);
+  t.is(w.metricSum('EventsDiscarded', { Reason: 'unknown-instance' }), 1);
   // Directory misses cost at most one describe per ttl.
   t.true(w.rec.callsOf('describeGroups').length <= 2);
 });

@@ -167,7 +167,7 @@ test('a hook of an unmanaged group is discarded', async (t) => {
   w.region.asg.terminateInGroup(victim, false);
   const [m] = await hookMessages(w);
   await w.clock.drive(controller.handleMessage(m!, 'q1'));
-  t.is(controller.stats().discarded['unknown-instance'], 1);
+  t.is(controller.stats().discarded['not-managed'], 1);
   t.is(w.rec.callsOf('completeLifecycleAction').length, 0);
   t.is(w.region.asg.mustGet('web').members.get(victim)?.lifecycleState, 'Terminating:Wait');
 });

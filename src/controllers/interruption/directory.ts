@@ -27,6 +27,12 @@ export interface GroupDirectory {
    * region's, and says nothing about completeness: before a full pass, a miss still asks AWS.
    */
   updateGroups(names: readonly string[], resolved: readonly ResolvedGroup[]): void;
+  /**
+   * After a lookup missed: the Auto Scaling group the instance's own tags name, when there is one and
+   * spotmax does not manage it (not opted in, or opted in with a problem), so the event is reported as
+   * "not managed" rather than as an instance nobody knows.
+   */
+  unmanagedGroupOf(instanceId: string): string | undefined;
 }
 
 export interface DirectoryOptions {
@@ -59,6 +65,8 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   /** Group lookups in flight (a storm's misses for one group share one call), and recent "not managed". */
   const describing = new Map<string, Promise<ResolvedGroup | undefined>>();
   const notManagedAt = new Map<string, number>();
+  /** Instances a lookup found in a group spotmax does not manage (bounded: emptied when it gets large). */
+  const unmanagedMembers = new Map<string, string>();
 
   const drop = (name: string) => {
     for (const id of indexed.get(name) ?? []) if (byInstance.get(id) === name) byInstance.delete(id);
@@ -153,7 +161,11 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     const groupName = instance?.tags[ASG_NAME_TAG] ?? instance?.tags[GROUP_TAG];
     if (!instance || !groupName) return undefined;
     const resolved = await lookupGroup(groupName);
-    if (!resolved) return undefined;
+    if (!resolved) {
+      if (unmanagedMembers.size >= 10_000) unmanagedMembers.clear();
+      unmanagedMembers.set(instanceId, groupName);
+      return undefined;
+    }
     byInstance.set(instanceId, groupName);
     indexed.get(groupName)?.push(instanceId);
     return { resolved };
@@ -163,6 +175,7 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     update,
     updateGroups,
     lookupGroup,
+    unmanagedGroupOf: (instanceId) => (entryFor(instanceId) ? undefined : unmanagedMembers.get(instanceId)),
     async lookup(instanceId) {
       const hit = entryFor(instanceId);
       if (hit) return hit;

@@ -33,10 +33,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     case 'lifecycle-terminate': {
       const resolved = await ctx.directory.lookupGroup(ev.groupName);
       if (!resolved)
-        return discard(
-          'unknown-instance',
-          `group ${ev.groupName} of ${ev.instanceId} is not managed by spotmax`,
-        );
+        return discard('not-managed', `group ${ev.groupName} of ${ev.instanceId} is not managed by spotmax`);
       return handleLifecycle(ev, resolved, ctx, signal);
     }
     case 'state-change':
@@ -98,9 +95,12 @@ async function once(
   const entry = await ctx.directory.lookup(ev.instanceId);
   if (!entry) {
     const pastDeadline = ctx.clock.now().getTime() > ev.time.getTime() + WARNING_MS;
-    return pastDeadline
-      ? discard('too-old', `${ev.instanceId} is in no managed group and its deadline has passed`)
-      : discard('unknown-instance', `${ev.instanceId} is not a member of a managed group`);
+    if (pastDeadline)
+      return discard('too-old', `${ev.instanceId} is in no managed group and its deadline has passed`);
+    const group = ctx.directory.unmanagedGroupOf(ev.instanceId);
+    return group
+      ? discard('not-managed', `${ev.instanceId} belongs to ${group}, which spotmax does not manage`)
+      : discard('unknown-instance', `${ev.instanceId} is in no Auto Scaling group spotmax knows`);
   }
   // Across replicas, one acts on the instance; the others wait for its outcome (claims.ts).
   const claim = await claimWork(ctx.claims, key, new Date(ev.time.getTime() + WARNING_MS), {
