@@ -12,7 +12,8 @@
 //
 // The rootfs and buildah's storage are kept in SPOTMAX_IMAGE_CACHE (default /var/tmp/spotmax-test-image)
 // so a second run skips debootstrap and the stand-in base; remove that folder to start from scratch.
-// `npm run test:image -- --reuse` runs the checks on the image the last run built, without building.
+// `npm run test:image -- --reuse` runs the checks on the image the last run built, without building;
+// `-- --ref COMMIT` builds that commit instead of HEAD.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -166,13 +167,16 @@ async function main(): Promise<void> {
     return standin;
   });
 
-  const revision = sh('git', ['rev-parse', 'HEAD'], { quiet: true }).trim();
-  // The build context is the committed tree (git archive HEAD), as a clean clone has it: uncommitted
+  // --ref COMMIT builds another commit than HEAD (an older one, to compare or to bisect).
+  const refAt = process.argv.indexOf('--ref');
+  const ref = refAt > 0 ? (process.argv[refAt + 1] ?? 'HEAD') : 'HEAD';
+  const revision = sh('git', ['rev-parse', '--verify', `${ref}^{commit}`], { quiet: true }).trim();
+  // The build context is the committed tree (git archive), as a clean clone has it: uncommitted
   // files in the checkout neither help nor break the build.
   const context = join(cache, 'context');
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
-  sh('sh', ['-c', `git archive HEAD | tar -x -C '${context}'`], { quiet: true });
+  sh('sh', ['-c', `git archive ${revision} | tar -x -C '${context}'`], { quiet: true });
   const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string;
   const reuse = process.argv.includes('--reuse') && haveImage(image);
   await step('buildah build of the Dockerfile (NODE_IMAGE = the stand-in)', () => {
