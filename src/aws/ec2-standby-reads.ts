@@ -17,6 +17,7 @@ import type {
   InstanceRequirementsQuery,
   InstanceStatusInfo,
   InstanceTypeInfo,
+  TagValues,
 } from '../ports/ec2.js';
 import { allPages } from './batch.js';
 import { awsCall } from './call.js';
@@ -144,10 +145,24 @@ export function describeInstanceStatus(client: EC2Client, ids: string[]): Promis
 }
 
 /**
+ * `tag:<key>` filters for `where`: "tag:<key> - The key/value combination of a tag assigned to the
+ * resource" (DescribeInstances / DescribeVolumes API reference, Filters); a resource must match every
+ * filter and one of each filter's values. Filter values take wildcards (`*`, `?`) and "use a backslash
+ * to escape special characters" (EC2 API reference, Filter): group names are escaped so that a name
+ * holding `*` or `?` matches itself only.
+ */
+export function tagValueFilters(where: TagValues | undefined): { Name: string; Values: string[] }[] {
+  return Object.entries(where ?? {}).map(([key, values]) => ({
+    Name: `tag:${key}`,
+    Values: values.map((v) => v.replace(/[\\*?]/g, (c) => `\\${c}`)),
+  }));
+}
+
+/**
  * Ids of instances carrying `key`, by DescribeInstances' `tag-key` filter (terminated ones left out).
  * "tag-key - The key of a tag assigned to the resource" (DescribeInstances API reference, Filters).
  */
-export function findInstanceIdsByTag(client: EC2Client, key: string): Promise<string[]> {
+export function findInstanceIdsByTag(client: EC2Client, key: string, where?: TagValues): Promise<string[]> {
   return allPages(
     (token) =>
       awsCall('ec2', 'DescribeInstances', `finding instances tagged ${key}`, () =>
@@ -155,6 +170,7 @@ export function findInstanceIdsByTag(client: EC2Client, key: string): Promise<st
           new DescribeInstancesCommand({
             Filters: [
               { Name: 'tag-key', Values: [key] },
+              ...tagValueFilters(where),
               {
                 Name: 'instance-state-name',
                 Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
@@ -171,13 +187,13 @@ export function findInstanceIdsByTag(client: EC2Client, key: string): Promise<st
 }
 
 /** Ids of volumes carrying `key`, by DescribeVolumes' `tag-key` filter. */
-export function findVolumeIdsByTag(client: EC2Client, key: string): Promise<string[]> {
+export function findVolumeIdsByTag(client: EC2Client, key: string, where?: TagValues): Promise<string[]> {
   return allPages(
     (token) =>
       awsCall('ec2', 'DescribeVolumes', `finding volumes tagged ${key}`, () =>
         client.send(
           new DescribeVolumesCommand({
-            Filters: [{ Name: 'tag-key', Values: [key] }],
+            Filters: [{ Name: 'tag-key', Values: [key] }, ...tagValueFilters(where)],
             MaxResults: 500,
             NextToken: token,
           }),

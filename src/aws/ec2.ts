@@ -20,6 +20,7 @@ import type {
   InstanceTypeInfo,
   LaunchTemplateVersionInfo,
   RunFromTemplateRequest,
+  TagValues,
 } from '../ports/ec2.js';
 import { fromTemplateRef } from './asg-shapes.js';
 import { allPages, chunks } from './batch.js';
@@ -205,11 +206,11 @@ export class AwsEc2 implements Ec2Port {
     return reads.describeInstanceStatus(this.client, instanceIds);
   }
 
-  findInstanceIdsByTag(key: string): Promise<string[]> {
-    return reads.findInstanceIdsByTag(this.client, key);
+  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]> {
+    return reads.findInstanceIdsByTag(this.client, key, where);
   }
 
-  findVolumeIdsByTag(key: string): Promise<string[]> {
-    return reads.findVolumeIdsByTag(this.client, key);
+  findVolumeIdsByTag(key: string, where?: TagValues): Promise<string[]> {
+    return reads.findVolumeIdsByTag(this.client, key, where);
   }
 }

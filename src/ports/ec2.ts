@@ -147,7 +147,14 @@ export interface Ec2Port {
    * authoritative, where the Resource Groups Tagging API is eventually consistent and can list deleted
    * resources.
    */
-  findInstanceIdsByTag(key: string): Promise<string[]>;
+  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]>;
   /** Ids of the volumes carrying tag `key` (DescribeVolumes' tag-key filter), for the same reason. */
-  findVolumeIdsByTag(key: string): Promise<string[]>;
+  findVolumeIdsByTag(key: string, where?: TagValues): Promise<string[]>;
 }
+
+/**
+ * Narrows a tag lookup (`tag:<key>` filters, all of them): only resources whose tag `key` has one of
+ * the values, compared literally. A one-group pass reads its group's standbys and volumes this way, not
+ * the region's.
+ */
+export type TagValues = Record<string, readonly string[]>;

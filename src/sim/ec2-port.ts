@@ -7,6 +7,7 @@ import type {
   InstanceTypeInfo,
   LaunchTemplateVersionInfo,
   RunFromTemplateRequest,
+  TagValues,
 } from '../ports/ec2.js';
 import { awsError, type SimApi } from './api.js';
 import { INSTANCE_TYPES, typesForRequirements } from './ec2-catalog.js';
@@ -37,6 +38,16 @@ function copyTags(tags: Tags): Tags {
   const out: Tags = {};
   for (const key in tags) out[key] = tags[key]!;
   return out;
+}
+
+/** `tag:<key>` filters, each matched by one of its values (literal: the AWS adapter escapes wildcards). */
+function tagsMatch(tags: Tags, where: TagValues | undefined): boolean {
+  if (!where) return true;
+  for (const [key, values] of Object.entries(where)) {
+    const value = tags[key];
+    if (value === undefined || !values.includes(value)) return false;
+  }
+  return true;
 }
 
 function buildInstance(i: SimInstance): Instance {
@@ -310,20 +321,30 @@ export class SimEc2 implements Ec2Port {
     });
   }
 
-  findInstanceIdsByTag(key: string): Promise<string[]> {
+  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]> {
     return this.api.call('ec2', 'DescribeInstances', `finding instances tagged ${key}`, () =>
       [...(this.state.tagIndex.get(key) ?? [])].filter((id) => {
         const i = this.state.get(id);
         // The tag-key filter is authoritative, but a launch seconds ago may not be listed yet.
-        return !!i && i.state !== 'terminated' && (i.visibleAt === undefined || this.now() >= i.visibleAt);
+        return (
+          !!i &&
+          i.state !== 'terminated' &&
+          (i.visibleAt === undefined || this.now() >= i.visibleAt) &&
+          tagsMatch(i.tags, where)
+        );
       }),
     );
   }
 
-  findVolumeIdsByTag(key: string): Promise<string[]> {
+  findVolumeIdsByTag(key: string, where?: TagValues): Promise<string[]> {
     return this.api.call('ec2', 'DescribeVolumes', `finding volumes tagged ${key}`, () =>
       [...this.volumes.volumes.values()]
-        .filter((v) => v.volume.state !== 'deleted' && v.volume.tags[key] !== undefined)
+        .filter(
+          (v) =>
+            v.volume.state !== 'deleted' &&
+            v.volume.tags[key] !== undefined &&
+            tagsMatch(v.volume.tags, where),
+        )
         .map((v) => v.volume.volumeId),
     );
   }

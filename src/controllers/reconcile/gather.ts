@@ -11,7 +11,7 @@ import type { Instance, Observation, ScalingActivity, Snapshot } from '../../dom
 import type { StandbyFacts } from '../../plan/standby-launch.js';
 import type { InstanceRefresh } from '../../ports/autoscaling.js';
 import type { Cloud } from '../../ports/cloud.js';
-import type { LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+import type { LaunchTemplateVersionInfo, TagValues } from '../../ports/ec2.js';
 import { describeKnown } from './eventual.js';
 import { gatherStandbyFacts } from './standby-facts.js';
 
@@ -38,6 +38,8 @@ export async function gatherExtras(
   cloud: Cloud,
   observation: Observation,
   groups: readonly ResolvedGroup[],
+  /** The groups of a one-group pass: instances outside them are looked up for these groups only. */
+  groupNames?: readonly string[],
 ): Promise<Map<string, GroupExtras>> {
   const out = new Map<string, GroupExtras>();
   const managed = groups.filter((r) => r.managed && r.settings);
@@ -51,7 +53,7 @@ export async function gatherExtras(
       await gatherGroup(cloud, observation, r, out.get(r.group.name)!);
   };
   await Promise.all([
-    gatherOutsiders(cloud, observation, out),
+    gatherOutsiders(cloud, observation, out, groupNames),
     ...Array.from({ length: Math.min(GATHER_CONCURRENCY, queue.length) }, worker),
   ]);
   return out;
@@ -154,6 +156,7 @@ async function gatherOutsiders(
   cloud: Cloud,
   observation: Observation,
   out: Map<string, GroupExtras>,
+  groupNames: readonly string[] | undefined,
 ): Promise<void> {
   const known = observation.instances;
   const wanted = new Map<string, Set<string>>();
@@ -171,10 +174,16 @@ async function gatherOutsiders(
   // Instances tagged for a group outside it: a replacement's detached old instance, and the On-Demand
   // instances a fallback launched that are not attached yet.
   const tagged: string[] = [];
+  // A one-group pass asks for its groups' only: a replacement's old instance names its group in
+  // spotmax:group, a fallback's instance in spotmax:fallback-for.
+  const scopes: Record<string, TagValues | undefined> = {
+    [REPLACEMENT_TAG]: groupNames ? { [GROUP_TAG]: groupNames } : undefined,
+    [FALLBACK_FOR_TAG]: groupNames ? { [FALLBACK_FOR_TAG]: groupNames } : undefined,
+  };
   for (const key of [REPLACEMENT_TAG, FALLBACK_FOR_TAG]) {
     try {
       // DescribeInstances' tag-key filter: authoritative (observe.ts says why not the Tagging API).
-      tagged.push(...(await cloud.ec2.findInstanceIdsByTag(key)));
+      tagged.push(...(await cloud.ec2.findInstanceIdsByTag(key, scopes[key])));
     } catch (err) {
       for (const e of out.values())
         e.problems.push(`could not list instances with ${key}: ${describeError(err)}`);

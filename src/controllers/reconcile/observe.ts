@@ -26,6 +26,9 @@ function hasSpotmaxTag(group: Group): boolean {
 export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions = {}): Promise<Observation> {
   const observedAt = clock.now();
   const wanted = opts.groupNames ? new Set(opts.groupNames) : undefined;
+  // A one-group pass reads its groups' standbys and volumes (tag:<key> value filters), not the region's.
+  const standbysOf = opts.groupNames ? { [STANDBY_FOR_TAG]: opts.groupNames } : undefined;
+  const volumesOf = opts.groupNames ? { [GROUP_TAG]: opts.groupNames } : undefined;
   // The tag lookups do not depend on the groups, so they run alongside DescribeAutoScalingGroups.
   const [groups, taggedStandbyIds, volumeIds] = await Promise.all([
     cloud.autoscaling.describeGroups(opts.groupNames),
@@ -33,17 +36,17 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
     // answers from its own index, which lags tag changes and still lists deleted resources (AWS re:Post
     // "Only get existing resources with ResourceGroupTaggingAPI get-resources"), so a standby launched a
     // minute ago could be missed (and launched again) and a deleted volume listed.
-    cloud.ec2.findInstanceIdsByTag(STANDBY_FOR_TAG),
-    cloud.ec2.findVolumeIdsByTag(GROUP_TAG),
+    cloud.ec2.findInstanceIdsByTag(STANDBY_FOR_TAG, standbysOf),
+    cloud.ec2.findVolumeIdsByTag(GROUP_TAG, volumesOf),
   ]);
 
-  const memberIds = new Set<string>();
-  const describedIds = new Set<string>(standbyIds);
-  for (const group of groups) {
   // Plus the standbys this process launched moments ago, which the filter may not list yet.
   const standbyIds = [
     ...new Set([...taggedStandbyIds, ...recentStandbyLaunches(cloud.ec2, observedAt.getTime())]),
   ];
+  const memberIds = new Set<string>();
+  const describedIds = new Set<string>(standbyIds);
+  for (const group of groups) {
     for (const m of group.members) {
       memberIds.add(m.instanceId);
       if (hasSpotmaxTag(group)) describedIds.add(m.instanceId);

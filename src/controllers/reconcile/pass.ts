@@ -79,7 +79,7 @@ export async function reconcileOnce<P>(
   );
   const resolved = deps.resolve(observation.groups, deps.loadPolicies());
   const active = resolved.filter((r) => !options.skip?.(r));
-  const extras = await gatherExtras(deps.cloud, observation, active);
+  const extras = await gatherExtras(deps.cloud, observation, active, options.groupNames);
   const now = deps.clock.now();
   const handlers = deps.handlers ?? reconcileHandlers();
   const groups: GroupOutcome[] = [];
