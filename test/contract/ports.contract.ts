@@ -218,6 +218,35 @@ export function contractSuite(name: string, makeCloud: () => Promise<ContractBac
     if (g.launchTemplate.version === '$Latest') t.true(info.isLatest);
   });
 
+  it('tag-key lookups find tagged instances (not terminated ones) and volumes; images and instance types read alike', async (t, cloud, seed) => {
+    const [azA] = seed.azs;
+    const tagged = await seed.launchInstance({ az: azA!, tags: { 'spotmax:standby-for': 'web' } });
+    const gone = await seed.launchInstance({ az: azA!, tags: { 'spotmax:standby-for': 'web' } });
+    await seed.launchInstance({ az: azA!, tags: { other: 'x' } });
+    const vol = await seed.createVolume({ az: azA!, tags: { 'spotmax:group': 'web' } });
+    await seed.createVolume({ az: azA!, tags: { other: 'x' } });
+    await seed.settle();
+    await cloud.ec2.terminateInstances([gone]);
+    await seed.settle();
+    t.deepEqual(await cloud.ec2.findInstanceIdsByTag('spotmax:standby-for'), [tagged]);
+    t.deepEqual(await cloud.ec2.findVolumeIdsByTag('spotmax:group'), [vol]);
+
+    const [instance] = await cloud.ec2.describeInstances([tagged]);
+    t.truthy(instance?.imageId);
+    const [image] = await cloud.ec2.describeImages([instance!.imageId!, 'ami-0123456789abcdef0']);
+    t.is(image?.imageId, instance!.imageId);
+    t.is(image?.state, 'available');
+    t.truthy(image?.rootDeviceName);
+    const [m5] = await cloud.ec2.describeInstanceTypes(['m5.large']);
+    t.like(m5, { instanceType: 'm5.large', memoryMiB: 8192, vcpus: 2, hibernationSupported: true });
+    const statuses = await cloud.ec2.describeInstanceStatus([tagged, gone]);
+    t.deepEqual(
+      statuses.map((s) => s.instanceId),
+      [tagged],
+      'running instances only',
+    );
+  });
+
   it('a received message stays hidden until its visibility ends, and is gone once deleted', async (t, cloud, seed) => {
     const url = await seed.createQueue('contract-events', 30);
     await cloud.queue.send(url, 'one');
