@@ -70,7 +70,7 @@ export function createNotifier(deps: {
     logger.warn({ bus: port.bus, code, count }, `spotmax events not published on ${port.bus}: ${message}`);
   };
 
-  const send = async (items: { entry: NotificationEntry; attempt: number }[]): Promise<void[]> => {
+  const send = async (items: { entry: NotificationEntry; attempt: number }[]): Promise<undefined[]> => {
     try {
       const outcome = await port.putEvents(items.map((i) => i.entry));
       const published = items.length - outcome.failed.length;
@@ -112,7 +112,7 @@ export function createNotifier(deps: {
       try {
         const detail = { ...notice.detail, ...(deps.region ? { region: deps.region } : {}) };
         enqueue(
-          fit(
+          fitEntry(
             { source: NOTICE_SOURCE, detailType: notice.detailType, detail: '', time: clock.now() },
             detail,
           ),
@@ -128,7 +128,7 @@ export function createNotifier(deps: {
 }
 
 /** Encodes the detail; when it is too large, cuts its longest string fields until it fits. */
-export function fit(entry: NotificationEntry, detail: Record<string, unknown>): NotificationEntry {
+export function fitEntry(entry: NotificationEntry, detail: Record<string, unknown>): NotificationEntry {
   let d = { ...detail };
   let json = JSON.stringify(d);
   while (entrySize({ ...entry, detail: json }) > MAX_ENTRY_BYTES) {

@@ -41,7 +41,7 @@ export function histogram(s: Scrape, name: string, labels: Record<string, string
   let count: number | undefined;
   for (const line of s.text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || !m[1]?.startsWith(name)) continue;
+    if (!m?.[1]?.startsWith(name)) continue;
     const ls: Record<string, string> = {};
     for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)"/g))
       ls[k as string] = v as string;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { MetricNames } from '../../src/observability/metric-names.js';
 import { PROBLEM } from '../../src/observability/notices.js';
-import { createNotifier, fit, MAX_ENTRY_BYTES } from '../../src/observability/notifier.js';
+import { createNotifier, fitEntry, MAX_ENTRY_BYTES } from '../../src/observability/notifier.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { entrySize } from '../../src/ports/notifications.js';
 import { SimMetricsSink } from '../../src/sim/metrics.js';
@@ -75,7 +75,7 @@ test('the sim refuses what EventBridge refuses: 11 entries, a detail that is not
 
 test('a huge reason is cut so the entry fits a tenth of a request', (t) => {
   const entry = { source: 'spotmax', detailType: PROBLEM, detail: '', time: new Date() };
-  const fitted = fit(entry, { kind: 'problem', group: 'web', reason: 'x'.repeat(100_000) });
+  const fitted = fitEntry(entry, { kind: 'problem', group: 'web', reason: 'x'.repeat(100_000) });
   t.true(entrySize(fitted) <= MAX_ENTRY_BYTES);
   const detail = JSON.parse(fitted.detail) as { group: string; reason: string };
   t.is(detail.group, 'web');
