@@ -35,6 +35,7 @@ export const MAX_ENTRY_BYTES = Math.floor(MAX_PUT_BYTES / MAX_ENTRIES_PER_PUT) -
 /** Notices waiting beyond this are dropped and counted: a bus that never answers cannot eat the memory. */
 const MAX_PENDING = 10_000;
 const MAX_ATTEMPTS = 3;
+const RETRY_BASE_MS = 200;
 /** Per-entry codes worth another try (PutEvents API reference, PutEventsResultEntry ErrorCode). */
 const TRANSIENT = new Set([
   'ThrottlingException',
@@ -79,7 +80,7 @@ export function createNotifier(deps: {
       for (const f of outcome.failed) {
         const item = items[f.index];
         if (!item) continue;
-        if (TRANSIENT.has(f.code) && item.attempt < MAX_ATTEMPTS) enqueue(item.entry, item.attempt + 1);
+        if (TRANSIENT.has(f.code) && item.attempt < MAX_ATTEMPTS) retryLater(item);
         else failed(f.code, 1, `${f.code}: ${f.message ?? 'refused'}`);
       }
     } catch (err) {
@@ -97,6 +98,15 @@ export function createNotifier(deps: {
     return items.map(() => undefined);
   };
   const put = batchWhileBusy(send, MAX_ENTRIES_PER_PUT);
+
+  /** A throttled entry waits before its next try (200 ms, then 400 ms), as AWS advises for throttling. */
+  function retryLater(item: { entry: NotificationEntry; attempt: number }): void {
+    pending++;
+    void clock.sleep(RETRY_BASE_MS * 2 ** (item.attempt - 1)).then(() => {
+      pending--;
+      enqueue(item.entry, item.attempt + 1);
+    });
+  }
 
   function enqueue(entry: NotificationEntry, attempt: number): void {
     if (pending >= MAX_PENDING) {
