@@ -1,4 +1,5 @@
 import test from 'ava';
+import { IMAGE_TTL_MS } from '../../src/controllers/reconcile/standby-facts.js';
 import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
 import type { CloudError } from '../../src/domain/errors.js';
 import { STANDBY_FOR_TAG, STANDBY_TEMPLATE_TAG, STANDBY_UNSTARTABLE_TAG } from '../../src/domain/tags.js';
@@ -356,6 +357,10 @@ test('a standby whose AMI was deregistered is replaced', async (t) => {
   image.deregisteredAt = w.clock.nowMs();
   // The template moves on to the new image in place (same version), so only the AMI tells.
   webTemplate(w).versions[0]!.imageId = fresh.imageId;
+  // Image reads are trusted for five minutes (one DescribeImages per group per pass would not scale).
+  const cached = await w.pass();
+  t.false(cached?.groups[0]?.actions.some((a) => a.kind === 'terminate-standby'));
+  await w.wait(IMAGE_TTL_MS / 1000);
   const r = await w.pass();
   const term = r?.groups[0]?.actions.find((a) => a.kind === 'terminate-standby');
   t.is(term?.target, old!.instanceId);

@@ -131,6 +131,7 @@ async function gatherGroup(
               main: lt,
               standbys: observation.standbys.filter((s) => s.tags[STANDBY_FOR_TAG] === group.name),
               wantHibernation: settings.standby.state === 'hibernated',
+              nowMs: observation.observedAt.getTime(),
               ...(settings.standby.readiness.tag ? { readinessTag: settings.standby.readiness.tag } : {}),
             });
             extras.standbyFacts = facts;

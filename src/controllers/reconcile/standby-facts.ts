@@ -2,16 +2,21 @@ import { describeError } from '../../domain/errors.js';
 import { STANDBY_FOR_TAG } from '../../domain/tags.js';
 import type { Group, Instance, LaunchTemplateRef } from '../../domain/types.js';
 import type { StandbyFacts, StandbyOption } from '../../plan/standby-launch.js';
-import type { Ec2Port, InstanceTypeInfo, LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+import type { Ec2Port, ImageInfo, InstanceTypeInfo, LaunchTemplateVersionInfo } from '../../ports/ec2.js';
 
 // What the standby planner needs beyond the group's template: the templates of the overrides (an arm64
 // AMI for Graviton types), the concrete types of attribute-based selection, images (root device,
 // deregistration), instance types (hibernation), and the status checks of standbys still booting.
 // Reads that cannot change are cached per EC2 port: instance types for good, the types an attribute-based
-// selection resolves to by template id + version + requirements. Images are read every pass (an image
-// can be deregistered any time), templates by version number in the AWS adapter.
+// selection resolves to by template id + version + requirements, images for IMAGE_TTL_MS (an image can be
+// deregistered any time, but its standbys need not be replaced within the minute), templates by version
+// number in the AWS adapter.
+
+/** How long an image read is trusted: a deregistered AMI's standbys are replaced within this. */
+export const IMAGE_TTL_MS = 5 * 60_000;
 
 interface FactCache {
+  images: Map<string, { at: number; info: ImageInfo | null }>;
   instanceTypes: Map<string, InstanceTypeInfo | null>;
   requirementTypes: Map<string, Promise<string[]>>;
 }
@@ -20,7 +25,7 @@ const caches = new WeakMap<object, FactCache>();
 function cacheFor(ec2: Ec2Port): FactCache {
   let c = caches.get(ec2);
   if (!c) {
-    c = { instanceTypes: new Map(), requirementTypes: new Map() };
+    c = { images: new Map(), instanceTypes: new Map(), requirementTypes: new Map() };
     caches.set(ec2, c);
   }
   return c;
@@ -35,6 +40,8 @@ export interface StandbyFactsInput {
   standbys: readonly Instance[];
   wantHibernation: boolean;
   readinessTag?: string;
+  /** The pass's time (ms), for the image cache. */
+  nowMs: number;
 }
 
 export async function gatherStandbyFacts(input: StandbyFactsInput): Promise<StandbyFacts> {
@@ -65,15 +72,27 @@ export async function gatherStandbyFacts(input: StandbyFactsInput): Promise<Stan
   const imageIds = new Set<string>();
   for (const t of allTemplates) if (t.imageId?.startsWith('ami-')) imageIds.add(t.imageId);
   for (const s of input.standbys) if (s.imageId) imageIds.add(s.imageId);
-  const images = new Map<string, Awaited<ReturnType<Ec2Port['describeImages']>>[number]>();
+  const images = new Map<string, ImageInfo>();
   const checkedImages = new Set<string>();
-  if (imageIds.size > 0) {
+  // An image read less than IMAGE_TTL_MS ago is not read again: a pass over hundreds of groups would
+  // otherwise spend one DescribeImages per group every minute on answers that rarely change.
+  const stale = [...imageIds].filter((id) => {
+    const hit = cache.images.get(id);
+    return !hit || input.nowMs - hit.at >= IMAGE_TTL_MS;
+  });
+  if (stale.length > 0) {
     try {
-      for (const img of await ec2.describeImages([...imageIds])) images.set(img.imageId, img);
-      for (const id of imageIds) checkedImages.add(id);
+      const got = new Map((await ec2.describeImages(stale)).map((img) => [img.imageId, img]));
+      for (const id of stale) cache.images.set(id, { at: input.nowMs, info: got.get(id) ?? null });
     } catch (err) {
-      problems.push(`could not read images ${[...imageIds].join(', ')}: ${describeError(err)}`);
+      problems.push(`could not read images ${stale.join(', ')}: ${describeError(err)}`);
     }
+  }
+  for (const id of imageIds) {
+    const hit = cache.images.get(id);
+    if (!hit) continue;
+    checkedImages.add(id);
+    if (hit.info) images.set(id, hit.info);
   }
 
   const typesFor = async (
