@@ -76,7 +76,12 @@ export function awsActionOf(method: string): string {
   return ACTIONS[method] ?? method.charAt(0).toUpperCase() + method.slice(1);
 }
 
-export function recordCalls(inner: Cloud, clock: Clock): Recording {
+export interface RecordingOptions {
+  /** Sees each call as it starts, before it runs (tests map it to the IAM request AWS would authorize). */
+  onCall?: (call: RecordedCall) => void;
+}
+
+export function recordCalls(inner: Cloud, clock: Clock, options: RecordingOptions = {}): Recording {
   const calls: RecordedCall[] = [];
   const faults = new Map<string, (() => unknown)[]>();
   const repeats = new Map<string, number>();
@@ -96,6 +101,7 @@ export function recordCalls(inner: Cloud, clock: Clock): Recording {
         return (...args: unknown[]) => {
           const call: RecordedCall = { port, method, args, at: clock.now().getTime() };
           calls.push(call);
+          options.onCall?.(call);
           const mutating = port !== 'metrics' && MUTATING.test(method);
           if (dead || (mutating && changesLeft <= 0)) {
             dead = true;

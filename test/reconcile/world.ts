@@ -12,6 +12,7 @@ import type { SimGroup, SimMember } from '../../src/sim/asg-state.js';
 import type { SimInstance } from '../../src/sim/ec2-state.js';
 import { recordCalls } from '../../src/sim/recording.js';
 import type { ScenarioInput } from '../../src/sim/scenario.js';
+import { simIamRecorder } from '../helpers/sim-iam.js';
 import { warmRegion } from '../sim/helpers.js';
 
 // The reconciler's tests run on the simulated region (the one fake): a warmed-up region, its ports
@@ -60,7 +61,8 @@ export async function world(
     ...input,
     timings: { ...EXACT_TIMINGS, ...(input.timings ?? {}) },
   });
-  const rec = recordCalls(region.cloud, region.clock);
+  // Every port call is also checked against the IAM policy when the test file ends (sim-iam.ts).
+  const rec = recordCalls(region.cloud, region.clock, { onCall: simIamRecorder(region) });
   const clock = region.clock;
   const deps: ReconcileDeps<null> = {
     cloud: rec.cloud,

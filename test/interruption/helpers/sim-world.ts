@@ -3,6 +3,7 @@ import type { VirtualClock } from '../../../src/sim/clock.js';
 import type { SimInstance } from '../../../src/sim/ec2-state.js';
 import { type RecordedCall, recordCalls } from '../../../src/sim/recording.js';
 import type { ScenarioInput } from '../../../src/sim/scenario.js';
+import { simIamRecorder } from '../../helpers/sim-iam.js';
 import { warmRegion } from '../../sim/helpers.js';
 
 // The fast path's tests run on the simulated region (the one fake): groups come from the scenario, the
@@ -14,7 +15,10 @@ type HookInput = NonNullable<ScenarioInput['groups'][number]['lifecycleHooks']>[
 export interface GroupSpec {
   name: string;
   size: number;
-  /** ASG tags; managed (spotmax:managed=true) unless given. */
+  /**
+   * ASG tags; unless given, managed (spotmax:managed=true) and tagged spotmax:group as the reconciler's
+   * first pass leaves a group it manages (the IAM policy lets spotmax detach only from such groups).
+   */
   tags?: Record<string, string>;
   hooks?: HookInput[];
 }
@@ -30,12 +34,13 @@ export async function simWorld(groups: GroupSpec[], extra: Partial<ScenarioInput
       azs: ['us-east-1a'],
       desired: g.size,
       boot: { median: 60, p99: 90 },
-      tags: g.tags ?? MANAGED,
+      tags: g.tags ?? { ...MANAGED, 'spotmax:group': g.name },
       lifecycleHooks: g.hooks ?? [],
     })),
     ...extra,
   });
-  const rec = recordCalls(region.cloud, region.clock);
+  // Every port call is also checked against the IAM policy when the test file ends (sim-iam.ts).
+  const rec = recordCalls(region.cloud, region.clock, { onCall: simIamRecorder(region) });
   const clock = region.clock;
   const okCalls = (method: string) => rec.callsOf(method).filter((c) => c.error === undefined);
   return {
