@@ -16,6 +16,13 @@ export interface ExecContext {
   releasers?: readonly Releaser[];
   /** How long the release steps of a voluntary retirement may take. */
   releaseTimeoutMs?: number;
+  /**
+   * What each group's last dry run said it would do (kept by the long-lived loop): a "would ..." line
+   * already said in the previous pass is logged at debug, so a dry-run group does not repeat the same
+   * lines every minute (a reason that only ages, "age 51m" then "age 52m", is the same action); an action
+   * on a new target or of a new kind is said at info.
+   */
+  dryRunSaid?: Map<string, Set<string>>;
 }
 
 export type ActionHandler<K extends ActionKind> = (action: ActionOf<K>, ctx: ExecContext) => Promise<void>;
@@ -44,9 +51,20 @@ export class ActionExecutor {
     if (!options.dryRun) {
       for (const r of await this.tagInBatches(actions)) results.set(r.action, r);
     }
+    const said = options.dryRun ? this.ctx.dryRunSaid : undefined;
+    const now = new Map<string, Set<string>>();
     for (const action of actions) {
-      if (!results.has(action)) results.set(action, await this.executeOne(action, options.dryRun));
+      if (results.has(action)) continue;
+      let repeat = false;
+      if (said) {
+        const key = `${action.kind} ${action.target}`;
+        repeat = said.get(action.group)?.has(key) ?? false;
+        if (!now.has(action.group)) now.set(action.group, new Set());
+        now.get(action.group)!.add(key);
+      }
+      results.set(action, await this.executeOne(action, options.dryRun, repeat));
     }
+    for (const [group, keys] of now) said?.set(group, keys);
     return actions.map((a) => results.get(a)!);
   }
 
@@ -90,10 +108,14 @@ export class ActionExecutor {
     return results;
   }
 
-  private async executeOne(action: Action, dryRun: boolean): Promise<ActionResult> {
+  private async executeOne(action: Action, dryRun: boolean, repeat = false): Promise<ActionResult> {
     const log = this.ctx.logger.child({ group: action.group, action: action.kind, target: action.target });
     if (dryRun) {
-      log.info({ reason: action.reason, dryRun: true }, `would ${action.kind} ${action.target}`);
+      (repeat ? log.debug : log.info).call(
+        log,
+        { reason: action.reason, dryRun: true },
+        `would ${action.kind} ${action.target}`,
+      );
       return { action, status: 'dry-run' };
     }
     const handler = this.handlers[action.kind] as ActionHandler<typeof action.kind> | undefined;

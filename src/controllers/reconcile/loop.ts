@@ -53,6 +53,9 @@ export class ReconcileLoop<P> {
   private readonly running = new Set<Promise<unknown>>();
   private stopped = false;
 
+  /** What dry-run passes said per group, so the next pass repeats only what changed. */
+  private readonly dryRunSaid = new Map<string, Set<string>>();
+
   constructor(private readonly deps: ReconcileLoopDeps<P>) {
     this.backoff = new Backoff(deps.backoff ?? DEFAULT_BACKOFF);
     this.schedule = cronSchedule(deps.schedule ?? '* * * * *');
@@ -197,8 +200,9 @@ export class ReconcileLoop<P> {
     const timed = (ok: boolean) =>
       this.deps.onPassTimed?.({ full: !groupNames, ok, seconds: (clock.now().getTime() - startedAt) / 1000 });
     let result: ReconcileResult;
+    const passDeps = { dryRunSaid: this.dryRunSaid, ...this.deps };
     try {
-      result = await reconcileOnce(this.deps, {
+      result = await reconcileOnce(passDeps, {
         execute: this.deps.mayAct?.() ?? true,
         ...(groupNames ? { groupNames } : {}),
         skip: (r) => {

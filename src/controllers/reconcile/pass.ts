@@ -31,6 +31,8 @@ export interface ReconcileDeps<P = unknown> {
   releasersFor?: ReleasersFor;
   /** Log actions instead of taking them (a group's own `dryRun` setting also counts). */
   dryRun: boolean;
+  /** What each group's last dry run said (ExecContext.dryRunSaid); the loop keeps one across passes. */
+  dryRunSaid?: Map<string, Set<string>>;
   /** Defaults to the region observer; tests and the simulator may pass their own. */
   observe?: ObserveFn;
   handlers?: ActionHandlers;
@@ -149,6 +151,7 @@ async function executeGroup<P>(
     releasers,
     // A voluntary retirement is not racing a Spot warning: the drain gets its full configured time.
     releaseTimeoutMs: deps.releaseTimeoutMs ?? (settings.kubernetes.drainTimeoutSeconds + 30) * 1000,
+    ...(deps.dryRunSaid ? { dryRunSaid: deps.dryRunSaid } : {}),
   });
   return executor.execute(actions, { dryRun: deps.dryRun || settings.dryRun });
 }
