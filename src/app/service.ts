@@ -195,11 +195,16 @@ export function createService(deps: ServiceDeps): Service {
     onPassTimed: reporting.onPassTimed,
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');
-      reporting.onPass(result, groupNames);
       // A one-group pass updates that group's entries alone; a full pass all of them (and completes the index).
       if (groupNames) directory.updateGroups(groupNames, result.resolved);
       else directory.update(result.resolved);
       for (const listener of passListeners) listener(result);
+      // Last, and on its own: metrics or events must never keep the directory from its update.
+      try {
+        reporting.onPass(result, groupNames);
+      } catch (err) {
+        logger.warn({ err: describeError(err) }, 'recording the pass (metrics, events) failed');
+      }
     },
   });
   const watcher = createPolicyWatcher<PolicySet>({
