@@ -2,6 +2,7 @@ import type { Provenanced, ResolvedGroup } from '../config/resolved.js';
 import type { Action } from '../domain/actions.js';
 import { STANDBY_FOR_TAG } from '../domain/tags.js';
 import type { Observation } from '../domain/types.js';
+import { isWeighted, memberUnits } from '../plan/units.js';
 
 // The report `plan` prints and `apply` acts on. Its JSON form is a stable contract: keys are only
 // ever added, never renamed or removed.
@@ -17,6 +18,11 @@ export interface ObservedCounts {
   volumes: number;
   /** The group's suspended scaling processes (Launch, Terminate, AZRebalance, ...); empty when none. */
   suspendedProcesses: string[];
+  /**
+   * Weighted groups only (plan/units.ts): desired, min and max count units, not instances; this is the
+   * units the InService members count for, to compare with desired.
+   */
+  inServiceUnits?: number;
 }
 
 export interface ReportAction {
@@ -54,10 +60,14 @@ export interface GroupPlan {
 export function observedCounts(resolved: ResolvedGroup, observation: Observation): ObservedCounts {
   const g = resolved.group;
   let inService = 0;
+  let inServiceUnits = 0;
   let spot = 0;
   let onDemand = 0;
   for (const m of g.members) {
-    if (m.lifecycleState === 'InService') inService++;
+    if (m.lifecycleState === 'InService') {
+      inService++;
+      inServiceUnits += memberUnits(m);
+    }
     const inst = observation.instances.get(m.instanceId);
     if (!inst || inst.state === 'terminated' || inst.state === 'shutting-down') continue;
     if (inst.market === 'spot') spot++;
@@ -77,6 +87,7 @@ export function observedCounts(resolved: ResolvedGroup, observation: Observation
     standby,
     volumes,
     suspendedProcesses: [...(g.suspendedProcesses ?? [])],
+    ...(isWeighted(g) ? { inServiceUnits } : {}),
   };
 }
 

@@ -9,5 +9,6 @@ export function formatValue(value: unknown): string {
 
 export function countsLine(o: ObservedCounts): string {
   const suspended = o.suspendedProcesses?.length ? `, suspended: ${o.suspendedProcesses.join(', ')}` : '';
-  return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}${suspended}`;
+  const units = o.inServiceUnits !== undefined ? ` (${o.inServiceUnits} units; sizes are in units)` : '';
+  return `desired ${o.desired} (min ${o.min}, max ${o.max}), in service ${o.inService}${units}, spot ${o.spot}, on-demand ${o.onDemand}, standby ${o.standby}, volumes ${o.volumes}${suspended}`;
 }
