@@ -369,3 +369,18 @@ test('a standby whose AMI was deregistered is replaced', async (t) => {
   await w.pass();
   t.true(standbys(w).every((i) => i.imageId === fresh.imageId));
 });
+
+test('status checks of every group booting standbys are read in one DescribeInstanceStatus per pass', async (t) => {
+  const w = await world(one, {
+    groups: [webGroup({ desired: 2, max: 4 }), webGroup({ name: 'api', desired: 2, max: 4 })],
+  });
+  w.region.ec2.timings.statusChecksSeconds = 120;
+  await w.pass(); // launches a standby for each group
+  await w.wait(61);
+  w.rec.clear();
+  const r = await w.pass();
+  t.is(r?.groups.length, 2);
+  const calls = w.rec.callsOf('describeInstanceStatus');
+  t.is(calls.length, 1);
+  t.is((calls[0]!.args[0] as string[]).length, 2, "both groups' standbys in the one call");
+});

@@ -13,7 +13,7 @@ import type { InstanceRefresh } from '../../ports/autoscaling.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { LaunchTemplateVersionInfo, TagValues } from '../../ports/ec2.js';
 import { describeKnown } from './eventual.js';
-import { gatherStandbyFacts } from './standby-facts.js';
+import { gatherStandbyFacts, readStandbyStatuses } from './standby-facts.js';
 
 // What the planners need beyond one observation, fetched only for the groups whose settings use it:
 // scaling activities (fallback), snapshots (persistent volumes), the numeric launch template version
@@ -48,9 +48,18 @@ export async function gatherExtras(
 
   // A few groups at a time: a region with hundreds of groups must not burst the API rate limits.
   const queue = [...managed];
+  // Status checks of every group's booting standbys in one read (not one call per group).
+  const statusIds = managed
+    .filter((r) => !r.settings!.standby.readiness.tag)
+    .flatMap((r) =>
+      observation.standbys
+        .filter((s) => s.state === 'running' && s.tags[STANDBY_FOR_TAG] === r.group.name)
+        .map((s) => s.instanceId),
+    );
+  const statuses = readStandbyStatuses(cloud.ec2, statusIds);
   const worker = async () => {
     for (let r = queue.shift(); r; r = queue.shift())
-      await gatherGroup(cloud, observation, r, out.get(r.group.name)!);
+      await gatherGroup(cloud, observation, r, out.get(r.group.name)!, statuses);
   };
   await Promise.all([
     gatherOutsiders(cloud, observation, out, groupNames),
@@ -64,6 +73,7 @@ async function gatherGroup(
   observation: Observation,
   r: ResolvedGroup,
   extras: GroupExtras,
+  statuses: ReturnType<typeof readStandbyStatuses>,
 ): Promise<void> {
   const settings = r.settings!;
   const group = r.group;
@@ -132,6 +142,7 @@ async function gatherGroup(
               standbys: observation.standbys.filter((s) => s.tags[STANDBY_FOR_TAG] === group.name),
               wantHibernation: settings.standby.state === 'hibernated',
               nowMs: observation.observedAt.getTime(),
+              statuses,
               ...(settings.standby.readiness.tag ? { readinessTag: settings.standby.readiness.tag } : {}),
             });
             extras.standbyFacts = facts;

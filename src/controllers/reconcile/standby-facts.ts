@@ -2,7 +2,13 @@ import { describeError } from '../../domain/errors.js';
 import { STANDBY_FOR_TAG } from '../../domain/tags.js';
 import type { Group, Instance, LaunchTemplateRef } from '../../domain/types.js';
 import type { StandbyFacts, StandbyOption } from '../../plan/standby-launch.js';
-import type { Ec2Port, ImageInfo, InstanceTypeInfo, LaunchTemplateVersionInfo } from '../../ports/ec2.js';
+import type {
+  Ec2Port,
+  ImageInfo,
+  InstanceStatusInfo,
+  InstanceTypeInfo,
+  LaunchTemplateVersionInfo,
+} from '../../ports/ec2.js';
 
 // What the standby planner needs beyond the group's template: the templates of the overrides (an arm64
 // AMI for Graviton types), the concrete types of attribute-based selection, images (root device,
@@ -42,6 +48,20 @@ export interface StandbyFactsInput {
   readinessTag?: string;
   /** The pass's time (ms), for the image cache. */
   nowMs: number;
+  /** Status checks read for all groups' running standbys at once; read here when not given. */
+  statuses?: Promise<Map<string, InstanceStatusInfo> | Error>;
+}
+
+/** One DescribeInstanceStatus (100 ids a call) for the running standbys of every group of a pass. */
+export function readStandbyStatuses(
+  ec2: Ec2Port,
+  ids: readonly string[],
+): Promise<Map<string, InstanceStatusInfo> | Error> {
+  if (ids.length === 0) return Promise.resolve(new Map());
+  return ec2.describeInstanceStatus([...ids]).then(
+    (list) => new Map(list.map((s) => [s.instanceId, s])),
+    (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+  );
 }
 
 export async function gatherStandbyFacts(input: StandbyFactsInput): Promise<StandbyFacts> {
@@ -169,11 +189,19 @@ export async function gatherStandbyFacts(input: StandbyFactsInput): Promise<Stan
     }
   }
 
-  const statuses = new Map<string, Awaited<ReturnType<Ec2Port['describeInstanceStatus']>>[number]>();
+  let statuses = new Map<string, InstanceStatusInfo>();
   const booting = input.readinessTag
     ? []
     : input.standbys.filter((s) => s.state === 'running' && s.tags[STANDBY_FOR_TAG] === group.name);
-  if (booting.length > 0) {
+  if (booting.length > 0 && input.statuses) {
+    // Read once for every group of the pass (gather.ts), 100 instances a call.
+    const read = await input.statuses;
+    if (read instanceof Error)
+      problems.push(
+        `could not read the status checks of ${booting.length} standby(s): ${describeError(read)}`,
+      );
+    else statuses = read;
+  } else if (booting.length > 0) {
     try {
       for (const s of await ec2.describeInstanceStatus(booting.map((b) => b.instanceId)))
         statuses.set(s.instanceId, s);
