@@ -47,9 +47,10 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   const memberIds = new Set<string>();
   const describedIds = new Set<string>(standbyIds);
   for (const group of groups) {
+    const described = hasSpotmaxTag(group);
     for (const m of group.members) {
       memberIds.add(m.instanceId);
-      if (hasSpotmaxTag(group)) describedIds.add(m.instanceId);
+      if (described) describedIds.add(m.instanceId);
     }
   }
 
