@@ -32,8 +32,7 @@ export interface SimulateOptions {
 async function policyProblems(scenario: Scenario, policiesDir: string): Promise<string[]> {
   const set = await loadPolicies([policiesDir]);
   const groups = await scenarioPolicyProblems(createSimulatedRegion(scenario), set);
-  const where = scenario.file ?? scenario.name;
-  return [...set.issues.map(formatIssue), ...groups.map((p) => `${where}: ${p}`)];
+  return [...set.issues.map(formatIssue), ...groups];
 }
 
 /**

@@ -76,7 +76,7 @@ async function validateScenario(paths: string[], io: CommandIO, scenarioFile?: s
   const set = await loadPolicies(targets);
   const region = createSimulatedRegion(scenario);
   const problems = await scenarioPolicyProblems(region, set);
-  for (const p of problems) io.stdout.write(`${file}: ${p}\n`);
+  for (const p of problems) io.stdout.write(`${p}\n`);
   if (problems.length > 0) {
     io.stdout.write(`${problems.length} problem(s) in scenario ${file}\n`);
     return 1;

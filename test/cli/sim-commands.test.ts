@@ -66,7 +66,9 @@ test('validate --cloud sim checks the scenario and that its groups find their po
   );
   const missing = await cli(['validate', '--cloud', 'sim', '--scenario', 'bench/scenarios/calm.yaml', dir]);
   t.is(missing.code, 1);
-  t.regex(missing.stdout, /calm\.yaml: group web-01: .*sim-web/);
+  // Each problem names the scenario file and the line of the tag that names the policy.
+  t.regex(missing.stdout, /calm\.yaml:21:27: group web-01: .*sim-web/);
+  t.regex(missing.stdout, /calm\.yaml:27:27: group api: .*sim-web/);
   t.regex(missing.stdout, /\d+ problem\(s\) in scenario/);
 });
 

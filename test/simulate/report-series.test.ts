@@ -110,7 +110,7 @@ test('policy problems: refused before any strategy runs, or listed first and run
   t.is(refused.code, 1);
   t.is(refused.stdout, '', 'nothing ran');
   t.regex(refused.stderr, /other\.yaml:5:\d+: .*standby/, 'an invalid file: file:line:col');
-  t.regex(refused.stderr, /storm\.yaml: group web-01: .*no policy named "sim-web"/);
+  t.regex(refused.stderr, /storm\.yaml:\d+:\d+: group web-01: .*no policy named "sim-web"/);
   t.regex(refused.stderr, /--allow-policy-problems/);
 
   const allowed = await cli([...base, '--policies', policies, '--allow-policy-problems']);
