@@ -17,12 +17,13 @@ export function passReporting(deps: {
   isLeader: () => boolean;
 }) {
   const problems = new ProblemTracker();
+  const standbyGroups = new Set<string>();
   return {
     onPassTimed: (pass: { full: boolean; ok: boolean; seconds: number }) =>
       recordPassTiming(deps.metrics, pass),
     onPass: (result: ReconcileResult, groupNames: readonly string[] | undefined) => {
       const full = !groupNames;
-      recordPassResult(deps.metrics, result, { full, standbysFor: deps.standbysFor });
+      recordPassResult(deps.metrics, result, { full, standbysFor: deps.standbysFor, standbyGroups });
       if (!deps.isLeader()) return;
       for (const notice of passNotices(result, problems, { full })) deps.notifier.notify(notice);
     },

@@ -29,7 +29,12 @@ export function recordPassTiming(
 export function recordPassResult(
   metrics: MetricsPort,
   result: ReconcileResult,
-  options: { full: boolean; standbysFor: (group: string) => readonly Instance[] },
+  options: {
+    full: boolean;
+    standbysFor: (group: string) => readonly Instance[];
+    /** Groups given a StandbysReady value so far (kept by the caller across passes). */
+    standbyGroups?: Set<string>;
+  },
 ): void {
   const actions = new Map<string, number>();
   for (const r of [...result.groups.flatMap((g) => g.results), ...result.orphans.results]) {
@@ -45,17 +50,33 @@ export function recordPassResult(
       dimensions: { Kind: kind, Outcome: outcome },
     });
   }
-  for (const g of result.groups) {
-    const settings = g.resolved.settings;
-    if (!g.resolved.managed || !settings || settings.standby.size === 0) continue;
-    const name = g.resolved.group.name;
-    const ready = options.standbysFor(name).filter((i) => i.state === 'stopped').length;
+  const seen = options.standbyGroups;
+  const ready = (name: string, value: number) =>
     metrics.record({
       name: MetricNames.StandbysReady,
-      value: ready,
+      value,
       unit: 'None',
       dimensions: { AutoScalingGroupName: name },
     });
+  for (const g of result.groups) {
+    const settings = g.resolved.settings;
+    const name = g.resolved.group.name;
+    if (!g.resolved.managed || !settings || settings.standby.size === 0) {
+      // A pool that was given up (size 0, opted out) reads 0, not its last count.
+      if (seen?.delete(name)) ready(name, 0);
+      continue;
+    }
+    seen?.add(name);
+    ready(name, options.standbysFor(name).filter((i) => i.state === 'stopped').length);
+  }
+  if (options.full && seen) {
+    // A group that is gone (deleted, no longer opted in) keeps no standbys either.
+    const present = new Set(result.resolved.map((r) => r.group.name));
+    for (const name of [...seen])
+      if (!present.has(name)) {
+        seen.delete(name);
+        ready(name, 0);
+      }
   }
   // Group counts describe the region: only a full pass sees every group.
   if (!options.full) return;
