@@ -307,7 +307,12 @@ async function main(): Promise<void> {
         // Probe as Docker would, every 2 s here instead of 30 s, within the image's 60 s start period.
         `until ${b} ${prober} -- ${q(probe)}; do i=$((i+1)); [ $i -ge 30 ] && { echo "unhealthy after $i probes"; kill $pid; exit 1; }; sleep 2; done`,
         'echo "healthy after $i failed probes"',
-        'kill -TERM $pid; wait $pid; echo "run exited $? after SIGTERM"',
+        // buildah run kills its process on SIGTERM instead of passing it on, so SIGTERM goes to the image's
+        // tini (chroot isolation has no PID namespace: it is a process of this machine), as ECS sends it.
+        'desc() { for c in $(ps -o pid= --ppid "$1"); do echo "$c"; desc "$c"; done; }',
+        'tini=""; for p in $(desc $pid); do [ "$(cat /proc/$p/comm 2>/dev/null)" = tini ] && tini=$p; done',
+        '[ -n "$tini" ] || { echo "no tini under buildah run"; kill $pid; exit 1; }',
+        'kill -TERM $tini; wait $pid; echo "run exited $? after SIGTERM to tini"',
       ].join('\n');
       const child: ChildProcess = spawn('unshare', ['--net', '--', 'sh', '-c', script], {
         cwd: root,
@@ -331,7 +336,7 @@ async function main(): Promise<void> {
       const lines = out
         .trim()
         .split('\n')
-        .filter((l) => /healthy|exited/.test(l));
+        .filter((l) => /^(healthy after|unhealthy after|run exited)/.test(l));
       if (!lines.some((l) => /run exited 0/.test(l)))
         throw new Error(`service did not exit 0: ${out.slice(-800)}`);
       return lines.join('; ');
