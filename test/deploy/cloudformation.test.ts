@@ -408,7 +408,8 @@ test.serial('the template deploys into moto and its resources exist and referenc
   for (const s of expected.Statement) if (s.Sid === 'CoordinationTable') s.Resource = table?.TableArn;
   // EventsBusName defaults to the account's default bus.
   for (const s of expected.Statement)
-    if (s.Sid === 'PublishEvents') s.Resource = `arn:aws:events:${TEST_REGION}:123456789012:event-bus/default`;
+    if (s.Sid === 'PublishEvents')
+      s.Resource = `arn:aws:events:${TEST_REGION}:123456789012:event-bus/default`;
   t.deepEqual(live.Statement, expected.Statement);
 
   // Task definition: the image, the environment the code reads, the log group.

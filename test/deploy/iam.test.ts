@@ -42,6 +42,7 @@ const PLACEHOLDERS: Record<string, unknown> = {
   INSTANCE_ROLE_ARN: { Ref: 'InstanceRoleArns' },
   EBS_KMS_KEY_ARN: { Ref: 'EbsKmsKeyArns' },
   EVENT_BUS_ARN: {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
     'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventsBusName}',
   },
 };
