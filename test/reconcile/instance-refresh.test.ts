@@ -44,3 +44,19 @@ test('a group without voluntary replacements does not read instance refreshes', 
   await w.pass();
   t.deepEqual(w.rec.callsOf('describeInstanceRefreshes'), []);
 });
+
+test("an acting pass reads a group's instance refreshes only when it would begin a voluntary replacement", async (t) => {
+  const w = await world(lifetime, { groups: [webGroup({ desired: 4, max: 8 })] });
+  await w.pass();
+  await w.wait(10 * 60);
+  await w.pass();
+  t.deepEqual(
+    w.rec.callsOf('describeInstanceRefreshes'),
+    [],
+    'young members: nothing to replace, nothing read',
+  );
+  await w.wait(31 * 60);
+  const due = await w.pass();
+  t.true(due!.groups[0]!.actions.some((a) => a.kind === 'replacement-add-capacity'));
+  t.is(w.rec.callsOf('describeInstanceRefreshes').length, 1, 'read once, when a replacement was due');
+});

@@ -40,6 +40,12 @@ export async function gatherExtras(
   groups: readonly ResolvedGroup[],
   /** The groups of a one-group pass: instances outside them are looked up for these groups only. */
   groupNames?: readonly string[],
+  /**
+   * Read every voluntary-replacing group's instance refreshes now (plan shows them); otherwise the pass
+   * reads them only for a group whose plan starts a voluntary replacement (one call per group: at 500
+   * groups, reading them all each pass is ten times the pass's other reads).
+   */
+  options: { instanceRefreshes: boolean } = { instanceRefreshes: true },
 ): Promise<Map<string, GroupExtras>> {
   const out = new Map<string, GroupExtras>();
   const managed = groups.filter((r) => r.managed && r.settings);
@@ -59,7 +65,7 @@ export async function gatherExtras(
   const statuses = readStandbyStatuses(cloud.ec2, statusIds);
   const worker = async () => {
     for (let r = queue.shift(); r; r = queue.shift())
-      await gatherGroup(cloud, observation, r, out.get(r.group.name)!, statuses);
+      await gatherGroup(cloud, observation, r, out.get(r.group.name)!, statuses, options);
   };
   await Promise.all([
     gatherOutsiders(cloud, observation, out, groupNames),
@@ -74,6 +80,7 @@ async function gatherGroup(
   r: ResolvedGroup,
   extras: GroupExtras,
   statuses: ReturnType<typeof readStandbyStatuses>,
+  options: { instanceRefreshes: boolean },
 ): Promise<void> {
   const settings = r.settings!;
   const group = r.group;
@@ -91,29 +98,8 @@ async function gatherGroup(
       ),
     );
   }
-  // Voluntary replacements wait while an instance refresh replaces the group's instances
-  // (plan/instance-refresh.ts): read only for groups that make them, one call each.
-  const voluntary =
-    settings.lifetime.durationHours !== undefined ||
-    settings.lifetime.guaranteeMinutes !== undefined ||
-    settings.rebalance.action === 'replace' ||
-    fallbackActive;
-  if (voluntary) {
-    tasks.push(
-      cloud.autoscaling.describeInstanceRefreshes(group.name).then(
-        (r) => {
-          extras.instanceRefreshes = r;
-        },
-        (err) => {
-          extras.problems.push(
-            `could not read instance refreshes of ${group.name}: ${describeError(err)}; voluntary replacements wait`,
-          );
-          // Unknown is treated as in progress: replacing during a refresh is the worse mistake.
-          extras.instanceRefreshes = [{ id: '(unknown)', status: 'Pending' }];
-        },
-      ),
-    );
-  }
+  if (options.instanceRefreshes && makesVoluntaryReplacements(r))
+    tasks.push(readInstanceRefreshes(cloud, r, extras));
   if (settings.persistentVolume.device) {
     tasks.push(
       cloud.ec2.describeSnapshots({ [GROUP_TAG]: group.name }).then(
@@ -222,4 +208,34 @@ async function gatherOutsiders(
     if (fallbackFor) groups.add(fallbackFor);
     for (const g of groups) out.get(g)?.outsiders.push(i);
   }
+}
+
+/** Whether the group's settings make voluntary replacements (lifetime, rebalance, return to Spot). */
+export function makesVoluntaryReplacements(r: ResolvedGroup): boolean {
+  const settings = r.settings!;
+  return (
+    settings.lifetime.durationHours !== undefined ||
+    settings.lifetime.guaranteeMinutes !== undefined ||
+    settings.rebalance.action === 'replace' ||
+    r.group.tags.some((t) => t.key === FALLBACK_ORIGINAL_TAG)
+  );
+}
+
+/**
+ * Voluntary replacements wait while an instance refresh replaces the group's instances
+ * (plan/instance-refresh.ts). A failed read counts as a refresh in progress: replacing during one is
+ * the worse mistake.
+ */
+export function readInstanceRefreshes(cloud: Cloud, r: ResolvedGroup, extras: GroupExtras): Promise<void> {
+  return cloud.autoscaling.describeInstanceRefreshes(r.group.name).then(
+    (refreshes) => {
+      extras.instanceRefreshes = refreshes;
+    },
+    (err) => {
+      extras.problems.push(
+        `could not read instance refreshes of ${r.group.name}: ${describeError(err)}; voluntary replacements wait`,
+      );
+      extras.instanceRefreshes = [{ id: '(unknown)', status: 'Pending' }];
+    },
+  );
 }

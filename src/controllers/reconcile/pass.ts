@@ -4,6 +4,7 @@ import type { Action } from '../../domain/actions.js';
 import { describeError } from '../../domain/errors.js';
 import type { Group, Observation } from '../../domain/types.js';
 import { planGroup } from '../../plan/group.js';
+import { activeInstanceRefresh } from '../../plan/instance-refresh.js';
 import { planOrphanStandbys } from '../../plan/orphans.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
@@ -11,7 +12,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
 import { yieldToEventLoop } from '../../timing/yield.js';
 import { ActionExecutor, type ActionHandlers, type ActionResult } from './executor.js';
-import { gatherExtras } from './gather.js';
+import { gatherExtras, makesVoluntaryReplacements, readInstanceRefreshes } from './gather.js';
 import { reconcileHandlers } from './handlers/index.js';
 import { type ObserveOptions, observe as observeRegion } from './observe.js';
 
@@ -81,7 +82,10 @@ export async function reconcileOnce<P>(
   );
   const resolved = deps.resolve(observation.groups, deps.loadPolicies());
   const active = resolved.filter((r) => !options.skip?.(r));
-  const extras = await gatherExtras(deps.cloud, observation, active, options.groupNames);
+  // Acting passes read instance refreshes only where a voluntary replacement would begin (below).
+  const extras = await gatherExtras(deps.cloud, observation, active, options.groupNames, {
+    instanceRefreshes: !options.execute,
+  });
   const now = deps.clock.now();
   const handlers = deps.handlers ?? reconcileHandlers();
   const groups: GroupOutcome[] = [];
@@ -94,7 +98,14 @@ export async function reconcileOnce<P>(
     if (extra?.launchTemplate) input.launchTemplate = extra.launchTemplate;
     if (extra?.standbyFacts) input.standbyFacts = extra.standbyFacts;
     if (extra?.outsiders.length) input.outsiders = extra.outsiders;
-    const plan = planGroup(input);
+    let plan = planGroup(input);
+    if (extra && input.instanceRefreshes === undefined && startsVoluntaryReplacement(plan.actions, r)) {
+      await readInstanceRefreshes(deps.cloud, r, extra);
+      if (extra.instanceRefreshes) {
+        input.instanceRefreshes = extra.instanceRefreshes;
+        if (activeInstanceRefresh(extra.instanceRefreshes)) plan = planGroup(input);
+      }
+    }
     const outcome: GroupOutcome = {
       resolved: r,
       actions: plan.actions,
@@ -154,4 +165,12 @@ async function executeGroup<P>(
     ...(deps.dryRunSaid ? { dryRunSaid: deps.dryRunSaid } : {}),
   });
   return executor.execute(actions, { dryRun: deps.dryRun || settings.dryRun });
+}
+
+/** A new voluntary replacement (not the resumption of one under way) in a group that makes them. */
+function startsVoluntaryReplacement(actions: readonly Action[], r: ResolvedGroup): boolean {
+  return (
+    makesVoluntaryReplacements(r) &&
+    actions.some((a) => a.kind === 'replacement-add-capacity' && a.resumeSince === undefined)
+  );
 }
