@@ -108,7 +108,9 @@ export async function runCommand(opts: RunOptions, io: CommandIO): Promise<numbe
     logger,
     env: io.env,
     ...(notifications ? { notifications } : {}),
-    ...(table ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env, 'dynamodb'), table }) } : {}),
+    ...(table
+      ? { coordination: createAwsCoordination({ ...awsSettings(opts, io.env, 'dynamodb'), table }) }
+      : {}),
     options: {
       ...service,
       queueUrls: queueUrls(opts, io.env),

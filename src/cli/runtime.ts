@@ -23,7 +23,9 @@ export function awsSettings(opts: { region?: string }, env: Env, service?: strin
     );
   }
   const endpoint =
-    (service ? env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] : undefined) || env.AWS_ENDPOINT_URL || undefined;
+    (service ? env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] : undefined) ||
+    env.AWS_ENDPOINT_URL ||
+    undefined;
   return endpoint ? { region, endpoint } : { region };
 }
 

@@ -209,7 +209,10 @@ test.serial(
       const seen = detaches(a, b);
       const twice = [...seen].find(([, n]) => n > 1)?.[0];
       if (twice)
-        for (const [name, s] of [['a', a], ['b', b]] as const)
+        for (const [name, s] of [
+          ['a', a],
+          ['b', b],
+        ] as const)
           for (const l of s.logs.lines.filter((l) => JSON.stringify(l).includes(twice)))
             t.log(name, JSON.stringify(l).slice(0, 600));
       t.deepEqual([...seen.keys()].sort(), [...victims].sort(), 'each victim detached');
