@@ -4,7 +4,13 @@
 
 export type AwsService =
   | 'events'
-  | 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb' | 'eks';
+  | 'autoscaling'
+  | 'ec2'
+  | 'tagging'
+  | 'sqs'
+  | 'cloudwatch'
+  | 'dynamodb'
+  | 'eks';
 
 /** IAM service prefixes (the Tagging API's is `tag`). */
 const IAM_PREFIX: Record<AwsService, string> = {
@@ -54,6 +60,11 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'ec2:DeleteSnapshot',
   'ec2:ModifyInstanceAttribute',
   'ec2:DescribeLaunchTemplateVersions',
+  // Standbys: hibernation prerequisites, attribute-based types, status checks before the stop.
+  'ec2:DescribeImages',
+  'ec2:DescribeInstanceTypes',
+  'ec2:GetInstanceTypesFromInstanceRequirements',
+  'ec2:DescribeInstanceStatus',
   'tag:GetResources',
   'sqs:ReceiveMessage',
   'sqs:DeleteMessage',

@@ -342,8 +342,13 @@ async function describeTaskDefinition(arn: string) {
 
 const loadPolicyFile = () => JSON.parse(readFileSync('deploy/iam/spotmax-policy.json', 'utf8'));
 
+// With the optional instance roles and KMS keys given: without them their statements are AWS::NoValue,
+// which CloudFormation drops and moto leaves as null entries (a moto gap).
+const INSTANCE_ROLE = 'arn:aws:iam::123456789012:role/web-instance';
+const EBS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
 test.serial('the template deploys into moto and its resources exist and reference each other', async (t) => {
-  const stack = await deploy('spotmax');
+  const stack = await deploy('spotmax', { InstanceRoleArns: INSTANCE_ROLE, EbsKmsKeyArns: EBS_KEY });
   t.is(stack.status, 'CREATE_COMPLETE');
   // Every template resource is accounted for (the unmodelled ones with an empty id, see the header).
   t.is(stack.summaries.length, Object.keys(tpl.Resources).length);
@@ -406,6 +411,9 @@ test.serial('the template deploys into moto and its resources exist and referenc
   const expected = loadPolicyFile();
   for (const s of expected.Statement) if (s.Sid === 'EventQueue') s.Resource = attrs.QueueArn;
   for (const s of expected.Statement) if (s.Sid === 'CoordinationTable') s.Resource = table?.TableArn;
+  // A CommaDelimitedList parameter becomes a list of ARNs.
+  for (const s of expected.Statement) if (s.Resource === 'INSTANCE_ROLE_ARN') s.Resource = [INSTANCE_ROLE];
+  for (const s of expected.Statement) if (s.Resource === 'EBS_KMS_KEY_ARN') s.Resource = [EBS_KEY];
   // EventsBusName defaults to the account's default bus.
   for (const s of expected.Statement)
     if (s.Sid === 'PublishEvents')
@@ -427,6 +435,8 @@ test.serial('the template deploys into moto and its resources exist and referenc
     SPOTMAX_QUEUE_URL: queueUrl,
     SPOTMAX_COORDINATION_TABLE: tableName,
     SPOTMAX_POLICIES: '/policies',
+    // Notifications go to the stack's EventsBusName, the account's default bus unless told.
+    SPOTMAX_EVENTS_BUS: 'default',
   });
   t.deepEqual(containers[0].command, ['run', '--cloud', 'aws']);
   t.is(containers[0].logConfiguration.options['awslogs-group'], stack.outputs.LogGroupName);

@@ -149,7 +149,7 @@ test.serial(
 
     // The foreign instance and the unknown event type were deleted without any change.
     t.is((await group('theirs')).Instances?.length, 1);
-    t.like(controller.stats(), { discarded: { 'unknown-instance': 1, 'unknown-type': 1 }, detached: 1 });
+    t.like(controller.stats(), { discarded: { 'not-managed': 1, 'unknown-type': 1 }, detached: 1 });
 
     await controller.stop(2000);
     // The service's flusher (app/service.ts) publishes metrics; here the test flushes once.

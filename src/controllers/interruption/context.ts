@@ -1,7 +1,7 @@
 import type { GroupSettings } from '../../config/schema.js';
+import type { Notice } from '../../observability/notices.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
-import type { Notice } from '../../observability/notices.js';
 import type { Logger } from '../../ports/logger.js';
 import type { Releaser } from '../../ports/releaser.js';
 import type { ClaimStore } from './claims.js';
