@@ -8,7 +8,7 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/cli
 import test, { type ExecutionContext } from 'ava';
 import { createDynamoDbClient } from '../../src/aws/clients.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
-import { INTERRUPTED_AT_TAG, STANDBY_FOR_TAG } from '../../src/domain/tags.js';
+import { INTERRUPTED_AT_TAG, STANDBY_CLAIMED_TAG, STANDBY_FOR_TAG } from '../../src/domain/tags.js';
 import { addSpotMembers, createTestQueue, seedGroup, testClients } from '../helpers/aws-fixtures.js';
 import { createCoordinationTable } from '../helpers/coordination-table.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
@@ -88,7 +88,10 @@ async function running(...replicas: ServiceProcess[]): Promise<void> {
   await Promise.all(replicas.map((s) => s.logs.waitFor((l) => l.msg === 'spotmax running', 120_000)));
 }
 
-/** Standbys of `web` now (not terminated), and every standby ever launched. */
+/**
+ * The pool of `web` now (standbys not terminated and not claimed: a claimed one is on its way into the
+ * group, and the pool is refilled for it at once), and every standby ever launched.
+ */
 async function standbys(r: Region): Promise<{ live: string[]; ever: string[] }> {
   const out = await r.clients.ec2.send(
     new DescribeInstancesCommand({ Filters: [{ Name: `tag:${STANDBY_FOR_TAG}`, Values: ['web'] }] }),
@@ -97,6 +100,7 @@ async function standbys(r: Region): Promise<{ live: string[]; ever: string[] }> 
   return {
     live: all
       .filter((i) => !['shutting-down', 'terminated'].includes(i.State?.Name ?? ''))
+      .filter((i) => !i.Tags?.some((tag) => tag.Key === STANDBY_CLAIMED_TAG))
       .map((i) => i.InstanceId!),
     ever: all.map((i) => i.InstanceId!),
   };
