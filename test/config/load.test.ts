@@ -43,7 +43,7 @@ test('an unknown field with nothing close lists the known fields', (t) => {
   t.is(set.issues.length, 1);
   t.is(
     set.issues[0]!.message,
-    'unknown field "zzzzzzzz" in spec.standby; known: size, state, startTimeoutSeconds',
+    'unknown field "zzzzzzzz" in spec.standby; known: size, state, startTimeoutSeconds, readiness',
   );
 });
 

@@ -7,6 +7,9 @@ function samples(key: string, path: string | undefined): { good: string; bad: st
   if (key === 'spotmax:enabled' || key === 'spotmax:is_enable_preaction') return { good: 'TRUE', bad: 'yes' };
   if (key === 'spotmax:policy') return { good: 'web', bad: ' ' };
   if (key === 'spotmax:k8s_node_drain_option') return { good: '--ignore-daemonsets --force', bad: '--bogus' };
+  // Settings whose own rules the kind-derived samples do not meet: a region name, a 60 s minimum.
+  if (key === 'spotmax:kubernetes_eks_region') return { good: 'eu-west-1', bad: '' };
+  if (key === 'spotmax:standby_readiness_timeout_seconds') return { good: '900', bad: 'abc' };
   const leaf = settingLeaves().find((l) => l.path === path)!;
   switch (leafKind(leaf.schema)) {
     case 'integer':
