@@ -134,10 +134,8 @@ export interface FallbackLaunchAction extends ActionBase {
 /** Attach running fallback instances without changing the desired capacity (AttachInstances adds them). */
 export interface FallbackAttachAction extends ActionBase {
   kind: 'fallback-attach';
-  /** At most 20 (the API limit). */
+  /** At most 20 (the API limit). The group's desired capacity is the same before and after. */
   instanceIds: string[];
-  /** The desired capacity the group has once they are attached. */
-  keepDesired: number;
 }
 
 /** Begin the return to Spot: the record's phase becomes `returning`. */

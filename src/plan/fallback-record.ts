@@ -18,11 +18,6 @@ export interface FallbackRecord {
   phase: 'fallback' | 'returning';
   /** When the return to Spot began (phase returning). */
   returnedAt?: Date;
-  /**
-   * The desired capacity to keep when the launched On-Demand instances are attached (AttachInstances
-   * adds them to the desired capacity), written before they are launched so a resumed pass knows it.
-   */
-  desired?: number;
 }
 
 /**
@@ -38,6 +33,7 @@ interface Wire {
   s: string;
   a: number;
   p: 'f' | 'r';
+  /** Records before 0.1 carried the desired capacity to keep; the attach now keeps the current one. */
   d?: number;
   r?: string;
   /** Legacy only: the original distribution. */
@@ -46,7 +42,6 @@ interface Wire {
 
 export function formatFallbackRecord(r: FallbackRecord): string {
   const wire: Wire = { s: r.since.toISOString(), a: r.attempt, p: r.phase === 'fallback' ? 'f' : 'r' };
-  if (r.desired !== undefined) wire.d = r.desired;
   if (r.returnedAt) wire.r = r.returnedAt.toISOString();
   const value = JSON.stringify(wire);
   if (value.length > MAX_TAG_VALUE) {
@@ -72,7 +67,6 @@ export function parseFallbackRecord(
   if (Number.isNaN(since.getTime())) return { error: `bad time "${wire.s}"` };
   const attempt = typeof wire.a === 'number' && wire.a >= 1 ? Math.floor(wire.a) : 1;
   const record: FallbackRecord = { since, attempt, phase: wire.p === 'r' ? 'returning' : 'fallback' };
-  if (typeof wire.d === 'number' && wire.d >= 0) record.desired = Math.floor(wire.d);
   if (wire.r) {
     const returnedAt = new Date(wire.r);
     if (!Number.isNaN(returnedAt.getTime())) record.returnedAt = returnedAt;

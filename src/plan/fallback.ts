@@ -99,8 +99,7 @@ export function planFallback(input: ManagedInput): FallbackPlan {
         group: group.name,
         target: group.name,
         instanceIds: running.map((i) => i.instanceId),
-        keepDesired: record?.desired ?? group.desired,
-        reason: `fallback-on-demand: attach ${running.map((i) => i.instanceId).join(', ')}, keeping desired ${record?.desired ?? group.desired}`,
+        reason: `fallback-on-demand: attach ${running.map((i) => i.instanceId).join(', ')}, keeping desired as it is`,
       });
     }
     out.requeueAfterSeconds = FALLBACK_BOOT_REQUEUE_SECONDS;
@@ -121,12 +120,11 @@ export function planFallback(input: ManagedInput): FallbackPlan {
       return out;
     }
     const next: FallbackRecord = returning
-      ? { since: now, attempt: record!.attempt + 1, phase: 'fallback', desired: group.desired }
+      ? { since: now, attempt: record!.attempt + 1, phase: 'fallback' }
       : {
           since: record?.since ?? now,
           attempt: record?.attempt ?? 1,
           phase: 'fallback',
-          desired: group.desired,
         };
     const why = returning
       ? `Spot launches failed again after the return (${streak.length} failed); next return in ${returnIntervalMinutes(cfg.returnCheckMinutes, next.attempt)}m`

@@ -131,7 +131,7 @@ test('build installs everything and compiles; deps installs production dependenc
   t.true(depsRuns.some((r) => /npm ci .*--omit=dev/.test(r)));
   // The compiler writes dist/, which bin/spotmax.js imports.
   t.is(JSON.parse(readFileSync('tsconfig.json', 'utf8')).compilerOptions.outDir, 'dist');
-  t.regex(readFileSync('bin/spotmax.js', 'utf8'), /from '\.\.\/dist\/main\.js'/);
+  t.regex(readFileSync('bin/spotmax.js', 'utf8'), /import\('\.\.\/dist\/main\.js'\)/);
 });
 
 test('the runtime takes node_modules from deps (not build) and dist from build', (t) => {

@@ -69,13 +69,7 @@ test('falls back after afterSeconds of Spot failures: launches exactly the short
   t.is(fb.placements.length, 2, 'the missing count, not the whole group');
   t.false('policy' in fb, 'the distribution is not sent');
   const rec = parseFallbackRecord(fb.record);
-  t.true(
-    !('error' in rec) &&
-      !('legacy' in rec) &&
-      rec.attempt === 1 &&
-      rec.phase === 'fallback' &&
-      rec.desired === 6,
-  );
+  t.true(!('error' in rec) && !('legacy' in rec) && rec.attempt === 1 && rec.phase === 'fallback');
 });
 
 test('On-Demand shortages and other failures never trigger the fallback', (t) => {
@@ -130,7 +124,7 @@ test('no fallback at desired, or when failures predate a success', (t) => {
 });
 
 test('launched On-Demand instances count toward the shortfall; running ones are attached keeping desired', (t) => {
-  const record = formatFallbackRecord({ since: minutesAgo(2), attempt: 1, phase: 'fallback', desired: 6 });
+  const record = formatFallbackRecord({ since: minutesAgo(2), attempt: 1, phase: 'fallback' });
   const booting = instance({ market: 'on-demand', state: 'pending', tags: { [FALLBACK_FOR_TAG]: GROUP } });
   const running = instance({ market: 'on-demand', tags: { [FALLBACK_FOR_TAG]: GROUP } });
   const plan = planGroup(
@@ -145,7 +139,6 @@ test('launched On-Demand instances count toward the shortfall; running ones are 
   t.false(kinds(plan).includes('fallback-launch'), 'nothing launched twice');
   const attach = plan.actions.find((a) => a.kind === 'fallback-attach') as ActionOf<'fallback-attach'>;
   t.deepEqual(attach.instanceIds, [running.instanceId]);
-  t.is(attach.keepDesired, 6);
 });
 
 test('return interval grows with each attempt, capped at a day', (t) => {
@@ -156,7 +149,7 @@ test('return interval grows with each attempt, capped at a day', (t) => {
 });
 
 test('in fallback: the return begins after returnCheckMinutes, not before, and changes only the record', (t) => {
-  const record = formatFallbackRecord({ since: minutesAgo(30), attempt: 2, phase: 'fallback', desired: 4 });
+  const record = formatFallbackRecord({ since: minutesAgo(30), attempt: 2, phase: 'fallback' });
   const early = planGroup(
     planInput({ members: four(), settings: on, group: { tags: fallbackTag(record) }, now: minutesAgo(0.5) }),
   );

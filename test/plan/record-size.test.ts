@@ -15,7 +15,6 @@ test('fallback record: the largest realistic record fits a group tag', (t) => {
     attempt: 10_000,
     phase: 'returning',
     returnedAt: T,
-    desired: 100_000,
   });
   t.true(value.length <= 256, `${value.length} characters`);
   t.notThrows(() => checkTags('autoscaling', { 'spotmax:fallback-original': value }));

@@ -204,12 +204,11 @@ test.serial(
         target: 'web',
         reason: 't',
         instanceIds: ids,
-        keepDesired: 3,
       } as never,
       ctx,
     );
     const g = await rawGroup('web');
-    t.is(g?.DesiredCapacity, 3, 'AttachInstances added them to the desired capacity that was kept');
+    t.is(g?.DesiredCapacity, 3, 'desired lowered by as many first: AttachInstances brought it back');
     t.deepEqual(
       ids.filter((id) => g?.Instances?.some((m) => m.InstanceId === id)),
       ids,

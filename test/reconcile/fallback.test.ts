@@ -137,3 +137,16 @@ test('an On-Demand shortage is not a Spot shortage: no fallback', async (t) => {
   t.true(failed.every((a) => !/^Could not launch Spot Instances/.test(a.statusMessage ?? '')));
   t.false(kindsOf(await w.pass()).includes('fallback-launch'));
 });
+
+test('the attach keeps the desired capacity the group has then, not the one the fallback began with', async (t) => {
+  const w = await starved(3600);
+  await w.wait(121);
+  t.true(kindsOf(await w.pass()).includes('fallback-launch'));
+  // While they boot, desired moves (a replacement taking back its +1, a scaling policy): 3 -> 2.
+  w.region.asg.update('web', { desired: 2 });
+  await w.wait(61);
+  await w.pass();
+  await w.wait(10);
+  t.is(w.group().desired, 2, 'the fallback did not pin desired to the 3 it began with');
+  t.is(w.members().length, 2, 'one attached, the other not needed: terminated');
+});

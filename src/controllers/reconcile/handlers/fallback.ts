@@ -42,7 +42,10 @@ export const fallbackHandlers: ActionHandlers = {
   },
 
   // AttachInstances adds the instances to the desired capacity ("Detach or attach instances"), so the
-  // desired capacity is lowered by as many first and comes back to keepDesired with the attach. When
+  // desired capacity is lowered by as many first and comes back to what it was with the attach. What it
+  // was is read now, not when the fallback began: a replacement's +1 (taken back later by its retire) or a
+  // scaling policy's change in between stays as it is, instead of being pinned by the fallback, which let
+  // desired climb from 40 to 44 through the az-outage scenario and left 3 On-Demand instances. When
   // MinSize leaves no room for that, they are attached first (MaxSize permitting) and desired lowered
   // after. Instances the group no longer needs (its own launches caught up) are terminated instead.
   'fallback-attach': async (a, ctx) => {
@@ -59,7 +62,7 @@ export const fallbackHandlers: ActionHandlers = {
     const surplus: string[] = [];
     let attachUnits = 0;
     for (const id of a.instanceIds) {
-      if (active + attachUnits < a.keepDesired) {
+      if (active + attachUnits < g.desired) {
         attach.push(id);
         attachUnits += unitsOf.get(id) ?? 1;
       } else surplus.push(id);
@@ -72,7 +75,7 @@ export const fallbackHandlers: ActionHandlers = {
       await ctx.cloud.ec2.terminateInstances(surplus);
     }
     if (attach.length === 0) return;
-    const lowered = a.keepDesired - attachUnits;
+    const lowered = g.desired - attachUnits;
     if (lowered >= g.min) {
       if (g.desired !== lowered) await ctx.cloud.autoscaling.updateGroup(a.group, { desired: lowered });
       await ctx.cloud.autoscaling.attachInstances(a.group, attach);
@@ -84,7 +87,7 @@ export const fallbackHandlers: ActionHandlers = {
       );
     }
     await ctx.cloud.autoscaling.attachInstances(a.group, attach);
-    await ctx.cloud.autoscaling.updateGroup(a.group, { desired: a.keepDesired });
+    await ctx.cloud.autoscaling.updateGroup(a.group, { desired: g.desired });
   },
 
   'fallback-return': (a, ctx) =>
