@@ -1,7 +1,7 @@
 import test from 'ava';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
-import { makeController, recordingReleaser } from './helpers/setup.js';
+import { makeController, msg, recordingReleaser, warningBody } from './helpers/setup.js';
 import { eventually, simWorld } from './helpers/sim-world.js';
 
 // Two replicas consume one queue (an ECS service with two tasks). Each instance's work is claimed in the
@@ -75,18 +75,8 @@ test('the coordination store down: the fast path proceeds after a bounded wait, 
   });
   const victim = w.members('web')[0]!;
   const start = w.clock.nowMs();
-  const body = JSON.stringify(
-    buildSampleEvent({
-      type: 'spot-interruption',
-      instanceId: victim,
-      region: 'us-east-1',
-      time: w.clock.now(),
-    }),
-  );
   t.is(
-    await w.clock.drive(
-      controller.handleMessage({ messageId: 'm', receiptHandle: 'r', body, receiveCount: 1 }, url(w)),
-    ),
+    await w.clock.drive(controller.handleMessage(msg(warningBody(victim, w.clock.now())), url(w))),
     'delete',
   );
   t.deepEqual(
@@ -107,18 +97,8 @@ test('marked by another run that already detached it: no second DetachInstances'
     w.region.cloud.ec2.createTags([victim], { [INTERRUPTED_AT_TAG]: w.clock.now().toISOString() }),
   );
   w.region.asg.detach('web', [victim], false);
-  const body = JSON.stringify(
-    buildSampleEvent({
-      type: 'spot-interruption',
-      instanceId: victim,
-      region: 'us-east-1',
-      time: w.clock.now(),
-    }),
-  );
   t.is(
-    await w.clock.drive(
-      controller.handleMessage({ messageId: 'm', receiptHandle: 'r', body, receiveCount: 1 }, url(w)),
-    ),
+    await w.clock.drive(controller.handleMessage(msg(warningBody(victim, w.clock.now())), url(w))),
     'delete',
   );
   t.is(
