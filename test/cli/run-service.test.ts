@@ -37,7 +37,7 @@ test.serial(
   'run: health endpoints, a Spot warning sent with `events send` is handled, SIGTERM exits 0',
   async (t) => {
     await moto.reset();
-    const clients = testClients(moto.endpoint);
+    const clients = testClients(moto.endpoint, undefined, 4); // polls moto while spotmax writes: see replicas.moto.test.ts
     await seedGroup(clients, {
       name: 'web-asg',
       desired: 0,

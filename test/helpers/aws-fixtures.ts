@@ -28,16 +28,20 @@ import { TEST_CREDENTIALS, TEST_REGION } from './moto.js';
 // ASG-launched instances are never Spot (addSpotMembers launches Spot instances and attaches them),
 // and groups placed by AvailabilityZones get no subnets (createGroup uses the default subnets).
 
-/** Raw SDK clients pointed at `endpoint`; `onCall` sees every command. */
+/**
+ * Raw SDK clients pointed at `endpoint`; `onCall` sees every command. One attempt by default, so a test
+ * sees every answer; `maxAttempts` for observers that poll moto while other processes write to it.
+ */
 export function testClients(
   endpoint: string,
   onCall?: (service: string, command: string) => void,
+  maxAttempts = 1,
 ): AwsClients {
   return createAwsClients({
     region: TEST_REGION,
     endpoint,
     credentials: TEST_CREDENTIALS,
-    maxAttempts: 1,
+    maxAttempts,
     onCall,
   });
 }

@@ -171,6 +171,28 @@ test('a pod whose budget never frees is left at the time limit: partial, listed,
   t.true(server.evictions.filter((e) => e.name === 'db-0').length >= 2, 'retried with backoff');
 });
 
+test('an eviction retry cut off by the time limit leaves the budget named as the reason, not the cut-off', async (t) => {
+  const { server, releaser } = await setup(t, 'pdb-cut');
+  server.addNode('node-a', { instanceId: 'i-0a1' });
+  server.addPod('node-a', 'db-0', { labels: { app: 'db' }, owner: 'StatefulSet' });
+  server.addPdb({ name: 'db-pdb', matchLabels: { app: 'db' }, minAvailable: 1 });
+  const started = Date.now();
+  const releasing = releaser.release(request('i-0a1', { deadline: new Date(started + 2500) }));
+  // Once the budget has refused, the API server stops answering: the retry in flight at the time limit
+  // is abandoned, as on a loaded machine where the last attempt has no answer before the deadline.
+  while (!server.evictions.some((e) => e.status === 429)) await new Promise((r) => setTimeout(r, 10));
+  server.hang = true;
+  const out = await releasing;
+  server.hang = false;
+  t.is(out.status, 'partial', out.detail);
+  t.regex(
+    out.detail ?? '',
+    /1 left at the time limit: default\/db-0; last errors: default\/db-0: blocked by a PodDisruptionBudget/,
+  );
+  t.notRegex(out.detail ?? '', /no answer within/);
+  t.true(Date.now() - started < 2500 + 1000, 'ends at its time limit');
+});
+
 test('a long grace period is capped by the time left before the deadline', async (t) => {
   const { server, releaser } = await setup(t, 'grace');
   server.msPerGraceSecond = 1000; // real seconds: the pod goes exactly when its grace period ends

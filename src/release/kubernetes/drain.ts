@@ -163,8 +163,10 @@ async function evictOne(ctx: DrainContext, pod: V1Pod): Promise<EvictResult> {
     } catch (err) {
       const status = httpStatus(err);
       if (status === 404 || status === 409) return { accepted: true, retries }; // already gone or replaced
+      // An attempt cut short by the time limit says nothing about the pod: the refusal before it (a
+      // budget, an API error) stays the reason the pod is left.
+      if (ctx.signal.aborted) return { accepted: false, retries, error: error ?? describeKubeError(err) };
       error = status === 429 ? 'blocked by a PodDisruptionBudget' : describeKubeError(err);
-      if (ctx.signal.aborted) return { accepted: false, retries, error };
     }
     retries++;
     const backoff = backoffDelay(retries, {
