@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { VirtualClock } from '../src/sim/clock.js';
 import { loadScenario } from '../src/sim/scenario.js';
 import { runStrategy } from '../src/simulate/runner.js';
@@ -10,6 +12,11 @@ import { runStrategy } from '../src/simulate/runner.js';
 // `npm run bench -- sim-day` plays scale-large for 24 simulated hours instead (issue 16; minutes of wall
 // time, so it is a separate entry and not part of a plain `npm run bench`).
 // Wall time on a shared 2-core machine depends on the neighbours, so CPU time is printed beside it.
+
+// A full collection before each heap reading: the heap's floor, what the run keeps (issue 16: it grew
+// 180 -> 615 MB in 3-4 simulated hours while the heap right after a pass says little).
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const scenarios = fileURLToPath(new URL('./scenarios/', import.meta.url));
 const policies = `${scenarios}policies`;
@@ -25,13 +32,16 @@ interface RunFigures {
   throttles: number;
   /** null: no interruption, nothing to handle. */
   handled: number | null;
+  /** Heap after a full collection and RSS, MB, at every `sampleHours` of simulated time. */
+  samples: { hour: number; heapMb: number; rssMb: number; cpuSeconds: number }[];
 }
 
-async function play(file: string, durationSeconds?: number): Promise<RunFigures> {
+async function play(file: string, durationSeconds?: number, sampleHours?: number): Promise<RunFigures> {
   const scenario = loadScenario(`${scenarios}${file}`);
   if (durationSeconds !== undefined) scenario.duration = durationSeconds;
   let clock: VirtualClock | undefined;
   let instances = 0;
+  const samples: RunFigures['samples'] = [];
   const cpu = process.cpuUsage();
   const started = performance.now();
   const run = await runStrategy(scenario, 'spotmax', {
@@ -39,6 +49,21 @@ async function play(file: string, durationSeconds?: number): Promise<RunFigures>
     onRegion: (region) => {
       clock = region.clock;
       instances = [...region.targets.values()].reduce((a, b) => a + b, 0);
+      if (!sampleHours) return;
+      // Read on the region's own clock, between two of its events: the run sees one more event per sample.
+      for (let h = sampleHours; h * 3600 <= scenario.duration; h += sampleHours) {
+        const hour = h;
+        region.clock.at(region.start + hour * 3600_000, () => {
+          gc();
+          const used = process.cpuUsage(cpu);
+          samples.push({
+            hour,
+            heapMb: process.memoryUsage().heapUsed / 1048576,
+            rssMb: process.memoryUsage().rss / 1048576,
+            cpuSeconds: (used.user + used.system) / 1e6,
+          });
+        });
+      }
     },
   });
   const wallSeconds = (performance.now() - started) / 1000;
@@ -53,6 +78,7 @@ async function play(file: string, durationSeconds?: number): Promise<RunFigures>
     apiCalls: run.report.apiCalls,
     throttles: run.report.throttles,
     handled: run.report.handledBeforeDeadline,
+    samples,
   };
 }
 
@@ -83,7 +109,9 @@ export async function benchSim(): Promise<Record<string, number | string>> {
 
 /** scale-large (500 groups x 100 instances) for 24 simulated hours: wall time, CPU, peak RSS. */
 export async function benchSimDay(): Promise<Record<string, number | string>> {
-  const day = await play('scale-large.yaml', 24 * 3600);
+  const day = await play('scale-large.yaml', 24 * 3600, 2);
+  const every = (f: (s: RunFigures['samples'][number]) => number) =>
+    day.samples.map((s) => `${s.hour}h ${f(s).toFixed(0)}`).join(', ');
   return {
     '24 h, 500 groups, instances': day.instances,
     '24 h (500 groups): wall time (s)': day.wallSeconds.toFixed(1),
@@ -92,6 +120,9 @@ export async function benchSimDay(): Promise<Record<string, number | string>> {
     '24 h (500 groups): interruptions / handled before deadline': `${day.interruptions} / ${day.handled === null ? 'none' : `${(day.handled * 100).toFixed(1)} %`}`,
     '24 h (500 groups): API calls / throttled': `${day.apiCalls} / ${day.throttles}`,
     '24 h (500 groups): peak RSS (whole process)': mb(process.resourceUsage().maxRSS),
+    'heap after GC, MB, every 2 simulated hours': every((s) => s.heapMb),
+    'RSS, MB, every 2 simulated hours': every((s) => s.rssMb),
+    'CPU s used by then, every 2 simulated hours': every((s) => s.cpuSeconds),
   };
 }
 
