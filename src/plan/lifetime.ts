@@ -21,7 +21,7 @@ export function planLifetime(input: ManagedInput): LifetimePlan {
   const aged: { candidate: ReplacementCandidate; age: number }[] = [];
   const consider = (instanceId: string, launchTime: Date, inService: boolean) => {
     const age = minutesBetween(launchTime, input.now);
-    const shown = formatMinutes(age);
+    // The age is formatted only in a candidate's reason: a full pass looks at 50,000 members, few of them due.
     if (limit !== undefined && age >= limit) {
       overdue.add(instanceId);
       if (inService) {
@@ -31,7 +31,7 @@ export function planLifetime(input: ManagedInput): LifetimePlan {
             instanceId,
             why: 'lifetime',
             urgent: true,
-            reason: `replace ${instanceId}: age ${shown} past durationHours ${durationHours} (${formatMinutes(limit)})`,
+            reason: `replace ${instanceId}: age ${formatMinutes(age)} past durationHours ${durationHours} (${formatMinutes(limit)})`,
           },
         });
       }
@@ -46,7 +46,7 @@ export function planLifetime(input: ManagedInput): LifetimePlan {
           candidate: {
             instanceId,
             why: 'lifetime',
-            reason: `replace ${instanceId}: age ${shown} ${cmp} guaranteeMinutes ${guaranteeMinutes}`,
+            reason: `replace ${instanceId}: age ${formatMinutes(age)} ${cmp} guaranteeMinutes ${guaranteeMinutes}`,
           },
         });
       }
@@ -58,7 +58,7 @@ export function planLifetime(input: ManagedInput): LifetimePlan {
         candidate: {
           instanceId,
           why: 'lifetime',
-          reason: `replace ${instanceId}: age ${shown} within leadMinutes ${leadMinutes} of durationHours ${durationHours}`,
+          reason: `replace ${instanceId}: age ${formatMinutes(age)} within leadMinutes ${leadMinutes} of durationHours ${durationHours}`,
         },
       });
     }

@@ -41,44 +41,47 @@ export async function observe(cloud: Cloud, clock: Clock, opts: ObserveOptions =
   ]);
 
   // Plus the standbys this process launched moments ago, which the filter may not list yet.
-  const standbyIds = [
-    ...new Set([...taggedStandbyIds, ...recentStandbyLaunches(cloud.ec2, observedAt.getTime())]),
-  ];
-  const memberIds = new Set<string>();
-  const describedIds = new Set<string>(standbyIds);
+  const standbyIds = new Set([
+    ...taggedStandbyIds,
+    ...recentStandbyLaunches(cloud.ec2, observedAt.getTime()),
+  ]);
+  // Members are listed once each (a member is in one group), so they go into an array, not a set: a full
+  // pass touches 50,000 ids, and every hash table of them costs milliseconds to build (issue 16). Only
+  // the few standby ids are looked up, to leave out those that are members now.
+  const memberStandbys = new Set<string>();
+  const describedIds = [...standbyIds];
   for (const group of groups) {
     const described = hasSpotmaxTag(group);
     for (const m of group.members) {
-      memberIds.add(m.instanceId);
-      if (described) describedIds.add(m.instanceId);
+      if (standbyIds.has(m.instanceId)) memberStandbys.add(m.instanceId);
+      else if (described) describedIds.push(m.instanceId);
     }
   }
 
   const [described, volumes] = await Promise.all([
     // A member the ASG launched seconds ago may be unknown to EC2 yet: it is left out, not a failed pass.
-    describeKnown(cloud.ec2, [...describedIds]),
+    describeKnown(cloud.ec2, describedIds),
     volumeIds.length ? cloud.ec2.describeVolumes(volumeIds) : Promise.resolve<Volume[]>([]),
   ]);
-
-  // A standby found by its tag but not yet by id was launched seconds ago: wait for EC2 to know it
-  // rather than plan as if it were missing (which would launch a second one).
-  const describedSet = new Set(described.map((i) => i.instanceId));
-  const late = await Promise.all(
-    [...new Set(standbyIds)]
-      .filter((id) => !describedSet.has(id))
-      .map((id) => describeLaunched(cloud.ec2, clock, id, 'a standby just launched')),
-  );
-  for (const i of late) if (i) described.push(i);
 
   const instances = new Map<string, Instance>();
   for (const i of described) instances.set(i.instanceId, i);
 
+  // A standby found by its tag but not yet by id was launched seconds ago: wait for EC2 to know it
+  // rather than plan as if it were missing (which would launch a second one).
+  const late = await Promise.all(
+    [...standbyIds]
+      .filter((id) => !instances.has(id))
+      .map((id) => describeLaunched(cloud.ec2, clock, id, 'a standby just launched')),
+  );
+  for (const i of late) if (i) instances.set(i.instanceId, i);
+
   // A standby that was attached to a group is a member now, whatever its spotmax tags still say; the
   // ASG's own tag tells so even when that group was not observed (groupNames).
   const standbys: Instance[] = [];
-  for (const id of new Set(standbyIds)) {
+  for (const id of standbyIds) {
     const i = instances.get(id);
-    if (!i || i.state === 'terminated' || memberIds.has(id) || i.tags[ASG_NAME_TAG]) continue;
+    if (!i || i.state === 'terminated' || memberStandbys.has(id) || i.tags[ASG_NAME_TAG]) continue;
     const owner = i.tags[STANDBY_FOR_TAG];
     if (wanted && (!owner || !wanted.has(owner))) continue;
     standbys.push(i);
