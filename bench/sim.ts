@@ -56,12 +56,17 @@ async function play(file: string, durationSeconds?: number, sampleHours?: number
         region.clock.at(region.start + hour * 3600_000, () => {
           gc();
           const used = process.cpuUsage(cpu);
-          samples.push({
+          const sample = {
             hour,
             heapMb: process.memoryUsage().heapUsed / 1048576,
             rssMb: process.memoryUsage().rss / 1048576,
             cpuSeconds: (used.user + used.system) / 1e6,
-          });
+          };
+          samples.push(sample);
+          // On stderr as it comes: a run of many minutes shows how it goes before its figures.
+          console.error(
+            `  ${file} ${hour} h: heap after GC ${sample.heapMb.toFixed(0)} MB, RSS ${sample.rssMb.toFixed(0)} MB, CPU ${sample.cpuSeconds.toFixed(0)} s, API calls ${region.api.stats.calls}, throttled ${region.api.stats.throttles}`,
+          );
         });
       }
     },
