@@ -45,6 +45,8 @@ export function returnIntervalMinutes(returnCheckMinutes: number, attempt: numbe
 
 /** On-Demand instances spotmax launched for this group that are not members (yet). */
 function launchedOutside(input: ManagedInput): Instance[] {
+  // Most groups have no outsider: no set of their members is built for nothing, 500 times a pass.
+  if (!input.outsiders?.length) return [];
   const members = new Set(input.group.members.map((m) => m.instanceId));
   return (input.outsiders ?? []).filter(
     (i) =>
