@@ -162,3 +162,40 @@ test('an invalid --interval is a user error; a valid schedule runs passes on the
   await loop.stop();
   t.is(passes, 2);
 });
+
+test('stop ends a pass after the group it is acting on: the groups not reached are left for the next process', async (t) => {
+  // Groups act one after another; in a throttling storm a 500-group pass outlasted an hour of virtual
+  // time, and a stop waited for all of it (issue 16).
+  const w = await world(lifetime, {
+    groups: [webGroup({ desired: 1, max: 3 }), webGroup({ name: 'api', desired: 1, max: 3 })],
+  });
+  await w.wait(41 * 60);
+  const entered: string[] = [];
+  let release: () => void = () => {};
+  const loop = new ReconcileLoop({
+    ...w.deps,
+    handlers: {
+      'replacement-add-capacity': async (a) => {
+        entered.push(a.group);
+        await new Promise<void>((r) => {
+          release = r;
+        });
+      },
+    },
+  });
+  const pass = loop.runOnce();
+  for (let i = 0; i < 20 && entered.length === 0; i++) await new Promise((r) => setImmediate(r));
+  t.is(entered.length, 1, 'the pass is acting on its first group');
+  let stopped = false;
+  const stopping = loop.stop().then(() => {
+    stopped = true;
+  });
+  await new Promise((r) => setImmediate(r));
+  t.false(stopped, 'the group being acted on finishes first');
+  release();
+  await stopping;
+  t.deepEqual(entered.length, 1, 'the second group was not acted on');
+  const result = await pass;
+  t.is(result?.groups.length, 1);
+  t.is(result?.resolved.length, 2, 'both groups were observed');
+});

@@ -70,7 +70,10 @@ export class ReconcileLoop<P> {
     this.track(this.tick(ticking.signal));
   }
 
-  /** Stops scheduling, cancels requeues and waits for the passes in progress. */
+  /**
+   * Stops scheduling, cancels requeues and waits for the passes in progress to finish the group they are
+   * acting on (each records its steps, so the next process resumes where this one stopped).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.ticking?.abort(new Error('reconcile loop stopped'));
@@ -86,6 +89,8 @@ export class ReconcileLoop<P> {
     this.fullPass = this.pass(undefined).finally(() => {
       this.fullPass = undefined;
     });
+    // stop() waits for it, however it was started (the schedule, a policy change, the service's start).
+    this.track(this.fullPass);
     return this.fullPass;
   }
 
@@ -115,7 +120,9 @@ export class ReconcileLoop<P> {
       this.dirty.add(groupName);
       return undefined;
     }
-    const result = await this.pass([groupName]);
+    const passing = this.pass([groupName]);
+    this.track(passing);
+    const result = await passing;
     return result?.groups.find((g) => g.resolved.group.name === groupName);
   }
 
@@ -205,6 +212,7 @@ export class ReconcileLoop<P> {
       result = await reconcileOnce(passDeps, {
         execute: this.deps.mayAct?.() ?? true,
         ...(groupNames ? { groupNames } : {}),
+        stopping: () => this.stopped,
         skip: (r) => {
           const skipped = this.skip(r, clock.now().getTime());
           if (!skipped) held.add(r.group.name);

@@ -67,6 +67,13 @@ export interface PassOptions {
   groupNames?: string[];
   /** Leave a group out of this pass (in backoff, terminal, or another pass holds it). */
   skip?: (resolved: ResolvedGroup) => boolean;
+  /**
+   * Asked before each group: true (the service is stopping) ends the pass there, the groups not reached
+   * left for the next process. Groups act one after another, and in a throttling storm each one's
+   * actions wait out retries: a full pass over 500 groups outlasted an hour of virtual time, and a stop
+   * waited for all of it (issue 16: the 24-hour run never got past its stop).
+   */
+  stopping?: () => boolean;
 }
 
 /** Plans, and with `execute` acts on, every group `resolve` returns. Groups run one after another. */
@@ -90,6 +97,7 @@ export async function reconcileOnce<P>(
   const handlers = deps.handlers ?? reconcileHandlers();
   const groups: GroupOutcome[] = [];
   for (const r of active) {
+    if (options.stopping?.()) break;
     const extra = extras.get(r.group.name);
     const input: Parameters<typeof planGroup>[0] = { resolved: r, observation, now };
     if (extra?.activities) input.activities = extra.activities;
@@ -127,7 +135,7 @@ export async function reconcileOnce<P>(
     actions: options.groupNames ? [] : planOrphanStandbys(observation, now),
     results: [] as ActionResult[],
   };
-  if (options.execute && orphans.actions.length > 0) {
+  if (options.execute && orphans.actions.length > 0 && !options.stopping?.()) {
     const executor = new ActionExecutor(handlers, {
       cloud: deps.cloud,
       clock: deps.clock,
