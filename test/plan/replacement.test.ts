@@ -50,6 +50,37 @@ test('waiting: retires the old one once a member launched after `since` is InSer
   t.is(retire.reason, `retire ${old.instanceId}: replacement ${fresh.instanceId} is InService (lifetime)`);
 });
 
+test('waiting: no retirement while the group serves less than desired, even with a newcomer InService', (t) => {
+  // The newcomer may be Auto Scaling's replacement of an interrupted member (or a weighted overage already
+  // counted): retiring now would take the group further below desired.
+  const old = tagged({ since: minutesAgo(5) });
+  const before = instance({ ageMinutes: 6 });
+  const fresh = instance({ ageMinutes: 3 });
+  const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
+  const short = planGroup(planInput({ members: [old, before, fresh, pending], settings: s }));
+  t.false(short.actions.some((a) => a.kind === 'replacement-retire'));
+  t.is(short.requeueAfterSeconds, 20);
+  // The same group once every member serves: the retirement goes ahead.
+  const full = planGroup(
+    planInput({ members: [old, before, fresh, { ...pending, lifecycle: 'InService' }], settings: s }),
+  );
+  t.true(full.actions.some((a) => a.kind === 'replacement-retire' && a.target === old.instanceId));
+});
+
+test('waiting: past readyTimeoutMinutes while the group is short, the problem says so', (t) => {
+  const old = tagged({ since: minutesAgo(20) });
+  const fresh = instance({ ageMinutes: 3 });
+  const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
+  const plan = planGroup(planInput({ members: [old, fresh, pending], settings: s }));
+  t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
+  t.true(
+    plan.problems.some((p) =>
+      p.includes('for the group to serve its desired capacity (2 of 3 units InService)'),
+    ),
+    plan.problems.join('\n'),
+  );
+});
+
 test('waiting: a Pending new member is not enough; requeue soon, no retire', (t) => {
   const old = tagged({ since: minutesAgo(2) });
   const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
