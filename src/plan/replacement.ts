@@ -62,7 +62,7 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
     // own detach (the record is still at waiting or releasing): Auto Scaling took it out (scale-in,
     // AZRebalance, health check), perhaps between two passes so that no pass saw it leaving, and the
     // capacity is still to take back. Terminated instances stay visible to DescribeInstances for about
-    // an hour ("Terminated instances" in the EC2 user guide); passes run every minute.
+    // an hour (TerminateInstances API reference); passes run every minute.
     if (instance.state === 'terminated' && !(!isRecordError(parsed) && capacityPending(parsed))) return;
     seen.add(instance.instanceId);
     if (isRecordError(parsed)) {
@@ -85,6 +85,18 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
       consider(instance, false);
   }
   return out;
+}
+
+/**
+ * The record of a terminated old instance is read only while EC2 still lists it, about an hour after the
+ * termination (TerminateInstances API reference), which came after the record's `since`: from 45 minutes
+ * on, its capacity is taken back even while the group is short, or it would stay in desired for good.
+ */
+const TAKE_BACK_BY_MINUTES = 45;
+function lastChance(flight: InFlight & { record: ReplacementRecord }, now: Date): boolean {
+  return (
+    flight.instance.state === 'terminated' && minutesBetween(flight.record.since, now) >= TAKE_BACK_BY_MINUTES
+  );
 }
 
 /** Capacity was added for this replacement and our own detach (which takes it back) has not begun. */
@@ -203,7 +215,7 @@ export function planReplacements(
       continue;
     }
     const away = capacityPending(record) ? leftByOthers(input, flight) : undefined;
-    if (away && short) {
+    if (away && short && !lastChance(f, now)) {
       // Lowering desired now would have Auto Scaling terminate a member of its choosing while the group
       // is still short (a newcomer booting, a replacement launching): the units stay until it serves
       // its desired capacity, then come out of the surplus.

@@ -81,6 +81,32 @@ test('waiting: past readyTimeoutMinutes while the group is short, the problem sa
   );
 });
 
+test('an old instance Auto Scaling terminated: its capacity waits while the group is short, but not past the visibility window', (t) => {
+  // The old one is terminated and out of the group (only EC2 still lists it); a member is still booting.
+  const members = [instance({ ageMinutes: 30 }), { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' }];
+  const gone = (sinceMinutes: number) => ({
+    ...tagged({ since: minutesAgo(sinceMinutes), addedCapacity: true }),
+    state: 'terminated' as const,
+  });
+  const takeBack = (sinceMinutes: number) =>
+    planGroup(planInput({ members, outsiders: [gone(sinceMinutes)], settings: s })).actions.find(
+      (a) => a.kind === 'replacement-retire',
+    );
+  t.is(takeBack(10), undefined, 'short: the units stay for now');
+  const late = takeBack(46);
+  t.truthy(late, 'EC2 lists a terminated instance for about an hour: taken back before it is forgotten');
+  t.regex(late!.reason, /take back the capacity added to replace .*left the group without spotmax/);
+  // Not short: taken back at once.
+  const full = planGroup(
+    planInput({
+      members: [members[0]!, { ...members[1]!, lifecycle: 'InService' }],
+      outsiders: [gone(10)],
+      settings: s,
+    }),
+  );
+  t.true(full.actions.some((a) => a.kind === 'replacement-retire'));
+});
+
 test('waiting: a Pending new member is not enough; requeue soon, no retire', (t) => {
   const old = tagged({ since: minutesAgo(2) });
   const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
