@@ -159,10 +159,15 @@ export function tagValueFilters(where: TagValues | undefined): { Name: string; V
 }
 
 /**
- * Ids of instances carrying `key`, by DescribeInstances' `tag-key` filter (terminated ones left out).
+ * Ids of instances carrying `key`, by DescribeInstances' `tag-key` filter (terminated ones only on request).
  * "tag-key - The key of a tag assigned to the resource" (DescribeInstances API reference, Filters).
  */
-export function findInstanceIdsByTag(client: EC2Client, key: string, where?: TagValues): Promise<string[]> {
+export function findInstanceIdsByTag(
+  client: EC2Client,
+  key: string,
+  where?: TagValues,
+  opts?: { terminated?: boolean },
+): Promise<string[]> {
   return allPages(
     (token) =>
       awsCall('ec2', 'DescribeInstances', `finding instances tagged ${key}`, () =>
@@ -173,7 +178,14 @@ export function findInstanceIdsByTag(client: EC2Client, key: string, where?: Tag
               ...tagValueFilters(where),
               {
                 Name: 'instance-state-name',
-                Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'],
+                Values: [
+                  'pending',
+                  'running',
+                  'stopping',
+                  'stopped',
+                  'shutting-down',
+                  ...(opts?.terminated ? ['terminated'] : []),
+                ],
               },
             ],
             MaxResults: 1000,

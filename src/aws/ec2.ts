@@ -206,8 +206,8 @@ export class AwsEc2 implements Ec2Port {
     return reads.describeInstanceStatus(this.client, instanceIds);
   }
 
-  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]> {
-    return reads.findInstanceIdsByTag(this.client, key, where);
+  findInstanceIdsByTag(key: string, where?: TagValues, opts?: { terminated?: boolean }): Promise<string[]> {
+    return reads.findInstanceIdsByTag(this.client, key, where, opts);
   }
 
   findVolumeIdsByTag(key: string, where?: TagValues): Promise<string[]> {

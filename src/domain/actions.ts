@@ -119,6 +119,20 @@ export interface StandbySwapRestoreAction extends ActionBase {
 }
 
 /**
+ * Settle a standby swap whose `spotmax:swapped-in` record outlived the swap (domain/swap-records.ts):
+ * with `takeBack`, the interrupted instance left without the detach with decrement and desired is still
+ * what the attach left, so the attach's units come out of desired (checked again against a fresh read);
+ * then the record goes from the standby (`target`).
+ */
+export interface StandbySwapSettleAction extends ActionBase {
+  kind: 'standby-swap-settle';
+  interrupted: string;
+  desiredAfter: number;
+  units: number;
+  takeBack: boolean;
+}
+
+/**
  * Cover a Spot shortfall: launch On-Demand from the group's launch template, one instance a placement,
  * tagged spotmax:fallback-for. The group's distribution is left alone (a change would make the group
  * replace running instances).
@@ -208,6 +222,7 @@ export type Action =
   | StopStandbyAction
   | TerminateStandbyAction
   | StandbySwapRestoreAction
+  | StandbySwapSettleAction
   | FallbackLaunchAction
   | FallbackAttachAction
   | FallbackReturnAction

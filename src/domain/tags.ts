@@ -59,3 +59,10 @@ export const SUPERSEDED_BY_TAG = 'spotmax:superseded-by';
  * after the detach; a record older than a few minutes (a crash mid-swap) is finished by the reconciler.
  */
 export const STANDBY_SWAP_TAG = 'spotmax:standby-swap';
+/**
+ * On a standby swapped into its group, from just before the attach until the interrupted instance's
+ * detach with decrement (or a take-back) is done: `for=<interrupted id> desired=<n> units=<u> since=<ISO
+ * time>` (domain/swap-records.ts). One older than a swap can take means the attach's units may still be
+ * in desired: the reconciler takes them back once (plan/swap-settle.ts).
+ */
+export const SWAPPED_IN_TAG = 'spotmax:swapped-in';

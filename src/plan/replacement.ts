@@ -58,10 +58,12 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
     const value = instance.tags[REPLACEMENT_TAG];
     if (value === undefined) return;
     const parsed = parseReplacementRecord(value);
-    // A terminated instance is done with, unless it is still listed as a member with capacity added
-    // for it (Auto Scaling's health check has not removed it yet): that capacity is still to take back.
-    if (instance.state === 'terminated' && !(member && !isRecordError(parsed) && capacityPending(parsed)))
-      return;
+    // A terminated instance is done with, unless capacity was added for it and spotmax never began its
+    // own detach (the record is still at waiting or releasing): Auto Scaling took it out (scale-in,
+    // AZRebalance, health check), perhaps between two passes so that no pass saw it leaving, and the
+    // capacity is still to take back. Terminated instances stay visible to DescribeInstances for about
+    // an hour (TerminateInstances API reference); passes run every minute.
+    if (instance.state === 'terminated' && !(!isRecordError(parsed) && capacityPending(parsed))) return;
     seen.add(instance.instanceId);
     if (isRecordError(parsed)) {
       problems?.push(
@@ -83,6 +85,18 @@ export function inFlightReplacements(input: ManagedInput, problems?: string[]): 
       consider(instance, false);
   }
   return out;
+}
+
+/**
+ * The record of a terminated old instance is read only while EC2 still lists it, about an hour after the
+ * termination (TerminateInstances API reference), which came after the record's `since`: from 45 minutes
+ * on, its capacity is taken back even while the group is short, or it would stay in desired for good.
+ */
+const TAKE_BACK_BY_MINUTES = 45;
+function lastChance(flight: InFlight & { record: ReplacementRecord }, now: Date): boolean {
+  return (
+    flight.instance.state === 'terminated' && minutesBetween(flight.record.since, now) >= TAKE_BACK_BY_MINUTES
+  );
 }
 
 /** Capacity was added for this replacement and our own detach (which takes it back) has not begun. */
@@ -163,6 +177,19 @@ export function planReplacements(
     )
     .sort((a, b) => a.instance.launchTime.getTime() - b.instance.launchTime.getTime());
 
+  // Capacity serving now, in units: InService, running, healthy, and not on its way out after a Spot
+  // warning. A replacement retires its old instance only while this covers desired (which includes the
+  // units every replacement in flight added): the newcomer a replacement would claim may be Auto Scaling's
+  // own replacement of an interrupted member, or the overage of a weighted launch already counted, and
+  // retiring then would leave the group short. Detaching with decrement takes the same units from both
+  // sides, so the check holds for every retirement of one pass.
+  const serving = membersWithInstances(input)
+    .filter(
+      (v) => isInService(v) && v.member.healthStatus !== 'Unhealthy' && !v.instance.tags[INTERRUPTED_AT_TAG],
+    )
+    .reduce((sum, v) => sum + memberUnits(v.member), 0);
+  const short = serving < group.desired;
+
   const ordered = [...flights].sort(
     (a, b) => (a.record?.since.getTime() ?? 0) - (b.record?.since.getTime() ?? 0),
   );
@@ -188,6 +215,13 @@ export function planReplacements(
       continue;
     }
     const away = capacityPending(record) ? leftByOthers(input, flight) : undefined;
+    if (away && short && !lastChance(f, now)) {
+      // Lowering desired now would have Auto Scaling terminate a member of its choosing while the group
+      // is still short (a newcomer booting, a replacement launching): the units stay until it serves
+      // its desired capacity, then come out of the surplus.
+      part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
+      continue;
+    }
     if (away) {
       // Capacity was added for an instance that is gone by other hands: take it back, exactly once.
       const action = retireAction(
@@ -245,7 +279,9 @@ export function planReplacements(
           newcomers.push(v);
           covered += memberUnits(v.member);
         }
-        const ready = marked ?? (covered >= recordUnits(record) ? newcomers[0] : undefined);
+        const ready = short
+          ? undefined
+          : (marked ?? (covered >= recordUnits(record) ? newcomers[0] : undefined));
         if (ready) {
           for (const v of marked ? [marked] : newcomers) claimed.add(v.member.instanceId);
           part.actions.push(
@@ -276,7 +312,7 @@ export function planReplacements(
         }
         if (waited >= settings.replacement.readyTimeoutMinutes) {
           part.problems.push(
-            `replacement of ${id} (${record.why}) has waited ${formatMinutes(waited)} for a new InService member (readyTimeoutMinutes ${settings.replacement.readyTimeoutMinutes}); ${id} stays until one is ready`,
+            `replacement of ${id} (${record.why}) has waited ${formatMinutes(waited)} for ${short ? `the group to serve its desired capacity (${serving} of ${group.desired} units InService)` : 'a new InService member'} (readyTimeoutMinutes ${settings.replacement.readyTimeoutMinutes}); ${id} stays until then`,
           );
         }
         part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);

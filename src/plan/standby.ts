@@ -1,4 +1,5 @@
 import type { Action } from '../domain/actions.js';
+import { parseGroupSwap, SWAP_EXPIRY_MINUTES } from '../domain/swap-records.js';
 import {
   STANDBY_CLAIMED_TAG,
   STANDBY_ERROR_TAG,
@@ -9,7 +10,7 @@ import {
   STANDBY_UNSTARTABLE_TAG,
 } from '../domain/tags.js';
 import type { Instance } from '../domain/types.js';
-import { emptyPart, type ManagedInput, type PlanPart, soonest } from './input.js';
+import { type ManagedInput, type PlanPart, soonest } from './input.js';
 import { formatMinutes, minutesBetween } from './members.js';
 import {
   hibernationVerdict,
@@ -18,6 +19,7 @@ import {
   type StandbyFacts,
   type StandbyOption,
 } from './standby-launch.js';
+import { planSwapSettlements } from './swap-settle.js';
 
 // The standby pool (the seed's warm pool): `standby.size` stopped (or hibernated) On-Demand instances
 // outside the group, built from its launch template and spread over its subnets and instance types.
@@ -70,26 +72,12 @@ function leastUsed<T>(options: readonly T[], count: (o: T) => number): T | undef
   return best;
 }
 
-/** A swap raises MaxSize for at most the two-minute warning; a record this old was left by a crash. */
-export const SWAP_EXPIRY_MINUTES = 10;
-
-/**
- * `max=<n> since=<iso>` (controllers/reconcile/standby-swap.ts writes it); parsed here too because the
- * planner imports no controller.
- */
-function swapRecord(value: string): { originalMax: number; since?: Date } | undefined {
-  const max = value.match(/(?:^|\s)max=(\d+)(?:\s|$)/);
-  if (!max) return undefined;
-  const since = new Date(value.match(/(?:^|\s)since=(\S+)/)?.[1] ?? '');
-  return { originalMax: Number(max[1]), ...(Number.isNaN(since.getTime()) ? {} : { since }) };
-}
-
 /** A standby swap's MaxSize headroom the fast path did not give back (it died mid-swap): finish it. */
-function planSwapRecord(input: ManagedInput, part: PlanPart): void {
+function planSwapRecord(input: ManagedInput, part: PlanPart, desired: number): void {
   const { group, now } = input;
   const value = group.tags.find((t) => t.key === STANDBY_SWAP_TAG)?.value;
   if (value === undefined) return;
-  const record = swapRecord(value);
+  const record = parseGroupSwap(value);
   if (!record) {
     part.problems.push(
       `${STANDBY_SWAP_TAG}=${value} is not a swap record (max=<n> since=<time>); left alone`,
@@ -101,20 +89,22 @@ function planSwapRecord(input: ManagedInput, part: PlanPart): void {
     part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, 60);
     return;
   }
-  const over = group.desired > record.originalMax;
+  // `desired` is the group's once the swaps' own take-backs (planned before this) are done.
+  const over = desired > record.originalMax;
   part.actions.push({
     kind: 'standby-swap-restore',
     group: group.name,
     target: group.name,
     max: record.originalMax,
     ...(over ? { desired: record.originalMax } : {}),
-    reason: `a standby swap raised MaxSize to ${group.max} ${record.since ? `${formatMinutes(age)} ago` : '(no time)'} and never gave it back: MaxSize back to ${record.originalMax}${over ? `, desired ${group.desired} → ${record.originalMax} (the interrupted instance was not detached with decrement)` : ''}`,
+    reason: `a standby swap raised MaxSize to ${group.max} ${record.since ? `${formatMinutes(age)} ago` : '(no time)'} and never gave it back: MaxSize back to ${record.originalMax}${over ? `, desired ${desired} → ${record.originalMax} (the interrupted instance was not detached with decrement)` : ''}`,
   });
 }
 
 export function planStandby(input: ManagedInput): PlanPart {
-  const part = emptyPart();
-  planSwapRecord(input, part);
+  const settlements = planSwapSettlements(input);
+  const part = settlements.part;
+  planSwapRecord(input, part, settlements.desired);
   const { group, settings, now } = input;
   const size = settings.standby.size;
   const memberIds = new Set(group.members.map((m) => m.instanceId));

@@ -145,9 +145,10 @@ export interface Ec2Port {
   /**
    * Ids of the instances (not terminated) carrying tag `key`, through DescribeInstances' tag-key filter:
    * authoritative, where the Resource Groups Tagging API is eventually consistent and can list deleted
-   * resources.
+   * resources. Terminated instances are left out unless `terminated` asks for them (they stay visible
+   * for about an hour: TerminateInstances API reference).
    */
-  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]>;
+  findInstanceIdsByTag(key: string, where?: TagValues, opts?: { terminated?: boolean }): Promise<string[]>;
   /** Ids of the volumes carrying tag `key` (DescribeVolumes' tag-key filter), for the same reason. */
   findVolumeIdsByTag(key: string, where?: TagValues): Promise<string[]>;
 }

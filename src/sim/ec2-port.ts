@@ -321,14 +321,14 @@ export class SimEc2 implements Ec2Port {
     });
   }
 
-  findInstanceIdsByTag(key: string, where?: TagValues): Promise<string[]> {
+  findInstanceIdsByTag(key: string, where?: TagValues, opts?: { terminated?: boolean }): Promise<string[]> {
     return this.api.call('ec2', 'DescribeInstances', `finding instances tagged ${key}`, () =>
       [...(this.state.tagIndex.get(key) ?? [])].filter((id) => {
         const i = this.state.get(id);
         // The tag-key filter is authoritative, but a launch seconds ago may not be listed yet.
         return (
           !!i &&
-          i.state !== 'terminated' &&
+          (opts?.terminated || i.state !== 'terminated') &&
           (i.visibleAt === undefined || this.now() >= i.visibleAt) &&
           tagsMatch(i.tags, where)
         );

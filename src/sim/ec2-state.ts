@@ -325,8 +325,11 @@ export class Ec2State {
     if (to === 'running') inst.runningSince = now;
     if (to === 'terminated') {
       inst.terminatedAt = now;
-      for (const key of Object.keys(inst.tags)) this.tagIndex.get(key)?.delete(inst.instanceId);
-      this.clock.after(3_600_000, () => this.instances.delete(inst.instanceId));
+      // Still listed (state terminated) for the hour EC2 shows it, tag filters included; then forgotten.
+      this.clock.after(3_600_000, () => {
+        for (const key of Object.keys(inst.tags)) this.tagIndex.get(key)?.delete(inst.instanceId);
+        this.instances.delete(inst.instanceId);
+      });
     }
     this.bus.emit({ type: 'instance-state', instanceId: inst.instanceId, from, to });
   }
@@ -409,7 +412,7 @@ export class Ec2State {
     inst.snapshot = undefined;
     for (const [k, v] of Object.entries(tags)) {
       inst.tags[k] = v;
-      if (inst.state !== 'terminated') this.index(k).add(id);
+      this.index(k).add(id);
     }
   }
 

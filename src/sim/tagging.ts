@@ -11,7 +11,9 @@ export class SimTagging implements TaggingPort {
 
   async findResourceIds(resourceType: 'ec2:instance' | 'ec2:volume', tagKey: string): Promise<string[]> {
     const prefix = resourceType === 'ec2:instance' ? 'i-' : 'vol-';
-    const ids = [...(this.state.tagIndex.get(tagKey) ?? [])].filter((id) => id.startsWith(prefix)).sort();
+    const ids = [...(this.state.tagIndex.get(tagKey) ?? [])]
+      .filter((id) => id.startsWith(prefix) && this.state.instances.get(id)?.state !== 'terminated')
+      .sort();
     const pages = Math.max(1, Math.ceil(ids.length / 100));
     for (let p = 0; p < pages; p++) {
       await this.api.call(

@@ -218,7 +218,7 @@ export function contractSuite(name: string, makeCloud: () => Promise<ContractBac
     if (g.launchTemplate.version === '$Latest') t.true(info.isLatest);
   });
 
-  it('tag-key lookups find tagged instances (not terminated ones) and volumes; images and instance types read alike', async (t, cloud, seed) => {
+  it('tag-key lookups find tagged instances (terminated ones only on request) and volumes; images and instance types read alike', async (t, cloud, seed) => {
     const [azA] = seed.azs;
     const tagged = await seed.launchInstance({ az: azA!, tags: { 'spotmax:standby-for': 'web' } });
     const gone = await seed.launchInstance({ az: azA!, tags: { 'spotmax:standby-for': 'web' } });
@@ -229,6 +229,11 @@ export function contractSuite(name: string, makeCloud: () => Promise<ContractBac
     await cloud.ec2.terminateInstances([gone]);
     await seed.settle();
     t.deepEqual(await cloud.ec2.findInstanceIdsByTag('spotmax:standby-for'), [tagged]);
+    // On request, terminated ones too: they stay visible for about an hour (TerminateInstances).
+    t.deepEqual(
+      (await cloud.ec2.findInstanceIdsByTag('spotmax:standby-for', undefined, { terminated: true })).sort(),
+      [tagged, gone].sort(),
+    );
     t.deepEqual(await cloud.ec2.findVolumeIdsByTag('spotmax:group'), [vol]);
 
     const [instance] = await cloud.ec2.describeInstances([tagged]);

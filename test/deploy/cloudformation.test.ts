@@ -591,6 +591,48 @@ test.serial('PolicySource=git-sync deploys a two-container task sharing the poli
   t.is(stack.physical.Cluster, 'spotmax-gitops', 'no ClusterName: a cluster named after the stack');
 });
 
+test.serial(
+  'ConsulTokenSecretArn: the spotmax container gets the ACL token as SPOTMAX_CONSUL_TOKEN, the execution role reads that secret only',
+  async (t) => {
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:consul-spotmax-token';
+    const stack = await deploy('spotmax-consul', { ConsulTokenSecretArn: arn });
+    t.is(stack.status, 'CREATE_COMPLETE');
+    const def = await describeTaskDefinition(stack.physical.TaskDefinition as string);
+    const [main] = def.containerDefinitions;
+    t.deepEqual(main.secrets, [{ name: 'SPOTMAX_CONSUL_TOKEN', valueFrom: arn }]);
+    const names = await queryApi(moto.endpoint, 'iam', TEST_REGION, {
+      Action: 'ListRolePolicies',
+      RoleName: stack.physical.ExecutionRole as string,
+      Version: '2010-05-08',
+    });
+    t.deepEqual(
+      [...names.matchAll(/<member>([^<]+)<\/member>/g)].map((m) => m[1]),
+      ['read-consul-token'],
+    );
+    const xml = await queryApi(moto.endpoint, 'iam', TEST_REGION, {
+      Action: 'GetRolePolicy',
+      RoleName: stack.physical.ExecutionRole as string,
+      PolicyName: 'read-consul-token',
+      Version: '2010-05-08',
+    });
+    const doc = policyDocument(xml);
+    t.deepEqual(doc.Statement[0]?.Action, 'secretsmanager:GetSecretValue');
+    t.deepEqual(doc.Statement[0]?.Resource, arn);
+
+    // Without it: no secret on the container and no inline policy on the execution role.
+    const plain = await deploy('spotmax-no-consul');
+    const [plainMain] = (await describeTaskDefinition(plain.physical.TaskDefinition as string))
+      .containerDefinitions;
+    t.deepEqual(plainMain.secrets ?? [], []);
+    const none = await queryApi(moto.endpoint, 'iam', TEST_REGION, {
+      Action: 'ListRolePolicies',
+      RoleName: plain.physical.ExecutionRole as string,
+      Version: '2010-05-08',
+    });
+    t.deepEqual([...none.matchAll(/<member>([^<]+)<\/member>/g)], []);
+  },
+);
+
 test.serial('an existing cluster and security group are used instead of creating them', async (t) => {
   await jsonApi(moto.endpoint, 'ecs', TEST_REGION, 'AmazonEC2ContainerServiceV20141113.CreateCluster', {
     clusterName: 'platform',

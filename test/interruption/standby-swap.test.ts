@@ -1,7 +1,14 @@
 import test from 'ava';
+import { defaultSettings } from '../../src/config/schema.js';
 import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
-import { STANDBY_FOR_TAG, STANDBY_SWAP_TAG, VOLUME_TAG } from '../../src/domain/tags.js';
+import {
+  INTERRUPTED_AT_TAG,
+  STANDBY_FOR_TAG,
+  STANDBY_SWAP_TAG,
+  SWAPPED_IN_TAG,
+  VOLUME_TAG,
+} from '../../src/domain/tags.js';
 import { silentLogger } from '../../src/ports/logger.js';
 import { toInstance } from '../../src/sim/ec2-port.js';
 import { captureLogger, makeController, msg } from './helpers/setup.js';
@@ -33,6 +40,13 @@ async function stoppedStandby(w: Awaited<ReturnType<typeof simWorld>>) {
   await eventually(w.clock, `${s.instanceId} stopped`, () => s.state === 'stopped');
   return s;
 }
+
+/** A group setting with a pool, as the run that took the standby had. */
+const settingsWithPool = () => {
+  const s = defaultSettings();
+  s.standby.size = 1;
+  return s;
+};
 
 function controllerWith(w: Awaited<ReturnType<typeof simWorld>>, standbyIds: string[], volume = false) {
   const standby = createStandbyHook({
@@ -124,4 +138,41 @@ test('the swapped-in standby gets the persistent volume once the interrupted ins
       .attachments.some((a) => a.instanceId === standby.instanceId),
   );
   t.is(w.instance(standby.instanceId).tags[VOLUME_TAG], vol.volumeId);
+});
+
+test('a run that died between the standby attach and the detach: the run that finds the marker detaches with decrement and settles the swap', async (t) => {
+  const w = await fixedWorld({ min: 1, max: 6, size: 3 });
+  const standby = await stoppedStandby(w);
+  const victim = w.members('web')[0]!;
+  const warnedAt = w.clock.now();
+  // The first run: marker, standby started and attached (its record written), then it died.
+  await w.clock.drive(w.cloud.ec2.createTags([victim], { [INTERRUPTED_AT_TAG]: warnedAt.toISOString() }));
+  const hook = createStandbyHook({
+    cloud: w.cloud,
+    clock: w.clock,
+    logger: silentLogger,
+    standbysFor: () => [toInstance(w.instance(standby.instanceId))],
+    pollMs: 2_000,
+  });
+  const taken = await w.clock.drive(
+    hook.takeStandby({
+      groupName: 'web',
+      settings: settingsWithPool(),
+      interrupted: toInstance(w.instance(victim)),
+      deadline: new Date(warnedAt.getTime() + 120_000),
+      signal: new AbortController().signal,
+    }),
+  );
+  t.is(taken?.instanceId, standby.instanceId);
+  const g = w.region.asg.mustGet('web');
+  t.is(g.desired, 4, 'the attach added the standby');
+  // The message comes back to a run with no standby of its own.
+  const controller = controllerWith(w, []);
+  t.is(await w.clock.drive(controller.handleMessage(warning(victim, warnedAt), 'q1')), 'delete');
+  t.deepEqual(
+    w.detaches().map((d) => [d.ids, d.decrement]),
+    [[[victim], true]],
+  );
+  t.is(g.desired, 3, 'back to what the group had before the warning');
+  t.is(w.instance(standby.instanceId).tags[SWAPPED_IN_TAG], undefined, 'swap settled');
 });

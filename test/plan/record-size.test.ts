@@ -1,4 +1,10 @@
 import test from 'ava';
+import {
+  formatGroupSwap,
+  formatMemberSwap,
+  parseGroupSwap,
+  parseMemberSwap,
+} from '../../src/domain/swap-records.js';
 import { formatFallbackRecord } from '../../src/plan/fallback-record.js';
 import { formatReplacementRecord } from '../../src/plan/replacement-record.js';
 import { checkTags } from '../../src/sim/tag-rules.js';
@@ -38,4 +44,26 @@ test('replacement record: every field at its largest fits an instance tag', (t) 
   });
   t.true(value.length <= 256, `${value.length} characters: ${value}`);
   t.notThrows(() => checkTags('ec2', { 'spotmax:replacement': value }));
+});
+
+test('standby swap records: on the group and on the swapped-in standby, at their largest, fit and read back', (t) => {
+  const group = formatGroupSwap({ originalMax: 100_000, since: T });
+  const member = formatMemberSwap({
+    interrupted: 'i-0123456789abcdef0',
+    desiredAfter: 100_000,
+    units: 999,
+    since: T,
+  });
+  t.notThrows(() => checkTags('autoscaling', { 'spotmax:standby-swap': group }));
+  t.notThrows(() => checkTags('ec2', { 'spotmax:swapped-in': member }));
+  t.deepEqual(parseGroupSwap(group), { originalMax: 100_000, since: T });
+  t.deepEqual(parseMemberSwap(member), {
+    interrupted: 'i-0123456789abcdef0',
+    desiredAfter: 100_000,
+    units: 999,
+    since: T,
+  });
+  t.is(parseMemberSwap('for=i-1 desired=x units=1'), undefined);
+  t.is(parseMemberSwap('for=i-1 desired=3 units=0'), undefined);
+  t.is(parseGroupSwap('max=-1'), undefined);
 });

@@ -50,6 +50,63 @@ test('waiting: retires the old one once a member launched after `since` is InSer
   t.is(retire.reason, `retire ${old.instanceId}: replacement ${fresh.instanceId} is InService (lifetime)`);
 });
 
+test('waiting: no retirement while the group serves less than desired, even with a newcomer InService', (t) => {
+  // The newcomer may be Auto Scaling's replacement of an interrupted member (or a weighted overage already
+  // counted): retiring now would take the group further below desired.
+  const old = tagged({ since: minutesAgo(5) });
+  const before = instance({ ageMinutes: 6 });
+  const fresh = instance({ ageMinutes: 3 });
+  const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
+  const short = planGroup(planInput({ members: [old, before, fresh, pending], settings: s }));
+  t.false(short.actions.some((a) => a.kind === 'replacement-retire'));
+  t.is(short.requeueAfterSeconds, 20);
+  // The same group once every member serves: the retirement goes ahead.
+  const full = planGroup(
+    planInput({ members: [old, before, fresh, { ...pending, lifecycle: 'InService' }], settings: s }),
+  );
+  t.true(full.actions.some((a) => a.kind === 'replacement-retire' && a.target === old.instanceId));
+});
+
+test('waiting: past readyTimeoutMinutes while the group is short, the problem says so', (t) => {
+  const old = tagged({ since: minutesAgo(20) });
+  const fresh = instance({ ageMinutes: 3 });
+  const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };
+  const plan = planGroup(planInput({ members: [old, fresh, pending], settings: s }));
+  t.false(plan.actions.some((a) => a.kind === 'replacement-retire'));
+  t.true(
+    plan.problems.some((p) =>
+      p.includes('for the group to serve its desired capacity (2 of 3 units InService)'),
+    ),
+    plan.problems.join('\n'),
+  );
+});
+
+test('an old instance Auto Scaling terminated: its capacity waits while the group is short, but not past the visibility window', (t) => {
+  // The old one is terminated and out of the group (only EC2 still lists it); a member is still booting.
+  const members = [instance({ ageMinutes: 30 }), { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' }];
+  const gone = (sinceMinutes: number) => ({
+    ...tagged({ since: minutesAgo(sinceMinutes), addedCapacity: true }),
+    state: 'terminated' as const,
+  });
+  const takeBack = (sinceMinutes: number) =>
+    planGroup(planInput({ members, outsiders: [gone(sinceMinutes)], settings: s })).actions.find(
+      (a) => a.kind === 'replacement-retire',
+    );
+  t.is(takeBack(10), undefined, 'short: the units stay for now');
+  const late = takeBack(46);
+  t.truthy(late, 'EC2 lists a terminated instance for about an hour: taken back before it is forgotten');
+  t.regex(late!.reason, /take back the capacity added to replace .*left the group without spotmax/);
+  // Not short: taken back at once.
+  const full = planGroup(
+    planInput({
+      members: [members[0]!, { ...members[1]!, lifecycle: 'InService' }],
+      outsiders: [gone(10)],
+      settings: s,
+    }),
+  );
+  t.true(full.actions.some((a) => a.kind === 'replacement-retire'));
+});
+
 test('waiting: a Pending new member is not enough; requeue soon, no retire', (t) => {
   const old = tagged({ since: minutesAgo(2) });
   const pending = { ...instance({ ageMinutes: 1 }), lifecycle: 'Pending' };

@@ -26,15 +26,30 @@ test('the old instance fails its health check mid-replacement: the added capacit
   t.deepEqual([g.desired, g.max], [3, 3]);
   // Auto Scaling replaces it on its own ("Health checks for instances in an Auto Scaling group").
   w.region.asg.setUnhealthy(w.old);
-  const r = await w.pass();
-  const take = r?.groups[0]?.actions.find((a) => a.kind === 'replacement-retire');
-  t.regex(take?.reason ?? '', /take back the capacity added to replace .*Auto Scaling is taking it out/);
-  t.is(r?.groups[0]?.results.find((x) => x.action === take)?.status, 'done');
-  t.deepEqual([g.desired, g.max], [2, 2]);
-  for (let n = 0; n < 4; n++) {
+  // The take-back waits until the group serves its desired capacity again (Auto Scaling's own
+  // replacement InService), so lowering desired removes a surplus member, never a serving one too soon.
+  const takes: { reason: string; status?: string; serving: number }[] = [];
+  for (let n = 0; n < 8; n++) {
+    const serving = w
+      .members()
+      .filter((m) => m.lifecycleState === 'InService' && m.healthStatus !== 'Unhealthy').length;
+    const r = await w.pass();
+    for (const a of r?.groups[0]?.actions ?? [])
+      if (a.kind === 'replacement-retire')
+        takes.push({
+          reason: a.reason,
+          status: r?.groups[0]?.results.find((x) => x.action === a)?.status,
+          serving,
+        });
     await w.wait(61);
-    await w.pass();
   }
+  t.is(takes.length, 1, JSON.stringify(takes));
+  t.regex(
+    takes[0]?.reason ?? '',
+    /take back the capacity added to replace .*Auto Scaling is taking it out|left the group without spotmax/,
+  );
+  t.is(takes[0]?.status, 'done');
+  t.is(takes[0]?.serving, 3, 'taken back once the group served its desired 3');
   t.deepEqual([g.desired, g.max], [2, 2], 'lowered once, not again');
   t.is(w.members().filter((m) => m.lifecycleState === 'InService').length, 2);
   t.deepEqual(
@@ -87,4 +102,25 @@ test('a pass right after the ASG launched a member is not failed by EC2 not know
   const r = await w.pass();
   t.truthy(r, 'the pass completed');
   t.deepEqual(r?.groups[0]?.problems, []);
+});
+
+test('the old instance left and was terminated between two passes: its record is still read, the capacity taken back once', async (t) => {
+  const w = await agedGroup();
+  const g = w.group();
+  await w.pass();
+  t.deepEqual([g.desired, g.max], [3, 3]);
+  w.region.asg.setUnhealthy(w.old);
+  // No pass while Auto Scaling terminates it, takes it out and launches its own replacement.
+  await w.wait(10 * 60);
+  t.false(g.members.has(w.old), 'no longer a member');
+  t.is(w.instance(w.old).state, 'terminated');
+  const r = await w.pass();
+  const take = r?.groups[0]?.actions.find((a) => a.kind === 'replacement-retire');
+  t.regex(take?.reason ?? '', /take back the capacity added to replace .*left the group without spotmax/);
+  for (let n = 0; n < 4; n++) {
+    await w.wait(61);
+    await w.pass();
+  }
+  t.deepEqual([g.desired, g.max], [2, 2], 'lowered once');
+  t.is(w.members().filter((m) => m.lifecycleState === 'InService').length, 2);
 });

@@ -1,58 +1,14 @@
 import test from 'ava';
-import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
-import { STANDBY_FOR_TAG, STANDBY_SWAP_TAG } from '../../src/domain/tags.js';
-import type { Instance } from '../../src/domain/types.js';
-import { silentLogger } from '../../src/ports/logger.js';
+import { STANDBY_SWAP_TAG } from '../../src/domain/tags.js';
 import { toInstance } from '../../src/sim/ec2-port.js';
-import type { ScenarioInput } from '../../src/sim/scenario.js';
-import { settings } from '../plan/factories.js';
-import { type World, webGroup, world } from './world.js';
+import { reclaimed, take, withPool } from './swap-world.js';
+import type { World } from './world.js';
 
 // Issue 11 rule 3 for the standby swap: the attach added the standby's units to desired, and the detach
 // with decrement of the interrupted instance was to take them out again. When the interrupted instance
 // has left the group by other hands first (the reclaim, then Auto Scaling's health check replacing it),
 // there is nothing to detach: the swap takes back what it added, exactly once, and only while desired is
 // what the attach left.
-
-const pool = settings({ standby: { size: 2, startTimeoutSeconds: 30 } });
-
-async function withPool(group: Partial<ScenarioInput['groups'][number]>) {
-  const w = await world(pool, { groups: [webGroup(group)], timings: { start: { median: 6, p99: 6 } } });
-  await w.pass();
-  await w.wait(61);
-  await w.pass();
-  await w.wait(46);
-  return w;
-}
-
-const standbys = (w: World) =>
-  w.instances().filter((i) => i.tags[STANDBY_FOR_TAG] === 'web' && i.state !== 'terminated');
-
-function take(w: World, interrupted: Instance) {
-  const hook = createStandbyHook({
-    cloud: w.cloud,
-    clock: w.clock,
-    logger: silentLogger,
-    standbysFor: () => standbys(w).map(toInstance),
-    pollMs: 2_000,
-  });
-  return w.clock.drive(
-    hook.takeStandby({
-      groupName: 'web',
-      settings: pool,
-      interrupted,
-      deadline: new Date(w.clock.now().getTime() + 110_000),
-      signal: new AbortController().signal,
-    }),
-  );
-}
-
-/** The interrupted member is reclaimed and Auto Scaling's health check takes it out of the group. */
-async function goneByOthers(w: World, id: string) {
-  w.region.ec2.terminate(w.instance(id));
-  await w.wait(90);
-  return !w.group().members.has(id);
-}
 
 const member = (w: World) =>
   toInstance(w.instance(w.members().find((m) => m.lifecycleState === 'InService')!.instanceId));
@@ -63,7 +19,7 @@ test('the interrupted instance gone by other hands: the swap takes back the capa
   const got = await take(w, interrupted);
   t.truthy(got);
   t.is(w.group().desired, 3, 'the attach added the standby');
-  t.true(await goneByOthers(w, interrupted.instanceId));
+  t.true(await reclaimed(w, interrupted.instanceId));
   t.is(w.group().desired, 3, 'Auto Scaling replaced it without changing desired');
   await w.clock.drive(got!.finish!('already-gone'));
   t.is(w.group().desired, 2, 'taken back');
@@ -80,7 +36,7 @@ test('fixed-size group: the take-back comes before MaxSize is restored, so both 
   const interrupted = member(w);
   const got = await take(w, interrupted);
   t.like(w.group(), { desired: 3, max: 3 });
-  t.true(await goneByOthers(w, interrupted.instanceId));
+  t.true(await reclaimed(w, interrupted.instanceId));
   await w.clock.drive(got!.finish!('already-gone'));
   t.like(w.group(), { desired: 2, max: 2, min: 2 });
   t.is(w.group().tags.get(STANDBY_SWAP_TAG), undefined);
@@ -90,7 +46,7 @@ test('no take-back when desired changed since the attach (someone else decided) 
   const w = await withPool({ desired: 2, max: 6 });
   const interrupted = member(w);
   const got = await take(w, interrupted);
-  t.true(await goneByOthers(w, interrupted.instanceId));
+  t.true(await reclaimed(w, interrupted.instanceId));
   await w.clock.drive(w.cloud.autoscaling.updateGroup('web', { desired: 5 }));
   await w.clock.drive(got!.finish!('already-gone'));
   t.is(w.group().desired, 5);

@@ -1,8 +1,9 @@
 import type { GroupSettings } from '../../config/schema.js';
 import { DeadlineError, describeError } from '../../domain/errors.js';
 import type { SpotInterruptionEvent, StateChangeEvent } from '../../domain/events.js';
-import { INTERRUPTED_AT_TAG } from '../../domain/tags.js';
-import type { Instance } from '../../domain/types.js';
+import { parseMemberSwap } from '../../domain/swap-records.js';
+import { INTERRUPTED_AT_TAG, SWAPPED_IN_TAG } from '../../domain/tags.js';
+import type { Group, Instance } from '../../domain/types.js';
 import { countForGroup, secondsForGroup } from '../../observability/group-metrics.js';
 import { MetricNames } from '../../observability/metric-names.js';
 import { actionDetailType } from '../../observability/notices.js';
@@ -106,11 +107,24 @@ export async function handleInterruption(
   if (wait > 0 && !ctx.dryRun) await ctx.clock.sleep(wait, signal);
   // Marked by another run (a replica that could not claim it, or ours before a crash): that run may have
   // detached it meanwhile. Without the claim the marker alone said "released", not "detached".
-  if (marker && !ctx.dryRun && !(await stillMember(ctx, groupName, ev.instanceId)))
-    return done(`${ev.instanceId} already left ${groupName}: the run that marked it detached it`);
+  let swappedIn: string | undefined;
+  if (marker && !ctx.dryRun) {
+    const fresh = await freshGroup(ctx, groupName, ev.instanceId);
+    if (fresh !== 'unknown' && (!fresh || !isMember(fresh, ev.instanceId)))
+      return done(`${ev.instanceId} already left ${groupName}: the run that marked it detached it`);
+    // That run may also have swapped a standby in (its attach added the units) and died before the
+    // detach with decrement that takes them out again: finish the swap now rather than have Auto Scaling
+    // launch a replacement on top of the standby until the reconciler takes the units back.
+    if (fresh !== 'unknown') swappedIn = await standbySwappedInFor(ctx, fresh, ev.instanceId);
+  }
   const replacement = await standbyInTime(ctx, standby, deadline.getTime() - ctx.releaseMarginMs);
-  const decrement = detachDecrement(entry.resolved.group, replacement !== undefined, ev.instanceId);
-  if (decrement.note) log.info({ standby: replacement?.instanceId }, decrement.note);
+  const decrement = swappedIn
+    ? {
+        decrement: true,
+        note: `standby ${swappedIn} was swapped in for ${ev.instanceId} by the run that marked it: detaching with decrement to finish the swap`,
+      }
+    : detachDecrement(entry.resolved.group, replacement !== undefined, ev.instanceId);
+  if (decrement.note) log.info({ standby: replacement?.instanceId ?? swappedIn }, decrement.note);
   let result: Awaited<ReturnType<typeof ctx.coalescer.detach>> | undefined;
   try {
     result = await ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline);
@@ -124,6 +138,17 @@ export async function handleInterruption(
         log.warn(
           { err: describeError(err) },
           'finishing the standby swap failed; the reconciler finishes it',
+        ),
+      );
+  }
+  if (swappedIn && result.status === 'detached') {
+    // The units are out of desired again: the swap's record goes (the reconciler would only remove it).
+    await ctx.cloud.ec2
+      .deleteTags([swappedIn], [SWAPPED_IN_TAG])
+      .catch((err) =>
+        log.warn(
+          { standby: swappedIn, err: describeError(err) },
+          `removing ${SWAPPED_IN_TAG} from ${swappedIn} failed; the reconciler removes it`,
         ),
       );
   }
@@ -162,17 +187,52 @@ export async function handleInterruption(
 }
 
 /** Whether the instance is still an InService or Standby member of the group; true when unknown. */
-async function stillMember(ctx: HandlerContext, groupName: string, instanceId: string): Promise<boolean> {
+/**
+ * The group as Auto Scaling shows it now, undefined when it is gone, 'unknown' when it cannot be read
+ * (then the detach goes ahead: a needless detach is refused, a missed one loses the replacement).
+ */
+async function freshGroup(
+  ctx: HandlerContext,
+  groupName: string,
+  instanceId: string,
+): Promise<Group | undefined | 'unknown'> {
   try {
     const [group] = await ctx.cloud.autoscaling.describeGroups([groupName]);
-    const member = group?.members.find((m) => m.instanceId === instanceId);
-    return member !== undefined && !LEAVING_LIFECYCLE.test(member.lifecycleState);
+    return group;
   } catch (err) {
     ctx.logger.warn(
       { group: groupName, instance: instanceId, err: describeError(err) },
       `checking whether ${instanceId} is still in ${groupName} failed; detaching it`,
     );
-    return true;
+    return 'unknown';
+  }
+}
+
+const isMember = (group: Group, instanceId: string): boolean => {
+  const member = group.members.find((m) => m.instanceId === instanceId);
+  return member !== undefined && !LEAVING_LIFECYCLE.test(member.lifecycleState);
+};
+
+/** A member of `group` carrying the swap record of a standby attached for `instanceId`, if any. */
+async function standbySwappedInFor(
+  ctx: HandlerContext,
+  group: Group,
+  instanceId: string,
+): Promise<string | undefined> {
+  const others = group.members
+    .filter((m) => m.instanceId !== instanceId && !LEAVING_LIFECYCLE.test(m.lifecycleState))
+    .map((m) => m.instanceId);
+  if (others.length === 0) return undefined;
+  try {
+    const described = await ctx.cloud.ec2.describeInstances(others);
+    return described.find((i) => parseMemberSwap(i.tags[SWAPPED_IN_TAG])?.interrupted === instanceId)
+      ?.instanceId;
+  } catch (err) {
+    ctx.logger.warn(
+      { group: group.name, instance: instanceId, err: describeError(err) },
+      `looking for a standby swapped in for ${instanceId} failed; detaching without it`,
+    );
+    return undefined;
   }
 }
 

@@ -181,13 +181,20 @@ async function gatherOutsiders(
   for (const key of [REPLACEMENT_TAG, FALLBACK_FOR_TAG]) {
     try {
       // DescribeInstances' tag-key filter: authoritative (observe.ts says why not the Tagging API).
-      tagged.push(...(await cloud.ec2.findInstanceIdsByTag(key, scopes[key])));
+      // Terminated old instances too: one Auto Scaling took out between two passes may still carry
+      // capacity added for it (plan/replacement.ts inFlightReplacements).
+      tagged.push(
+        ...(await cloud.ec2.findInstanceIdsByTag(key, scopes[key], { terminated: key === REPLACEMENT_TAG })),
+      );
     } catch (err) {
       for (const e of out.values())
         e.problems.push(`could not list instances with ${key}: ${describeError(err)}`);
     }
   }
-  const retiringIds = tagged.filter((id) => !known.has(id));
+  // Not `known`: the observation may still hold an old instance that left its group since (it was a
+  // member when last described); only a current member is covered by the members' own read.
+  const members = new Set(observation.groups.flatMap((g) => g.members.map((m) => m.instanceId)));
+  const retiringIds = tagged.filter((id) => !members.has(id));
   const ids = [...new Set([...wanted.keys(), ...retiringIds])];
   if (ids.length === 0) return;
   let described: Instance[];

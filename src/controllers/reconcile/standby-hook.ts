@@ -7,6 +7,7 @@ import {
   STANDBY_TEMPLATE_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
   STANDBY_UNSTARTABLE_TAG,
+  SWAPPED_IN_TAG,
 } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import { MetricNames } from '../../observability/metric-names.js';
@@ -106,7 +107,8 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
   const release = async (id: string, why: string, log: Logger) => {
     taking.delete(id);
     try {
-      await cloud.ec2.deleteTags([id], [STANDBY_CLAIMED_TAG]);
+      // The swap record too, when the attach was refused after it was written.
+      await cloud.ec2.deleteTags([id], [STANDBY_CLAIMED_TAG, SWAPPED_IN_TAG]);
     } catch (err) {
       log.warn(
         { standby: id, err: describeError(err) },
@@ -210,8 +212,14 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           await release(id, 'running too late to attach before the deadline', log);
           return undefined;
         }
-        finish = (await headroom.attach(groupName, id, (group && unitsOfType(group, pick.instanceType)) ?? 1))
-          .finish;
+        finish = (
+          await headroom.attach(
+            groupName,
+            id,
+            interrupted.instanceId,
+            (group && unitsOfType(group, pick.instanceType)) ?? 1,
+          )
+        ).finish;
       } catch (err) {
         await release(id, describeError(err), log);
         throw err;

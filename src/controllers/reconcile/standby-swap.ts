@@ -1,5 +1,11 @@
 import { describeError, SpotmaxError } from '../../domain/errors.js';
-import { STANDBY_SWAP_TAG } from '../../domain/tags.js';
+import {
+  formatGroupSwap,
+  formatMemberSwap,
+  type GroupSwapRecord,
+  parseGroupSwap,
+} from '../../domain/swap-records.js';
+import { STANDBY_SWAP_TAG, SWAPPED_IN_TAG } from '../../domain/tags.js';
 import type { Group } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
@@ -12,27 +18,13 @@ import type { SwapDetachOutcome } from '../interruption/standby-hook.js';
 // works as is. The swap raises MaxSize by what it needs, attaches, and once the interrupted instance is
 // detached with decrement (desired back where it was) puts MaxSize back. The original MaxSize is written
 // to a group tag before MaxSize changes, so a process that dies mid-swap leaves a record the reconciler
-// finishes (plan/standby.ts, action standby-swap-restore).
+// finishes (plan/standby.ts, action standby-swap-restore). In every group, with headroom or not, the
+// standby carries `spotmax:swapped-in` from just before the attach until the detach with decrement (or
+// the take-back) is done: a process that dies in between leaves the attach's units in desired, and the
+// reconciler takes them back once (plan/swap-settle.ts, action standby-swap-settle).
 
-export interface SwapRecord {
-  originalMax: number;
-  since?: Date;
-}
-
-export function formatSwapRecord(r: SwapRecord): string {
-  return `max=${r.originalMax}${r.since ? ` since=${r.since.toISOString()}` : ''}`;
-}
-
-export function parseSwapRecord(value: string | undefined): SwapRecord | undefined {
-  const max = value?.match(/(?:^|\s)max=(\d+)(?:\s|$)/);
-  if (!max) return undefined;
-  const since = value?.match(/(?:^|\s)since=(\S+)/)?.[1];
-  const at = since ? new Date(since) : undefined;
-  return { originalMax: Number(max[1]), ...(at && !Number.isNaN(at.getTime()) ? { since: at } : {}) };
-}
-
-export const swapRecordOf = (group: Group): SwapRecord | undefined =>
-  parseSwapRecord(group.tags.find((t) => t.key === STANDBY_SWAP_TAG)?.value);
+const swapRecordOf = (group: Group): GroupSwapRecord | undefined =>
+  parseGroupSwap(group.tags.find((t) => t.key === STANDBY_SWAP_TAG)?.value);
 
 interface GroupSwaps {
   /** Swaps of this group between their attach and the end of their detach. */
@@ -44,7 +36,7 @@ interface GroupSwaps {
 }
 
 export interface SwapHeadroomDeps {
-  cloud: Pick<Cloud, 'autoscaling'>;
+  cloud: Pick<Cloud, 'autoscaling' | 'ec2'>;
   clock: Clock;
   logger: Logger;
 }
@@ -59,11 +51,13 @@ export class SwapHeadroom {
    * Attaches `standbyId` to `groupName`, raising MaxSize first when desired + its units (1, or its weight
    * in a weighted group: plan/units.ts) would exceed it. Returns `finish`, to call once the interrupted
    * instance's detach is over (or has failed): the last open swap of the group restores MaxSize and
-   * removes the record.
+   * removes the record. After a failed detach the standby keeps its `spotmax:swapped-in` record: the
+   * attach's units may still be in desired, and the reconciler settles them.
    */
   async attach(
     groupName: string,
     standbyId: string,
+    interruptedId: string,
     units = 1,
   ): Promise<{ finish: (detach?: SwapDetachOutcome) => Promise<void> }> {
     const st = this.state(groupName);
@@ -76,11 +70,12 @@ export class SwapHeadroom {
       finished = true;
       if (detach === 'already-gone' && desiredAfter !== undefined)
         await this.takeBack(groupName, standbyId, units, desiredAfter);
+      if (detach !== 'failed') await this.settled(groupName, standbyId);
       st.open--;
       if (st.open === 0) await this.restore(groupName, st);
     };
     const run = st.queue.then(async () => {
-      desiredAfter = await this.attachOne(groupName, standbyId, units, st);
+      desiredAfter = await this.attachOne(groupName, standbyId, interruptedId, units, st);
     });
     st.queue = run.catch(() => undefined);
     try {
@@ -104,6 +99,7 @@ export class SwapHeadroom {
   private async attachOne(
     groupName: string,
     standbyId: string,
+    interruptedId: string,
     units: number,
     st: GroupSwaps,
   ): Promise<number> {
@@ -117,7 +113,7 @@ export class SwapHeadroom {
         await cloud.autoscaling.putGroupTags(groupName, [
           {
             key: STANDBY_SWAP_TAG,
-            value: formatSwapRecord({ originalMax, since: clock.now() }),
+            value: formatGroupSwap({ originalMax, since: clock.now() }),
             propagateAtLaunch: false,
           },
         ]);
@@ -137,9 +133,32 @@ export class SwapHeadroom {
         `raised MaxSize of ${groupName} to ${max} for the standby swap (desired ${group.desired} = MaxSize ${group.max})`,
       );
     }
+    // AttachInstances adds the standby's units to desired ("Detach or attach instances"). Recorded on the
+    // standby first: one tag write on the warning's path buys a desired capacity that survives a crash.
+    const desiredAfter = group.desired + units;
+    await cloud.ec2.createTags([standbyId], {
+      [SWAPPED_IN_TAG]: formatMemberSwap({
+        interrupted: interruptedId,
+        desiredAfter,
+        units,
+        since: clock.now(),
+      }),
+    });
     await cloud.autoscaling.attachInstances(groupName, [standbyId]);
-    // AttachInstances adds the standby's units to desired ("Detach or attach instances").
-    return group.desired + units;
+    return desiredAfter;
+  }
+
+  /** The swap's units are out of desired again (or were never in): its record goes. */
+  private async settled(groupName: string, standbyId: string): Promise<void> {
+    try {
+      await this.deps.cloud.ec2.deleteTags([standbyId], [SWAPPED_IN_TAG]);
+    } catch (err) {
+      // Left behind, the record is settled by the reconciler: desired no longer matches it, so it only goes.
+      this.deps.logger.warn(
+        { group: groupName, standby: standbyId, err: describeError(err) },
+        `removing ${SWAPPED_IN_TAG} from ${standbyId} failed; the reconciler removes it`,
+      );
+    }
   }
 
   /**

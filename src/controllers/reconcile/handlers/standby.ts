@@ -5,9 +5,11 @@ import {
   STANDBY_SWAP_TAG,
   STANDBY_TEMPLATE_TAG,
   STANDBY_TEMPLATE_VERSION_TAG,
+  SWAPPED_IN_TAG,
 } from '../../../domain/tags.js';
 import type { ActionHandlers } from '../executor.js';
 import { rememberStandbyLaunch } from '../recent-launches.js';
+import { freshGroup } from './cloud-reads.js';
 
 /** The standby pool: launch On-Demand from the group's template, stop (or hibernate), terminate. */
 export const standbyHandlers: ActionHandlers = {
@@ -85,5 +87,29 @@ export const standbyHandlers: ActionHandlers = {
     }
     // The record goes last: a crash before this line repeats an update that is already done.
     await ctx.cloud.autoscaling.deleteGroupTags(a.group, [STANDBY_SWAP_TAG]);
+  },
+  'standby-swap-settle': async (a, ctx) => {
+    if (a.takeBack) {
+      // Planned from an observation that may be a pass old: decided again on a fresh read, so a scaling
+      // change since, or a take-back already done by a pass that died before removing the record, wins.
+      const group = await freshGroup(ctx, a.group);
+      if (group.desired === a.desiredAfter && group.desired - a.units >= group.min) {
+        try {
+          await ctx.cloud.autoscaling.updateGroup(a.group, { desired: group.desired - a.units });
+        } catch (err) {
+          throw new SpotmaxError(
+            `taking back the ${a.units} unit(s) standby ${a.target} added to ${a.group} for ${a.interrupted}`,
+            { cause: err },
+          );
+        }
+      } else {
+        ctx.logger.info(
+          { group: a.group, standby: a.target, desired: group.desired, desiredAfter: a.desiredAfter },
+          `not taking back standby ${a.target}'s units in ${a.group}: desired is ${group.desired} now, not ${a.desiredAfter}${group.desired - a.units < group.min ? ` (or MinSize ${group.min} forbids)` : ''}`,
+        );
+      }
+    }
+    // The record goes last: a crash before this line finds desired lowered, and only removes it.
+    await ctx.cloud.ec2.deleteTags([a.target], [SWAPPED_IN_TAG]);
   },
 };
