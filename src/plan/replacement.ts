@@ -99,6 +99,11 @@ function lastChance(flight: InFlight & { record: ReplacementRecord }, now: Date)
   );
 }
 
+/** Overdue members replaced at once: at most one in URGENT_SHARE of the group (or maxConcurrent). */
+const URGENT_SHARE = 10;
+
+const listIds = (ids: string[]) => (ids.length <= 5 ? ids.join(', ') : `${ids.slice(0, 5).join(', ')}, …`);
+
 /** Capacity was added for this replacement and our own detach (which takes it back) has not begun. */
 function capacityPending(r: ReplacementRecord): boolean {
   return r.step === 'waiting' || r.step === 'releasing';
@@ -327,8 +332,20 @@ export function planReplacements(
     }
   }
 
-  // New replacements: urgent ones always, the rest within the budget.
+  // New replacements: the rest within maxConcurrent; urgent ones (past durationHours) beyond it, but
+  // at most a tenth of the group of them in flight. A fleet launched together ages together: starting every overdue
+  // member's replacement at once raised desired by the group's size, and at region scale the writes each
+  // needs (records, detaches) outran EC2's request rate, so replacements started faster than they
+  // finished (17,106 in flight and desired 68,269 for 50,000 after 8 simulated hours of scale-large).
+  // An overdue member's replacement retires it without waiting for its newcomer, so a tenth a pass
+  // still gets through the group in minutes.
   let budget = settings.replacement.maxConcurrent - flights.length;
+  const urgentCap = Math.max(
+    settings.replacement.maxConcurrent,
+    Math.ceil(group.members.length / URGENT_SHARE),
+  );
+  let urgentBudget = urgentCap - flights.filter((f) => overdue.has(f.instance.instanceId)).length;
+  const urgentHeld: string[] = [];
   const busy = new Set(flights.map((f) => f.instance.instanceId));
   const eligible = new Map(
     membersWithInstances(input)
@@ -360,7 +377,12 @@ export function planReplacements(
       held.push(c.instanceId);
       continue;
     }
+    if (c.urgent && urgentBudget <= 0) {
+      urgentHeld.push(c.instanceId);
+      continue;
+    }
     budget--;
+    urgentBudget--;
     part.actions.push({
       kind: 'replacement-add-capacity',
       group: group.name,
@@ -375,6 +397,12 @@ export function planReplacements(
       part.problems.push(
         `not replacing ${v.member.instanceId} on its rebalance recommendation: the group's Capacity Rebalancing replaces it (CapacityRebalance=true)`,
       );
+  }
+  if (urgentHeld.length > 0) {
+    part.problems.push(
+      `${urgentHeld.length} member(s) past durationHours wait for the replacements in flight (at most ${urgentCap} at once, a tenth of the group): ${listIds(urgentHeld)}`,
+    );
+    part.requeueAfterSeconds = soonest(part.requeueAfterSeconds, WAIT_REQUEUE_SECONDS);
   }
   if (refreshHeld.length > 0) {
     part.problems.push(`not replacing during the instance refresh: ${refreshHeld.join(', ')}`);

@@ -118,3 +118,20 @@ test('rebalance: retire-requested instances are replaced before aged ones, withi
   t.is(a[0]?.why, 'rebalance');
   t.regex(a[0]!.reason, /rebalance recommendation/);
 });
+
+test('a fleet past durationHours all at once: a tenth of the group is replaced at a time, the rest wait and are named', (t) => {
+  const members = Array.from({ length: 30 }, () => instance({ ageMinutes: 5 * 60 }));
+  const plan = planGroup(
+    planInput({
+      members,
+      settings: settings({ lifetime: { durationHours: 4 }, replacement: { maxConcurrent: 1 } }),
+    }),
+  );
+  const adds = plan.actions.filter((a) => a.kind === 'replacement-add-capacity');
+  t.is(adds.length, 3, 'ceil(30 / 10), beyond maxConcurrent 1');
+  t.true(
+    plan.problems.some((p) =>
+      p.startsWith('27 member(s) past durationHours wait for the replacements in flight (at most 3 at once'),
+    ),
+  );
+});
