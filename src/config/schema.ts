@@ -235,7 +235,9 @@ export const specSchema = z
           .positive()
           .max(24 * 365)
           .optional()
-          .describe('No instance lives past this. Seed: instance_duration_hours.'),
+          .describe(
+            'No instance lives past this, give or take the minutes its replacement takes: members past it are replaced beyond replacement.maxConcurrent, up to a tenth of the group at a time. Seed: instance_duration_hours.',
+          ),
         guaranteeMinutes: z
           .number()
           .int()
