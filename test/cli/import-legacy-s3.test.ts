@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { PassThrough } from 'node:stream';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import test from 'ava';
-import { main } from '../../src/main.js';
+import { runMain } from '../helpers/cli.js';
 import { type Moto, startMoto, TEST_CREDENTIALS } from '../helpers/moto.js';
 
 // import-legacy reads max_group's service_config.json from S3, where its users keep it, through the real
@@ -35,16 +34,7 @@ test.after.always(async () => {
   await moto?.stop();
 });
 
-async function cli(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(args, { AWS_ENDPOINT_URL: moto.endpoint }, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runMain(args, { AWS_ENDPOINT_URL: moto.endpoint });
 
 test('import-legacy s3://bucket/key converts the object as it would the file', async (t) => {
   const fromS3 = await cli(['import-legacy', 's3://max-group-config/prod/service_config.json']);

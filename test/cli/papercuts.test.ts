@@ -6,8 +6,8 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import test from 'ava';
-import { main } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { runMain } from '../helpers/cli.js';
 import { type Moto, startMoto, TEST_CREDENTIALS } from '../helpers/moto.js';
 
 // Issue 15, item 5: papercuts a new user met, each shown failing before its fix.
@@ -23,17 +23,6 @@ test.before(async () => {
 test.after.always(async () => {
   await moto?.stop();
 });
-
-async function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(args, env, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
 
 /** The CLI in a child process with exactly this environment (plus PATH), from a temporary HOME. */
 async function spawnCli(args: string[], env: Record<string, string>, shellTail = '') {
@@ -122,15 +111,15 @@ test('validate with no path checks SPOTMAX_POLICIES, not ./policies', async (t) 
     join(dir, 'bad.yaml'),
     'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata: { name: x }\nspec:\n  standbye: {}\n',
   );
-  const r = await cli(['validate'], { SPOTMAX_POLICIES: dir });
+  const r = await runMain(['validate'], { SPOTMAX_POLICIES: dir });
   t.is(r.code, 1);
   t.regex(r.stdout, /bad\.yaml:5:3: unknown field "standbye"/);
-  const ok = await cli(['validate']);
+  const ok = await runMain(['validate']);
   t.is(ok.code, 0, 'without it, ./policies (valid) is checked');
 });
 
 test('run --port abc is a user error before anything starts', async (t) => {
-  const r = await cli(['run', '--cloud', 'sim', '--port', 'abc']);
+  const r = await runMain(['run', '--cloud', 'sim', '--port', 'abc']);
   t.is(r.code, 1);
   t.regex(r.stderr, /--port must be a port number, got "abc"/);
   t.is(r.stdout, '', 'the demo never began');

@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { main } from '../../src/main.js';
 import { seedGroup, testClients } from '../helpers/aws-fixtures.js';
+import { runMain } from '../helpers/cli.js';
 import { type Moto, startMoto, TEST_CREDENTIALS, TEST_REGION } from '../helpers/moto.js';
 
 // plan/apply end to end: the real CLI entry point, the real AWS adapters, moto over HTTP.
@@ -37,21 +36,8 @@ test.after.always(async () => {
   await moto?.stop();
 });
 
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  return { io: { stdout: out, stderr: err }, text: () => ({ stdout, stderr }) };
-}
-
-async function run(args: string[], env: Record<string, string | undefined> = {}) {
-  const c = capture();
-  const code = await main(args, { AWS_REGION: TEST_REGION, AWS_ENDPOINT_URL: moto.endpoint, ...env }, c.io);
-  return { code, ...c.text() };
-}
+const run = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runMain(args, { AWS_REGION: TEST_REGION, AWS_ENDPOINT_URL: moto.endpoint, ...env });
 
 interface JsonGroup {
   name: string;
@@ -191,10 +177,9 @@ test.serial('text and markdown formats show managed state, provenance and reason
 });
 
 test.serial('plan without a region fails as a user error and says what to set', async (t) => {
-  const c = capture();
-  const code = await main(['plan'], { AWS_ENDPOINT_URL: moto.endpoint }, c.io);
-  t.is(code, 1);
-  t.regex(c.text().stderr, /no AWS region configured: pass --region or set AWS_REGION/);
+  const r = await runMain(['plan'], { AWS_ENDPOINT_URL: moto.endpoint });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /no AWS region configured: pass --region or set AWS_REGION/);
 });
 
 test.serial('plan with a broken policy folder fails with file:line:col', async (t) => {

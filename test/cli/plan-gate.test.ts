@@ -1,9 +1,8 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { main } from '../../src/main.js';
+import { runMain } from '../helpers/cli.js';
 
 // `plan` gates a pipeline like terraform's: --detailed-exitcode (0 no changes, 2 changes pending, 1
 // problems or an error), --group to narrow it, a summary line first; `apply` counts a dry run apart and
@@ -51,18 +50,7 @@ test.before(async () => {
   await writeFile(scenario, SCENARIO);
 });
 
-async function cli(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(args, {}, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
-
-const plan = (...args: string[]) => cli(['plan', '--cloud', 'sim', '--scenario', scenario, ...args]);
+const plan = (...args: string[]) => runMain(['plan', '--cloud', 'sim', '--scenario', scenario, ...args]);
 
 test('--detailed-exitcode: 0 no changes, 2 changes pending, 1 problems; without it 0', async (t) => {
   const none = await plan('--detailed-exitcode', '--group', 'web-a');
@@ -84,7 +72,7 @@ test('--detailed-exitcode: 0 no changes, 2 changes pending, 1 problems; without 
 });
 
 test('--detailed-exitcode: an error is 1, never 2 (which would read as changes pending)', async (t) => {
-  const r = await cli([
+  const r = await runMain([
     'plan',
     '--cloud',
     'sim',
@@ -121,7 +109,7 @@ test('markdown carries the summary line at the top, before the table', async (t)
 });
 
 test('apply --dry-run: nothing counted as taken, and each action printed once', async (t) => {
-  const r = await cli(['apply', '--cloud', 'sim', '--scenario', scenario, '--dry-run']);
+  const r = await runMain(['apply', '--cloud', 'sim', '--scenario', scenario, '--dry-run']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^0 action\(s\) taken, 3 not taken \(dry run\), 0 failed\.$/m);
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('dry-run '));
@@ -129,7 +117,7 @@ test('apply --dry-run: nothing counted as taken, and each action printed once', 
   for (const id of r.stdout.match(/i-[0-9a-f]+/g) ?? [])
     t.is((r.stdout + r.stderr).split(id).length - 1, 1, `${id} printed once across stdout and stderr`);
 
-  const applied = await cli(['apply', '--cloud', 'sim', '--scenario', scenario]);
+  const applied = await runMain(['apply', '--cloud', 'sim', '--scenario', scenario]);
   t.is(applied.code, 0, applied.stderr);
   t.regex(applied.stdout, /^3 action\(s\) taken, 0 failed\.$/m);
   t.is(applied.stderr, '', 'the result lines are the only copy');

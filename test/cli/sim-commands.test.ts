@@ -1,23 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { main } from '../../src/main.js';
+import { runMain } from '../helpers/cli.js';
 
 // plan, apply and validate on the built-in simulated region (`--cloud sim`): a newcomer tries them
 // without AWS. And `run`'s flags that belong to one cloud are refused on the other, never ignored.
-
-async function cli(args: string[], env: Record<string, string | undefined> = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(args, env, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
 
 interface PlanJson {
   region: string;
@@ -26,7 +14,7 @@ interface PlanJson {
 }
 
 test('plan --cloud sim --format json: the demo scenario at its start, and an hour in with --at', async (t) => {
-  const start = await cli(['plan', '--cloud', 'sim', '--format', 'json']);
+  const start = await runMain(['plan', '--cloud', 'sim', '--format', 'json']);
   t.is(start.code, 0, start.stderr);
   const plan = JSON.parse(start.stdout) as PlanJson;
   t.is(plan.region, 'us-east-1');
@@ -42,19 +30,21 @@ test('plan --cloud sim --format json: the demo scenario at its start, and an hou
   t.true(web.actions.some((a) => a.kind === 'tag-instance'));
   t.is(web.actions.filter((a) => a.kind === 'launch-standby').length, 2);
 
-  const later = JSON.parse((await cli(['plan', '--cloud', 'sim', '--format', 'json', '--at', '1h'])).stdout);
+  const later = JSON.parse(
+    (await runMain(['plan', '--cloud', 'sim', '--format', 'json', '--at', '1h'])).stdout,
+  );
   t.is(Date.parse(later.generatedAt) - Date.parse(plan.generatedAt), 3_600_000);
 });
 
 test('apply --cloud sim acts on the simulated region and reports what it did', async (t) => {
-  const r = await cli(['apply', '--cloud', 'sim', '--at', '10m']);
+  const r = await runMain(['apply', '--cloud', 'sim', '--at', '10m']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^done {5}\S+: tag-instance /m);
   t.regex(r.stdout, /\d+ action\(s\) taken, 0 failed\./);
 });
 
 test('validate --cloud sim checks the scenario and that its groups find their policies', async (t) => {
-  const ok = await cli(['validate', '--cloud', 'sim', '--scenario', 'bench/scenarios/storm.yaml']);
+  const ok = await runMain(['validate', '--cloud', 'sim', '--scenario', 'bench/scenarios/storm.yaml']);
   t.is(ok.code, 0, ok.stdout + ok.stderr);
   t.regex(ok.stdout, /ok: scenario "storm", \d+ group\(s\)/);
 
@@ -64,7 +54,14 @@ test('validate --cloud sim checks the scenario and that its groups find their po
     join(dir, 'other.yaml'),
     'apiVersion: spotmax/v1\nkind: GroupPolicy\nmetadata: { name: other }\nspec: {}\n',
   );
-  const missing = await cli(['validate', '--cloud', 'sim', '--scenario', 'bench/scenarios/calm.yaml', dir]);
+  const missing = await runMain([
+    'validate',
+    '--cloud',
+    'sim',
+    '--scenario',
+    'bench/scenarios/calm.yaml',
+    dir,
+  ]);
   t.is(missing.code, 1);
   // Each problem names the scenario file and the line of the tag that names the policy.
   t.regex(missing.stdout, /calm\.yaml:21:27: group web-01: .*sim-web/);
@@ -87,7 +84,7 @@ test('a flag that belongs to the other cloud is refused with a message naming it
     ],
   ];
   for (const [args, message] of cases) {
-    const r = await cli(args);
+    const r = await runMain(args);
     t.is(r.code, 1, args.join(' '));
     t.regex(r.stderr, message, args.join(' '));
   }
@@ -101,10 +98,10 @@ test('simulate refuses policies that do not fit the scenario: a named policy mis
   );
   const out = await mkdtemp(join(tmpdir(), 'spotmax-simulate-out-'));
   const base = ['simulate', '--scenario', 'bench/scenarios/storm.yaml', '--out', out, '--duration', '5m'];
-  const missing = await cli([...base, '--policies', dir]);
+  const missing = await runMain([...base, '--policies', dir]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /group web-01: spotmax:policy=sim-web: no policy named "sim-web"/);
-  const absent = await cli([...base, '--policies', join(dir, 'nope')]);
+  const absent = await runMain([...base, '--policies', join(dir, 'nope')]);
   t.is(absent.code, 1);
   t.regex(absent.stderr, /nope:1:1: no such file or folder/);
 });

@@ -1,14 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { main } from '../../src/main.js';
-import { captureIO, useTempDir } from './support.js';
+import { runMain } from '../helpers/cli.js';
+import { useTempDir } from './support.js';
 
-async function run(args: string[]) {
-  const c = captureIO();
-  const code = await main(args, {}, c.io);
-  return { code, stdout: c.stdout(), stderr: c.stderr() };
-}
+const run = (args: string[]) => runMain(args);
 
 const tmp = useTempDir(test, 'validate');
 

@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import test from 'ava';
-import { main } from '../../src/main.js';
 import type { SimulationReport } from '../../src/simulate/report.js';
+import { runMain } from '../helpers/cli.js';
 
 // Issue 15: the simulator never gives a silent wrong answer. report.json carries the series the chart is
 // drawn from, --csv writes them, no interruption reads "none" (never 100 %), and a policy problem is
@@ -12,21 +11,10 @@ import type { SimulationReport } from '../../src/simulate/report.js';
 
 const SCENARIOS = new URL('../../bench/scenarios/', import.meta.url).pathname;
 
-async function cli(args: string[]) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d) => (stdout += d));
-  err.on('data', (d) => (stderr += d));
-  const code = await main(args, {}, { stdout: out, stderr: err });
-  return { code, stdout, stderr };
-}
-
 test('report.json carries the time series per strategy and --csv writes the same numbers', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-series-'));
   const csv = join(dir, 'deep', 'series.csv');
-  const r = await cli([
+  const r = await runMain([
     'simulate',
     '--scenario',
     join(SCENARIOS, 'storm.yaml'),
@@ -75,7 +63,7 @@ test('report.json carries the time series per strategy and --csv writes the same
 test('a strategy that saw no interruption: "none" in the table, null in report.json, never 100 %', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sim-none-'));
   // The storm comes at 1:00: twenty minutes see no interruption.
-  const r = await cli([
+  const r = await runMain([
     'simulate',
     '--scenario',
     join(SCENARIOS, 'storm.yaml'),
@@ -106,14 +94,14 @@ test('policy problems: refused before any strategy runs, or listed first and run
   );
   const out = mkdtempSync(join(tmpdir(), 'sim-problems-'));
   const base = ['simulate', '--scenario', join(SCENARIOS, 'storm.yaml'), '--out', out, '--duration', '10m'];
-  const refused = await cli([...base, '--policies', policies]);
+  const refused = await runMain([...base, '--policies', policies]);
   t.is(refused.code, 1);
   t.is(refused.stdout, '', 'nothing ran');
   t.regex(refused.stderr, /other\.yaml:5:\d+: .*standby/, 'an invalid file: file:line:col');
   t.regex(refused.stderr, /storm\.yaml:\d+:\d+: group web-01: .*no policy named "sim-web"/);
   t.regex(refused.stderr, /--allow-policy-problems/);
 
-  const allowed = await cli([...base, '--policies', policies, '--allow-policy-problems']);
+  const allowed = await runMain([...base, '--policies', policies, '--allow-policy-problems']);
   t.is(allowed.code, 0, allowed.stderr);
   t.regex(allowed.stderr, /policy problem\(s\), running anyway/);
   t.regex(allowed.stderr, /other\.yaml:5:\d+/);
