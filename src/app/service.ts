@@ -220,6 +220,7 @@ export function createService(deps: ServiceDeps): Service {
     },
   });
   const interruptionLogger = logger.child({ component: 'interruption' });
+  const claims = deps.coordination ? { store: deps.coordination, holder: replicaId } : undefined;
   const controller =
     options.queueUrls.length > 0
       ? createInterruptionController({
@@ -238,10 +239,11 @@ export function createService(deps: ServiceDeps): Service {
             clock,
             logger: interruptionLogger,
             standbysFor: (group) => loop.standbysFor(group),
+            ...(claims ? { claims } : {}),
           }),
           prepareLaunch: volumeLaunchPreparer({ cloud, clock, logger: interruptionLogger }),
           notify: (notice) => notifier.notify(notice),
-          ...(deps.coordination ? { claims: { store: deps.coordination, holder: replicaId } } : {}),
+          ...(claims ? { claims } : {}),
         })
       : undefined;
 

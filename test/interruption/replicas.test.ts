@@ -1,7 +1,10 @@
 import test from 'ava';
+import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
-import { INTERRUPTED_AT_TAG } from '../../src/domain/tags.js';
-import { makeController, msg, recordingReleaser, warningBody } from './helpers/setup.js';
+import { INTERRUPTED_AT_TAG, STANDBY_FOR_TAG } from '../../src/domain/tags.js';
+import { silentLogger } from '../../src/ports/logger.js';
+import { toInstance } from '../../src/sim/ec2-port.js';
+import { captureLogger, makeController, msg, recordingReleaser, warningBody } from './helpers/setup.js';
 import { eventually, simWorld } from './helpers/sim-world.js';
 
 // Two replicas consume one queue (an ECS service with two tasks). Each instance's work is claimed in the
@@ -106,4 +109,65 @@ test('marked by another run that already detached it: no second DetachInstances'
     0,
     'not sent again (AWS would refuse it; moto would take it)',
   );
+});
+
+test('two replicas, one stopped standby, two warnings at once: one replica takes it under its claim, the other detaches plainly', async (t) => {
+  // Standbys start in 6 s here, well within standby.startTimeoutSeconds.
+  const w = await simWorld([{ name: 'web', size: 4 }], { timings: { start: { median: 6, p99: 6 } } });
+  const s = await w.standalone('on-demand');
+  w.region.ec2.setTags(s.instanceId, { [STANDBY_FOR_TAG]: 'web' });
+  w.region.ec2.stop(s, false);
+  await eventually(w.clock, `${s.instanceId} stopped`, () => s.state === 'stopped');
+  const log = captureLogger();
+  const replica = (holder: string) => {
+    const claims = { store: w.region.coordination.replica(w.clock), holder };
+    const standby = createStandbyHook({
+      cloud: w.cloud,
+      clock: w.clock,
+      logger: log,
+      // Both replicas' observations list the standby: both would pick it.
+      standbysFor: () => [toInstance(w.instance(s.instanceId))],
+      pollMs: 2_000,
+      claims,
+    });
+    return makeController({
+      cloud: w.cloud,
+      clock: w.clock,
+      overrides: {
+        web: (x) => {
+          x.standby.size = 1;
+        },
+      },
+      deps: { standby, claims },
+    }).controller;
+  };
+  const [v1, v2] = w.members('web') as [string, string];
+  const now = w.clock.now();
+  const outcomes = await w.clock.drive(
+    Promise.all([
+      replica('task-a').handleMessage(msg(warningBody(v1, now)), url(w)),
+      replica('task-b').handleMessage(msg(warningBody(v2, now)), url(w)),
+    ]),
+  );
+  t.deepEqual(outcomes, ['delete', 'delete']);
+  t.deepEqual(
+    w.rec.callsOf('startInstances').map((c) => c.args[0]),
+    [[s.instanceId]],
+    'started once: the other replica found it claimed',
+  );
+  t.deepEqual(
+    w.rec.callsOf('attachInstances').map((c) => [c.args[1], c.error === undefined]),
+    [[[s.instanceId], true]],
+    'one AttachInstances, and it worked',
+  );
+  const detached = w.detaches();
+  t.deepEqual(detached.flatMap((d) => d.ids).sort(), [v1, v2].sort());
+  t.deepEqual(
+    detached.map((d) => d.decrement).sort(),
+    [false, true],
+    'one swap (with decrement), one plain detach',
+  );
+  await w.clock.advanceBy(10_000);
+  t.is(w.region.asg.mustGet('web').members.get(s.instanceId)?.lifecycleState, 'InService');
+  t.is(w.instance(s.instanceId).tags[STANDBY_FOR_TAG], undefined, 'a member now, no longer a standby');
 });

@@ -44,30 +44,54 @@ export async function claimWork(
   until: Date,
   deps: { clock: Clock; logger: Logger; signal: AbortSignal },
 ): Promise<ClaimResult> {
-  if (!claims) return { kind: 'unclaimed', reason: 'no coordination store (a single replica)' };
-  const { store, holder } = claims;
-  const { clock, logger, signal } = deps;
-  const call = <T>(what: string, work: () => Promise<T>) =>
-    withDeadline(work, { clock, ms: STORE_CALL_MS, what: `${what} ${key}`, signal });
   for (;;) {
-    let claim: Awaited<ReturnType<CoordinationPort['claim']>>;
-    try {
-      claim = await call('claiming', () => store.claim(key, holder, CLAIM_TTL_MS));
-    } catch (err) {
-      if (signal.aborted) throw err;
-      logger.warn(
-        { key, err: describeError(err) },
-        `claiming ${key} failed; proceeding on the instance markers`,
-      );
-      return { kind: 'unclaimed', reason: describeError(err) };
-    }
-    if (claim.claimed) return { kind: 'mine', finish: renewUntilFinished(store, holder, key, deps) };
+    const claim = await tryClaim(claims, key, deps);
+    if (claim.kind !== 'held') return claim;
     if (claim.outcome !== undefined) return { kind: 'done', holder: claim.holder, outcome: claim.outcome };
     // Held by a live replica: wait for its outcome, or for its claim to run out (it died), within `until`.
-    const left = until.getTime() - clock.now().getTime();
+    const left = until.getTime() - deps.clock.now().getTime();
     if (left <= 0)
       return { kind: 'done', holder: claim.holder, outcome: 'still in progress at the deadline' };
-    await clock.sleep(Math.min(POLL_MS, left), signal);
+    await deps.clock.sleep(Math.min(POLL_MS, left), deps.signal);
+  }
+}
+
+export type TryClaimResult =
+  | { kind: 'mine'; finish(outcome?: string): Promise<void> }
+  | { kind: 'held'; holder: string; outcome?: string }
+  | { kind: 'unclaimed'; reason: string };
+
+/**
+ * One attempt at `key`, no waiting: for a resource any of several would do (a standby), a replica that
+ * finds it held moves on to the next. Never throws; a store that fails gives `unclaimed` (logged).
+ */
+export async function tryClaim(
+  claims: ClaimStore | undefined,
+  key: string,
+  deps: { clock: Clock; logger: Logger; signal: AbortSignal },
+): Promise<TryClaimResult> {
+  if (!claims) return { kind: 'unclaimed', reason: 'no coordination store (a single replica)' };
+  const { store, holder } = claims;
+  try {
+    const claim = await withDeadline(() => store.claim(key, holder, CLAIM_TTL_MS), {
+      clock: deps.clock,
+      ms: STORE_CALL_MS,
+      what: `claiming ${key}`,
+      signal: deps.signal,
+    });
+    if (claim.claimed) return { kind: 'mine', finish: renewUntilFinished(store, holder, key, deps) };
+    return {
+      kind: 'held',
+      holder: claim.holder,
+      ...(claim.outcome !== undefined ? { outcome: claim.outcome } : {}),
+    };
+  } catch (err) {
+    if (deps.signal.aborted) throw err;
+    deps.logger.warn(
+      { key, err: describeError(err) },
+      `claiming ${key} failed; proceeding on the tags (markers and claims) alone`,
+    );
+    return { kind: 'unclaimed', reason: describeError(err) };
   }
 }
 

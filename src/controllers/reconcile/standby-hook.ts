@@ -15,6 +15,7 @@ import { isWeighted, unitsOfMember, unitsOfType } from '../../plan/units.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
+import { type ClaimStore, type TryClaimResult, tryClaim } from '../interruption/claims.js';
 import type { StandbyHook } from '../interruption/standby-hook.js';
 import { moveVolumeToStandby } from './launch-volume.js';
 import { SwapHeadroom } from './standby-swap.js';
@@ -42,7 +43,16 @@ export interface StandbyHookDeps {
   pollMs?: number;
   /** No attach this close to the deadline: the fast path has already detached without decrement by then. */
   attachMarginMs?: number;
+  /**
+   * Replicas share one pool: a standby is taken only under its claim in the coordination store. The
+   * `spotmax:standby-claimed` tag cannot do that alone: two replicas that read the pool at the same moment
+   * both see it unclaimed, both start it, and the loser's AttachInstances is refused ("already part of an
+   * Auto Scaling group") after it spent the warning's seconds on it.
+   */
+  claims?: ClaimStore;
 }
+
+export const standbyClaimKey = (instanceId: string) => `${instanceId}/standby`;
 
 const LEAVING_MEMBER = /^(Terminating|Terminated|Detaching|Detached)/;
 
@@ -104,8 +114,10 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
   const taking = new Set<string>();
   const headroom = new SwapHeadroom({ cloud, clock, logger: deps.logger });
 
-  const release = async (id: string, why: string, log: Logger) => {
+  const release = async (id: string, why: string, log: Logger, claim?: TryClaimResult) => {
     taking.delete(id);
+    // Free for another replica's next warning (the pool's tag claim goes below).
+    if (claim?.kind === 'mine') await claim.finish();
     try {
       // The swap record too, when the attach was refused after it was written.
       await cloud.ec2.deleteTags([id], [STANDBY_CLAIMED_TAG, SWAPPED_IN_TAG]);
@@ -136,16 +148,41 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           !taking.has(s.instanceId),
       );
       const [group] = ready.length > 0 ? await cloud.autoscaling.describeGroups([groupName]) : [];
-      const pick = rankStandbys(ready, interrupted, settings, group)[0];
+      const ranked = rankStandbys(ready, interrupted, settings, group);
+      let pick: Instance | undefined;
+      let claim: TryClaimResult = { kind: 'unclaimed', reason: 'no standby' };
+      for (const candidate of ranked) {
+        // Reserved before the store is asked: this process's other warnings skip it meanwhile.
+        if (taking.has(candidate.instanceId)) continue;
+        taking.add(candidate.instanceId);
+        claim = await tryClaim(deps.claims, standbyClaimKey(candidate.instanceId), {
+          clock,
+          logger: log,
+          signal,
+        }).catch((err) => {
+          taking.delete(candidate.instanceId);
+          throw err;
+        });
+        if (claim.kind !== 'held') {
+          pick = candidate;
+          break;
+        }
+        taking.delete(candidate.instanceId);
+        log.info(
+          { standby: candidate.instanceId, holder: claim.holder },
+          `standby ${candidate.instanceId} is being taken by ${claim.holder}; trying the next`,
+        );
+      }
       if (!pick) {
         log.info(
           { candidates: known.length, ready: ready.length },
-          `no stopped standby for ${groupName}${settings.persistentVolume.device ? ` in ${interrupted.availabilityZone}` : ''}${ready.length > 0 ? ' that keeps its AZs even (AZRebalance would terminate a member)' : ''}`,
+          ranked.length > 0
+            ? `every stopped standby for ${groupName} that would do is being taken for another warning (here or by another replica)`
+            : `no stopped standby for ${groupName}${settings.persistentVolume.device ? ` in ${interrupted.availabilityZone}` : ''}${ready.length > 0 ? ' that keeps its AZs even (AZRebalance would terminate a member)' : ''}`,
         );
         return undefined;
       }
       const id = pick.instanceId;
-      taking.add(id);
       let finish: () => Promise<void> = async () => {};
       const warnedAt = deadline.getTime() - WARNING_MS;
       const startBy = Math.min(
@@ -178,7 +215,7 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
                 `could not mark standby ${id} unstartable`,
               ),
             );
-          await release(id, `StartInstances: ${describeError(err)}`, log);
+          await release(id, `StartInstances: ${describeError(err)}`, log, claim);
           return undefined;
         }
         log.info(
@@ -204,12 +241,13 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
             id,
             `state ${state} after ${settings.standby.startTimeoutSeconds}s (standby.startTimeoutSeconds)`,
             log,
+            claim,
           );
           return undefined;
         }
         signal.throwIfAborted();
         if (clock.now().getTime() >= deadline.getTime() - margin) {
-          await release(id, 'running too late to attach before the deadline', log);
+          await release(id, 'running too late to attach before the deadline', log, claim);
           return undefined;
         }
         finish = (
@@ -221,10 +259,12 @@ export function createStandbyHook(deps: StandbyHookDeps): StandbyHook {
           )
         ).finish;
       } catch (err) {
-        await release(id, describeError(err), log);
+        await release(id, describeError(err), log, claim);
         throw err;
       }
       taking.delete(id);
+      // Kept as done: a replica whose observation still lists it as a standby finds it taken.
+      if (claim.kind === 'mine') await claim.finish(`attached to ${groupName} for ${interrupted.instanceId}`);
       const seconds = (clock.now().getTime() - warnedAt) / 1000;
       cloud.metrics.record({
         name: MetricNames.StandbyHits,
