@@ -213,14 +213,17 @@ test.serial(
       const most = await pool.stop();
 
       const seen = detaches(a, b);
-      const twice = [...seen].find(([, n]) => n > 1)?.[0];
-      if (twice)
-        for (const [name, s] of [
-          ['a', a],
-          ['b', b],
-        ] as const)
-          for (const l of s.logs.lines.filter((l) => JSON.stringify(l).includes(twice)))
-            t.log(name, JSON.stringify(l).slice(0, 600));
+      // What each replica said about an instance seen twice, for whoever reads a failure.
+      const explain = (id: string | undefined) => {
+        if (id)
+          for (const [name, s] of [
+            ['a', a],
+            ['b', b],
+          ] as const)
+            for (const l of s.logs.lines.filter((l) => JSON.stringify(l).includes(id)))
+              t.log(name, JSON.stringify(l).slice(0, 600));
+      };
+      explain([...seen].find(([, n]) => n > 1)?.[0]);
       t.deepEqual([...seen.keys()].sort(), [...victims].sort(), 'each victim detached');
       t.true(
         [...seen.values()].every((n) => n === 1),
@@ -230,6 +233,7 @@ test.serial(
         .flatMap((s) => s.logs.lines)
         .filter((l) => /^detached i-/.test(String(l.msg)) && typeof l.standby === 'string')
         .map((l) => l.standby as string);
+      explain(used.find((u, i) => used.indexOf(u) !== i));
       t.is(new Set(used).size, used.length, `no standby taken twice: ${used.join(', ')}`);
       t.true(most <= 2, `the standby pool reached ${most}`);
       t.true(
