@@ -2,7 +2,6 @@ import test from 'ava';
 import { createStandbyHook } from '../../src/controllers/reconcile/standby-hook.js';
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG, STANDBY_FOR_TAG } from '../../src/domain/tags.js';
-import { silentLogger } from '../../src/ports/logger.js';
 import { toInstance } from '../../src/sim/ec2-port.js';
 import { captureLogger, makeController, msg, recordingReleaser, warningBody } from './helpers/setup.js';
 import { eventually, simWorld } from './helpers/sim-world.js';

@@ -199,3 +199,36 @@ test('stop ends a pass after the group it is acting on: the groups not reached a
   t.is(result?.groups.length, 1);
   t.is(result?.resolved.length, 2, 'both groups were observed');
 });
+
+test('requeued passes due in the same second share one pass and one read of their groups', async (t) => {
+  const names = ['a', 'b', 'c', 'd'];
+  const w = await world(settings(), { groups: names.map((name) => webGroup({ name, desired: 1, max: 2 })) });
+  const passes: (readonly string[] | undefined)[] = [];
+  const loop = new ReconcileLoop({ ...w.deps, onPass: (_r, groups) => passes.push(groups) });
+  await w.clock.drive(loop.runOnce());
+  passes.length = 0;
+  const reads = () => w.rec.callsOf('describeGroups').length;
+  const before = reads();
+  // Events for three groups within a few hundred ms (a storm touching many groups at once), one later.
+  loop.requeue('a', 2_000);
+  await w.clock.advanceBy(300);
+  loop.requeue('b', 2_000);
+  loop.requeue('c', 1_900);
+  await w.clock.advanceBy(1_000);
+  loop.requeue('d', 5_000);
+  await w.clock.advanceBy(3_000);
+  t.deepEqual(
+    passes.map((g) => [...(g ?? ['(all)'])].sort()),
+    [['a', 'b', 'c']],
+    'one pass for the three groups due in the same second; d not yet',
+  );
+  t.is(reads() - before, 1, 'one DescribeAutoScalingGroups for the three');
+  // An earlier requeue moves a group into an earlier pass, and it runs once.
+  loop.requeue('d', 500);
+  await w.clock.advanceBy(10_000);
+  t.deepEqual(
+    passes.slice(1).map((g) => [...(g ?? [])]),
+    [['d']],
+  );
+  await loop.stop();
+});

@@ -16,6 +16,11 @@ export interface ReconcileLoopDeps<P> extends ReconcileDeps<P> {
   schedule?: string;
   /** Delay before a requeued pass, so a burst of events for a group makes one pass. */
   requeueDelayMs?: number;
+  /**
+   * Requeued passes are due on a grid of this many ms (default 1000), and the groups due at one grid
+   * time share one pass: one read of all of them instead of one per group.
+   */
+  requeueGridMs?: number;
   backoff?: BackoffOptions;
   /**
    * Called after every pass with the groups it observed (undefined: all of them, a full pass): the fast
@@ -39,6 +44,8 @@ export interface LoopGroupStatus {
 }
 
 const FULL = '*';
+/** Groups in one requeued pass at most: one DescribeAutoScalingGroups page. */
+const REQUEUE_BATCH = 100;
 
 export class ReconcileLoop<P> {
   private readonly schedule: CronSchedule;
@@ -47,7 +54,9 @@ export class ReconcileLoop<P> {
   private readonly busy = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly terminal = new Map<string, { reason: string; fingerprint: string }>();
-  private readonly timers = new Map<string, { at: number; abort: AbortController }>();
+  /** Each requeued group's due time (a grid time); each grid time's groups, and the one wait for them. */
+  private readonly timers = new Map<string, number>();
+  private readonly slots = new Map<number, { names: Set<string>; abort: AbortController }>();
   private fullPass: Promise<ReconcileResult | undefined> | undefined;
   private readonly view = new RegionView();
   private readonly running = new Set<Promise<unknown>>();
@@ -78,7 +87,8 @@ export class ReconcileLoop<P> {
     this.stopped = true;
     this.ticking?.abort(new Error('reconcile loop stopped'));
     this.ticking = undefined;
-    for (const t of this.timers.values()) t.abort.abort(new Error('reconcile loop stopped'));
+    for (const slot of this.slots.values()) slot.abort.abort(new Error('reconcile loop stopped'));
+    this.slots.clear();
     this.timers.clear();
     await Promise.allSettled([...this.running]);
   }
@@ -94,20 +104,37 @@ export class ReconcileLoop<P> {
     return this.fullPass;
   }
 
-  /** Runs a pass for `groupName` soon (after an event, or when a planner asked to look again). */
+  /**
+   * Runs a pass for `groupName` soon (after an event, or when a planner asked to look again). The time is
+   * rounded up to the requeue grid, and every group due at that grid time is observed and planned in one
+   * pass: during a fleet-wide replacement wave, 500 groups each looking again every 20 s made 25 one-group
+   * passes a second, each with its own DescribeAutoScalingGroups and DescribeInstances reads, past EC2's
+   * non-mutating rate (20 a second) — 40 % of calls throttled, the replacements' own writes among them.
+   */
   requeue(groupName: string, afterMs: number = this.deps.requeueDelayMs ?? 2_000): void {
     if (this.stopped) return;
-    const at = this.deps.clock.now().getTime() + afterMs;
+    const now = this.deps.clock.now().getTime();
+    const grid = this.deps.requeueGridMs ?? 1_000;
+    // A follow-up with no delay runs at once, off the grid.
+    const at = afterMs <= 0 ? now : Math.ceil((now + afterMs) / grid) * grid;
     const existing = this.timers.get(groupName);
-    if (existing && existing.at <= at) return;
-    existing?.abort.abort(new Error('superseded by an earlier requeue'));
-    const abort = new AbortController();
-    this.timers.set(groupName, { at, abort });
-    const fire = this.deps.clock.sleep(afterMs, abort.signal).then(
+    if (existing !== undefined && existing <= at) return;
+    if (existing !== undefined) this.slots.get(existing)?.names.delete(groupName);
+    this.timers.set(groupName, at);
+    const slot = this.slots.get(at);
+    if (slot) {
+      slot.names.add(groupName);
+      return;
+    }
+    const created = { names: new Set([groupName]), abort: new AbortController() };
+    this.slots.set(at, created);
+    const fire = this.deps.clock.sleep(at - now, created.abort.signal).then(
       () => {
-        if (this.timers.get(groupName)?.abort !== abort) return;
-        this.timers.delete(groupName);
-        return this.runGroup(groupName);
+        if (this.slots.get(at) !== created) return;
+        this.slots.delete(at);
+        const names = [...created.names].filter((name) => this.timers.get(name) === at);
+        for (const name of names) this.timers.delete(name);
+        return this.runGroups(names);
       },
       () => undefined,
     );
@@ -124,6 +151,17 @@ export class ReconcileLoop<P> {
     this.track(passing);
     const result = await passing;
     return result?.groups.find((g) => g.resolved.group.name === groupName);
+  }
+
+  /** One pass for the groups that are not busy (a busy one gets its follow-up after its current pass). */
+  private async runGroups(names: readonly string[]): Promise<void> {
+    const ready: string[] = [];
+    for (const name of names) {
+      if (this.busy.has(name)) this.dirty.add(name);
+      else ready.push(name);
+    }
+    // DescribeAutoScalingGroups names at most 100 groups a call.
+    for (let i = 0; i < ready.length; i += REQUEUE_BATCH) await this.pass(ready.slice(i, i + REQUEUE_BATCH));
   }
 
   /**
