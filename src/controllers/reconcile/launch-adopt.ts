@@ -1,12 +1,6 @@
 import { SpotmaxError } from '../../domain/errors.js';
-import {
-  GROUP_TAG,
-  INTERRUPTED_AT_TAG,
-  REPLACEMENT_TAG,
-  RETIRE_REQUESTED_TAG,
-  SUPERSEDED_BY_TAG,
-  VOLUME_TAG,
-} from '../../domain/tags.js';
+import { GROUP_TAG, SUPERSEDED_BY_TAG, VOLUME_TAG } from '../../domain/tags.js';
+import { isMarkedToLeave } from '../../plan/members.js';
 import { volumeAtDevice } from '../../plan/volume-adoption.js';
 import type { LaunchVolumeContext } from './launch-volume.js';
 
@@ -16,8 +10,6 @@ import type { LaunchVolumeContext } from './launch-volume.js';
 // the planner's (plan/volume-adoption.ts): not while a volume of the group in its AZ is on its way to a
 // new holder (free, or held by an instance that is interrupted, being replaced or no longer running),
 // since that volume is meant for this member and the reconciler will move it.
-
-const LEAVING = [INTERRUPTED_AT_TAG, REPLACEMENT_TAG, RETIRE_REQUESTED_TAG];
 
 export async function adoptOwnVolumeAtLaunch(
   ctx: LaunchVolumeContext,
@@ -49,7 +41,7 @@ export async function adoptOwnVolumeAtLaunch(
     const att = v.attachments[0];
     if (!att || att.state === 'detaching') return v.state !== 'error';
     const h = holders.get(att.instanceId);
-    return h?.state !== 'running' || LEAVING.some((k) => h.tags[k] !== undefined);
+    return h?.state !== 'running' || isMarkedToLeave(h);
   });
   if (onItsWay) {
     log.info(
