@@ -25,7 +25,9 @@ export async function adoptOwnVolumeAtLaunch(
   if (own.deleteOnTermination === false && instance.tags[VOLUME_TAG] === own.volumeId)
     return { volumeId: own.volumeId };
 
-  const ids = await cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG);
+  // DescribeVolumes with tag filters, the group's volumes only: authoritative, where the Resource Groups
+  // Tagging API lags behind CreateTags and would list every spotmax volume of the region.
+  const ids = await cloud.ec2.findVolumeIdsByTag(GROUP_TAG, { [GROUP_TAG]: [groupName] });
   const volumes = (ids.length ? await cloud.ec2.describeVolumes(ids) : []).filter(
     (v) =>
       v.tags[GROUP_TAG] === groupName &&
