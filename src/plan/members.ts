@@ -57,10 +57,23 @@ export function isInService(v: MemberView): boolean {
   return v.member.lifecycleState === 'InService' && v.instance.state === 'running';
 }
 
+/**
+ * Marked by spotmax to leave while still running, often still an InService member: interrupted (the
+ * fast path's marker), being replaced launch-before-retire (lifetime, rebalance `replace`, return to
+ * Spot), or asked to retire. Its persistent volume is on its way to a newcomer.
+ */
+export function isMarkedToLeave(instance: Instance): boolean {
+  const t = instance.tags;
+  return (
+    t[INTERRUPTED_AT_TAG] !== undefined ||
+    t[REPLACEMENT_TAG] !== undefined ||
+    t[RETIRE_REQUESTED_TAG] !== undefined
+  );
+}
+
 /** InService, running, and not on its way out (interrupted, being replaced, asked to retire). */
 export function isSettled(v: MemberView): boolean {
-  const t = v.instance.tags;
-  return isInService(v) && !t[INTERRUPTED_AT_TAG] && !t[REPLACEMENT_TAG] && !t[RETIRE_REQUESTED_TAG];
+  return isInService(v) && !isMarkedToLeave(v.instance);
 }
 
 export function inServiceCount(input: ManagedInput): number {

@@ -1,7 +1,7 @@
 import { GROUP_TAG } from '../domain/tags.js';
 import type { BlockDevice, Instance, Volume } from '../domain/types.js';
 import type { ManagedInput, PlanPart } from './input.js';
-import { findInstance, membersWithInstances } from './members.js';
+import { findInstance, isMarkedToLeave, membersWithInstances } from './members.js';
 
 // The seed's persistent disk (max_group's `persistence_dev`): users put a second EBS volume in their
 // image or launch template at, say, /dev/sdf. EC2 creates it with each instance and, by default, deletes
@@ -19,9 +19,13 @@ import { findInstance, membersWithInstances } from './members.js';
 // template doing what it says, and problems fail `plan --detailed-exitcode`). spotmax never deletes a
 // volume and needs no ec2:DeleteVolume.
 //
-// A member whose AZ has a group volume on its way to a new holder (still attached to an interrupted or
-// stopped instance, detaching, or being created) is not adopted: that volume is meant for it, and adopting
-// its own would leave the old data without a member.
+// A member whose AZ has a group volume on its way to a new holder (detaching, being created, or still
+// attached to an instance that is leaving: stopped or gone, no longer a member, or a member still InService
+// but marked to leave (members.ts isMarkedToLeave: interrupted, replaced launch-before-retire, asked to
+// retire)) is not adopted: that volume is meant for it, and adopting its own would leave the old data
+// without a member and add a volume per replacement. The newest such members wait; once the holder has
+// gone the volume is attached to one of them (volumes.ts). The launch hook keeps the same rule
+// (controllers/reconcile/launch-adopt.ts).
 
 const IN_TRANSIT_HOLDER = new Set(['stopping', 'stopped', 'shutting-down', 'terminated']);
 
@@ -76,6 +80,7 @@ export function planAdoption(
   }
 
   const inTransit = new Map<string, number>();
+  const memberIds = new Set(members.map((m) => m.member.instanceId));
   for (const v of active) {
     const att = v.attachments[0];
     const holder = att ? findInstance(input, att.instanceId) : undefined;
@@ -83,8 +88,9 @@ export function planAdoption(
       v.state === 'creating' ||
       att?.state === 'detaching' ||
       (holder !== undefined &&
-        !members.some((m) => m.member.instanceId === holder.instanceId) &&
-        (IN_TRANSIT_HOLDER.has(holder.state) || holder.tags[GROUP_TAG] === group.name));
+        (memberIds.has(holder.instanceId)
+          ? isMarkedToLeave(holder)
+          : IN_TRANSIT_HOLDER.has(holder.state) || holder.tags[GROUP_TAG] === group.name));
     if (moving) inTransit.set(v.availabilityZone, (inTransit.get(v.availabilityZone) ?? 0) + 1);
   }
 

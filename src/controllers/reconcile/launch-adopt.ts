@@ -1,12 +1,6 @@
 import { SpotmaxError } from '../../domain/errors.js';
-import {
-  GROUP_TAG,
-  INTERRUPTED_AT_TAG,
-  REPLACEMENT_TAG,
-  RETIRE_REQUESTED_TAG,
-  SUPERSEDED_BY_TAG,
-  VOLUME_TAG,
-} from '../../domain/tags.js';
+import { GROUP_TAG, SUPERSEDED_BY_TAG, VOLUME_TAG } from '../../domain/tags.js';
+import { isMarkedToLeave } from '../../plan/members.js';
 import { volumeAtDevice } from '../../plan/volume-adoption.js';
 import type { LaunchVolumeContext } from './launch-volume.js';
 
@@ -16,8 +10,6 @@ import type { LaunchVolumeContext } from './launch-volume.js';
 // the planner's (plan/volume-adoption.ts): not while a volume of the group in its AZ is on its way to a
 // new holder (free, or held by an instance that is interrupted, being replaced or no longer running),
 // since that volume is meant for this member and the reconciler will move it.
-
-const LEAVING = [INTERRUPTED_AT_TAG, REPLACEMENT_TAG, RETIRE_REQUESTED_TAG];
 
 export async function adoptOwnVolumeAtLaunch(
   ctx: LaunchVolumeContext,
@@ -33,7 +25,9 @@ export async function adoptOwnVolumeAtLaunch(
   if (own.deleteOnTermination === false && instance.tags[VOLUME_TAG] === own.volumeId)
     return { volumeId: own.volumeId };
 
-  const ids = await cloud.tagging.findResourceIds('ec2:volume', GROUP_TAG);
+  // DescribeVolumes with tag filters, the group's volumes only: authoritative, where the Resource Groups
+  // Tagging API lags behind CreateTags and would list every spotmax volume of the region.
+  const ids = await cloud.ec2.findVolumeIdsByTag(GROUP_TAG, { [GROUP_TAG]: [groupName] });
   const volumes = (ids.length ? await cloud.ec2.describeVolumes(ids) : []).filter(
     (v) =>
       v.tags[GROUP_TAG] === groupName &&
@@ -49,7 +43,7 @@ export async function adoptOwnVolumeAtLaunch(
     const att = v.attachments[0];
     if (!att || att.state === 'detaching') return v.state !== 'error';
     const h = holders.get(att.instanceId);
-    return h?.state !== 'running' || LEAVING.some((k) => h.tags[k] !== undefined);
+    return h?.state !== 'running' || isMarkedToLeave(h);
   });
   if (onItsWay) {
     log.info(
