@@ -44,8 +44,9 @@ export async function attachVolumeForLaunch(
     throw new SpotmaxError(
       `attaching a volume to launching ${instanceId} of ${groupName}: the instance does not exist`,
     );
-  // DescribeVolumes' tag-key filter: authoritative (observe.ts says why not the Tagging API).
-  const ids = await cloud.ec2.findVolumeIdsByTag(GROUP_TAG);
+  // DescribeVolumes with a tag filter for this group: authoritative (observe.ts says why not the Tagging
+  // API), and the group's volumes only, not every spotmax volume of the region.
+  const ids = await cloud.ec2.findVolumeIdsByTag(GROUP_TAG, { [GROUP_TAG]: [groupName] });
   const volumes = (ids.length ? await cloud.ec2.describeVolumes(ids) : []).filter(
     (v) =>
       v.tags[GROUP_TAG] === groupName &&
