@@ -154,3 +154,37 @@ test('a complete release publishes no problem', async (t) => {
   t.is(w.ofType('spotmax problem').length, 0);
   t.is(w.ofType('spotmax action: interruption-detach').length, 1);
 });
+
+test('a lifecycle hook whose CONTINUE keeps failing is published as lifecycle-continue failed when given up', async (t) => {
+  const w = await setup([
+    {
+      name: 'web',
+      size: 2,
+      hooks: [{ name: 'spotmax-drain', transition: 'terminating', heartbeatTimeoutSeconds: 300 }],
+    },
+  ]);
+  const victim = w.members('web')[0]!;
+  w.region.asg.terminateInGroup(victim, false);
+  const [hook] = (await w.receiveAll()).filter((m) => /Lifecycle Action/.test(m.body));
+  t.truthy(hook, 'the simulated Auto Scaling sent the hook event');
+  w.rec.failNext('completeLifecycleAction', 'AccessDenied');
+  await t.throwsAsync(w.handle({ ...hook!, receiveCount: 1 }));
+  t.is(w.notices.length, 0, 'not the detach, and the message comes back');
+  w.rec.failNext('completeLifecycleAction', 'AccessDenied');
+  t.is(await w.handle({ ...hook!, receiveCount: DEFAULT_MAX_ATTEMPTS }), 'delete');
+  t.is(w.notices.length, 1);
+  t.like(w.notices[0], {
+    detailType: 'spotmax action: lifecycle-continue',
+    detail: {
+      kind: 'lifecycle-continue',
+      group: 'web',
+      instance: victim,
+      outcome: 'failed',
+      retrying: false,
+    },
+  });
+  t.regex(
+    w.notices[0]!.detail.reason,
+    /^gave up lifecycle hook spotmax-drain of i-\w+ after 5 attempts; the hook ends at its heartbeat timeout/,
+  );
+});

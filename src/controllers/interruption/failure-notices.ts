@@ -24,6 +24,13 @@ export function actionKindOf(ev: InterruptionEvent): string {
   }
 }
 
+/** What is left undone when the message of an event is given up, by the event's action. */
+const GIVEN_UP: Record<string, string> = {
+  'interruption-detach': 'the instance was not detached (Auto Scaling replaces it only once EC2 reclaims it)',
+  'lifecycle-continue': 'the hook ends at its heartbeat timeout with its default result',
+  rebalance: 'the recommendation was not acted on',
+};
+
 /** A detach that failed on a delivery that is not the last: the message comes back, the detach is tried again. */
 export function detachFailedNotice(args: {
   ev: InterruptionEvent;
@@ -64,11 +71,7 @@ export function gaveUpNotice(args: {
       ...(group ? { group } : {}),
       instance: ev.instanceId,
       target: ev.instanceId,
-      reason: `gave up ${describeEvent(ev)} after ${attempt} attempts; ${
-        kind === 'interruption-detach'
-          ? 'the instance was not detached (Auto Scaling replaces it only once EC2 reclaims it)'
-          : 'the message is deleted'
-      }`,
+      reason: `gave up ${describeEvent(ev)} after ${attempt} attempts; ${GIVEN_UP[kind]}`,
       outcome: 'failed',
       error: describeError(err),
       attempt,
