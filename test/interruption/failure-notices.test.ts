@@ -4,7 +4,7 @@ import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import type { Notice } from '../../src/observability/notices.js';
 import type { QueueMessage } from '../../src/ports/queue.js';
 import type { Releaser } from '../../src/ports/releaser.js';
-import { captureLogger, makeController, msg } from './helpers/setup.js';
+import { captureLogger, fixedReleaser, makeController, msg } from './helpers/setup.js';
 import { type GroupSpec, simWorld } from './helpers/sim-world.js';
 
 // What the fast path publishes when its work does not go through, on the simulated region: a failed
@@ -29,18 +29,19 @@ async function setup(groups: GroupSpec[], releasers?: Releaser[]) {
   return { ...world, notices, ofType, controller, directory, handle };
 }
 
-/** Makes the next detach fail as AWS refuses it (and the membership check after it). */
-function refuseDetach(w: Awaited<ReturnType<typeof setup>>, times = 1) {
-  w.rec.failNext('detachInstances', 'AccessDenied', times);
-  w.rec.failNext('describeGroups', 'AccessDenied', times);
+/** One group of two, its first member known to the directory, whose next detach AWS refuses (and the membership check after it). */
+async function refusedDetach() {
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const victim = w.members('web')[0]!;
+  if (!(await w.clock.drive(w.directory.lookup(victim)))) throw new Error(`${victim} not found in web`);
+  w.rec.failNext('detachInstances', 'AccessDenied');
+  w.rec.failNext('describeGroups', 'AccessDenied');
+  return { w, victim, m: warning(victim, w.clock.now()) };
 }
 
 test('a detach that fails on a delivery that comes back is published as failed, with the error and retrying: true', async (t) => {
-  const w = await setup([{ name: 'web', size: 2 }]);
-  const victim = w.members('web')[0]!;
-  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
-  refuseDetach(w);
-  await t.throwsAsync(w.handle(warning(victim, w.clock.now())));
+  const { w, victim, m } = await refusedDetach();
+  await t.throwsAsync(w.handle(m));
   const detach = w.ofType('spotmax action: interruption-detach');
   t.is(detach.length, 1);
   t.like(detach[0]?.detail, {
@@ -56,11 +57,7 @@ test('a detach that fails on a delivery that comes back is published as failed, 
 });
 
 test('the retried delivery that detaches publishes done after the failed attempt', async (t) => {
-  const w = await setup([{ name: 'web', size: 2 }]);
-  const victim = w.members('web')[0]!;
-  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
-  refuseDetach(w);
-  const m = warning(victim, w.clock.now());
+  const { w, m } = await refusedDetach();
   await t.throwsAsync(w.handle(m));
   t.is(await w.handle({ ...m, receiveCount: 2 }), 'delete');
   t.deepEqual(
@@ -70,11 +67,7 @@ test('the retried delivery that detaches publishes done after the failed attempt
 });
 
 test('the last delivery failing is published once, as the give-up (retrying: false), not also as an attempt', async (t) => {
-  const w = await setup([{ name: 'web', size: 2 }]);
-  const victim = w.members('web')[0]!;
-  t.truthy(await w.clock.drive(w.directory.lookup(victim)));
-  refuseDetach(w);
-  const m = warning(victim, w.clock.now());
+  const { w, victim, m } = await refusedDetach();
   t.is(await w.handle({ ...m, receiveCount: DEFAULT_MAX_ATTEMPTS }), 'delete');
   t.is(w.controller.stats().discarded['too-many-attempts'], 1);
   const detach = w.ofType('spotmax action: interruption-detach');
@@ -115,20 +108,14 @@ test('a failure before the detach (describing the instance) is published only wh
 });
 
 test('a drain left incomplete is published once as a problem naming its steps; the detach still goes out', async (t) => {
-  const drain: Releaser = {
-    name: 'kubernetes',
-    release: async () => ({
-      step: 'kubernetes',
-      status: 'partial',
-      durationMs: 4200,
-      detail: '1 pod left',
-      counts: { podsEvicted: 7, podsLeft: 1 },
-    }),
-  };
-  const consul: Releaser = {
-    name: 'consul',
-    release: async () => ({ step: 'consul', status: 'done', durationMs: 100 }),
-  };
+  const drain = fixedReleaser({
+    step: 'kubernetes',
+    status: 'partial',
+    durationMs: 4200,
+    detail: '1 pod left',
+    counts: { podsEvicted: 7, podsLeft: 1 },
+  });
+  const consul = fixedReleaser({ step: 'consul', status: 'done', durationMs: 100 });
   const w = await setup([{ name: 'web', size: 2 }], [drain, consul]);
   const victim = w.members('web')[0]!;
   t.is(await w.handle(warning(victim, w.clock.now())), 'delete');
@@ -144,11 +131,10 @@ test('a drain left incomplete is published once as a problem naming its steps; t
 });
 
 test('a complete release publishes no problem', async (t) => {
-  const ok: Releaser = {
-    name: 'consul',
-    release: async () => ({ step: 'consul', status: 'done', durationMs: 100 }),
-  };
-  const w = await setup([{ name: 'web', size: 2 }], [ok]);
+  const w = await setup(
+    [{ name: 'web', size: 2 }],
+    [fixedReleaser({ step: 'consul', status: 'done', durationMs: 100 })],
+  );
   const victim = w.members('web')[0]!;
   t.is(await w.handle(warning(victim, w.clock.now())), 'delete');
   t.is(w.ofType('spotmax problem').length, 0);
