@@ -101,10 +101,10 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
     renderCapacitySvg({
       title: `${scenario.name}: capacity InService by strategy (seed ${run.report.seed})`,
       durationSeconds: run.durationSeconds,
-      desired: run.runs[0]?.desiredTotal ?? 0,
       series: run.runs.map((r) => ({
         name: r.report.name,
         values: r.timeline,
+        desired: r.report.series.desired,
         headline: headline(r.report),
       })),
       marks: run.marks,

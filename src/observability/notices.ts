@@ -7,8 +7,10 @@ import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 // detail-type per kind, so a rule can pick what it routes:
 //   `spotmax action: <kind>`   an action carried out or failed (detail.outcome done | failed); kinds are
 //                              the reconciler's (launch-standby, replacement-retire, ...) and the fast
-//                              path's `interruption-detach`
-//   `spotmax problem`          a problem that appeared on a group (bad tag, ambiguous policy, ...)
+//                              path's `interruption-detach`, `lifecycle-continue` (its failures:
+//                              controllers/interruption/failure-notices.ts)
+//   `spotmax problem`          a problem that appeared on a group (bad tag, ambiguous policy, ...), or a
+//                              release that left work behind (kind release-incomplete, one-off)
 //   `spotmax problem resolved` a problem that is gone at the group's next pass
 
 export const NOTICE_SOURCE = 'spotmax';

@@ -1,5 +1,5 @@
-// capacity.svg: InService capacity against time, one line per strategy, the desired capacity dashed on
-// top, storms and outages marked as labelled bands, and below it one zoomed panel per storm or outage
+// capacity.svg: InService capacity against time, one line per strategy, the desired capacity (the groups'
+// DesiredCapacity as it moved, a step line; one per strategy where they differ) dashed on top, storms and outages marked as labelled bands, and below it one zoomed panel per storm or outage
 // (where the strategies differ, which the full-run panel is too coarse to show). Plain SVG, no library:
 // it must open in any browser and render with rsvg-convert (the test turns it into a PNG).
 
@@ -7,6 +7,11 @@ export interface ChartSeries {
   name: string;
   /** One value per equal slice of the run (the recorder's lowest InService within each slice). */
   values: number[];
+  /**
+   * The groups' DesiredCapacity summed, one value per slice like `values` (report.json's series.desired):
+   * it moves when a strategy moves it (a standby attached, a detach with decrement, a launch-before-retire).
+   */
+  desired: number[];
   /** The table's headline numbers for this strategy, shown under its name in the legend (one per line). */
   headline?: string[];
 }
@@ -22,7 +27,6 @@ export interface ChartMark {
 export interface ChartInput {
   title: string;
   durationSeconds: number;
-  desired: number;
   series: ChartSeries[];
   marks: ChartMark[];
 }
@@ -30,6 +34,54 @@ export interface ChartInput {
 const COLORS: Record<string, string> = { 'asg-only': '#d62728', 'drain-only': '#ff7f0e', spotmax: '#1f77b4' };
 const FALLBACK = ['#2ca02c', '#9467bd', '#8c564b'];
 const DESIRED = '#111111';
+/** A strategy's own desired line (where it differs from the first strategy's): its colour, darkened, dotted. */
+const OWN_DESIRED_DASH = '3 4';
+const darken = (hex: string) =>
+  `#${[1, 3, 5]
+    .map((i) =>
+      Math.round(Number.parseInt(hex.slice(i, i + 2), 16) * 0.55)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
+
+/** One desired line: the strategies whose desired series are identical share it. */
+export interface DesiredLine {
+  strategies: string[];
+  values: number[];
+  color: string;
+  dash: string;
+}
+
+/**
+ * The desired lines to draw: one for all strategies when their desired never differs (the usual case:
+ * the scenario's groups hold their size), else one per distinct series, the first strategy's in black.
+ */
+export function desiredLines(series: readonly ChartSeries[]): DesiredLine[] {
+  const lines: DesiredLine[] = [];
+  series.forEach((s, i) => {
+    const same = lines.find(
+      (l) => l.values.length === s.desired.length && l.values.every((v, k) => v === s.desired[k]),
+    );
+    if (same) same.strategies.push(s.name);
+    else
+      lines.push({
+        strategies: [s.name],
+        values: s.desired,
+        color: lines.length === 0 ? DESIRED : darken(seriesColor(s.name, i)),
+        dash: lines.length === 0 ? '8 5' : OWN_DESIRED_DASH,
+      });
+  });
+  return lines;
+}
+
+/** What the legend says of a desired line: whose it is (when there are several) and its value or range. */
+function desiredLabel(line: DesiredLine, several: boolean): string {
+  const lo = Math.min(...line.values);
+  const hi = Math.max(...line.values);
+  const span = line.values.length === 0 ? '-' : lo === hi ? `${lo}` : `${lo}–${hi}`;
+  return several ? `desired, ${line.strategies.join(', ')} (${span})` : `desired (${span})`;
+}
 /** More marks than this get no zoomed panel of their own (the chart says how many were left out). */
 const MAX_ZOOMS = 4;
 
@@ -76,13 +128,13 @@ interface Window {
   yMax: number;
 }
 
-/** The lowest and highest value any line (or the desired) takes within [from, to). */
+/** The lowest and highest value any line (in service or desired) takes within [from, to). */
 function range(input: ChartInput, from: number, to: number): [number, number] {
-  let lo = input.desired;
-  let hi = input.desired;
-  for (const s of input.series) {
-    const n = s.values.length;
-    s.values.forEach((v, k) => {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const values of input.series.flatMap((s) => [s.values, s.desired])) {
+    const n = values.length;
+    values.forEach((v, k) => {
       const t0 = (k / n) * input.durationSeconds;
       const t1 = ((k + 1) / n) * input.durationSeconds;
       if (t1 <= from || t0 >= to) return;
@@ -90,7 +142,26 @@ function range(input: ChartInput, from: number, to: number): [number, number] {
       hi = Math.max(hi, v);
     });
   }
-  return [lo, hi];
+  return lo <= hi ? [lo, hi] : [0, 0];
+}
+
+/** A step line's points: each slice's value held from its start to its end, the slices outside the window left out. */
+function steps(
+  input: ChartInput,
+  values: readonly number[],
+  win: Window,
+  x: (t: number) => number,
+  y: (v: number) => number,
+): string {
+  const pts: string[] = [];
+  const count = values.length;
+  values.forEach((v, k) => {
+    const t0 = (k / count) * input.durationSeconds;
+    const t1 = ((k + 1) / count) * input.durationSeconds;
+    if (t1 < win.from || t0 > win.to) return;
+    pts.push(`${x(t0).toFixed(1)},${y(v).toFixed(1)}`, `${x(t1).toFixed(1)},${y(v).toFixed(1)}`);
+  });
+  return pts.join(' ');
 }
 
 function panel(input: ChartInput, box: Box, win: Window, id: string, small: boolean): string[] {
@@ -119,23 +190,18 @@ function panel(input: ChartInput, box: Box, win: Window, id: string, small: bool
   }
   const n = input.series.length;
   input.series.forEach((s, i) => {
-    const pts: string[] = [];
-    const count = s.values.length;
-    s.values.forEach((v, k) => {
-      const t0 = (k / count) * input.durationSeconds;
-      const t1 = ((k + 1) / count) * input.durationSeconds;
-      if (t1 < win.from || t0 > win.to) return;
-      pts.push(`${x(t0).toFixed(1)},${y(v).toFixed(1)}`, `${x(t1).toFixed(1)},${y(v).toFixed(1)}`);
-    });
     out.push(
-      `<polyline data-series="${esc(s.name)}" fill="none" stroke="${seriesColor(s.name, i)}" stroke-width="${seriesWidth(i, n)}" stroke-linejoin="round" points="${pts.join(' ')}"/>`,
+      `<polyline data-series="${esc(s.name)}" fill="none" stroke="${seriesColor(s.name, i)}" stroke-width="${seriesWidth(i, n)}" stroke-linejoin="round" points="${steps(input, s.values, win, x, y)}"/>`,
     );
   });
-  // The desired capacity last, thin and dark, so no strategy line covers it (on whole pixels: crisp).
-  out.push(
-    `<line data-series="desired" x1="${box.x}" x2="${box.x + box.w}" y1="${Math.round(y(input.desired))}" y2="${Math.round(y(input.desired))}" stroke="${DESIRED}" stroke-width="2" stroke-dasharray="8 5"/>`,
-    '</g>',
-  );
+  // The desired capacity last, thin and dark, so no strategy line covers it (its levels on whole pixels:
+  // crisp). A step line: desired moves when a strategy moves it.
+  const yCrisp = (v: number) => Math.round(y(v));
+  for (const d of desiredLines(input.series))
+    out.push(
+      `<polyline data-series="desired" data-strategies="${esc(d.strategies.join(','))}" fill="none" stroke="${d.color}" stroke-width="2" stroke-dasharray="${d.dash}" points="${steps(input, d.values, win, x, yCrisp)}"/>`,
+    );
+  out.push('</g>');
   for (let v = Math.ceil(win.yMin / yStep) * yStep; v <= win.yMax + 1e-9; v += yStep) {
     out.push(
       `<text x="${box.x - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end"${small ? ' font-size="11"' : ''}>${v}</text>`,
@@ -243,11 +309,14 @@ export function renderCapacitySvg(input: ChartInput): string {
     });
     ly += 28 + lines.length * 16;
   });
-  out.push(
-    `<line x1="${lx}" x2="${lx + 30}" y1="${ly}" y2="${ly}" stroke="${DESIRED}" stroke-width="2" stroke-dasharray="8 5"/>`,
-    `<text x="${lx + 38}" y="${ly + 5}">desired (${input.desired})</text>`,
-  );
-  ly += 26;
+  const desired = desiredLines(input.series);
+  for (const d of desired) {
+    out.push(
+      `<line x1="${lx}" x2="${lx + 30}" y1="${ly}" y2="${ly}" stroke="${d.color}" stroke-width="2" stroke-dasharray="${d.dash}"/>`,
+      `<text x="${lx + 38}" y="${ly + 5}">${esc(desiredLabel(d, desired.length > 1))}</text>`,
+    );
+    ly += 26;
+  }
   for (const [kind, label, color] of [
     ['storm', 'Spot storm (warnings)', '#f4a3a3'],
     ['outage', 'Spot outage', '#c9c9c9'],

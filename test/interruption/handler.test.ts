@@ -7,7 +7,7 @@ import {
 import { buildSampleEvent } from '../../src/domain/sample-events.js';
 import { INTERRUPTED_AT_TAG, RETIRE_REQUESTED_TAG } from '../../src/domain/tags.js';
 import type { Releaser } from '../../src/ports/releaser.js';
-import { captureLogger, makeController, msg, recordingReleaser } from './helpers/setup.js';
+import { captureLogger, fixedReleaser, makeController, msg, recordingReleaser } from './helpers/setup.js';
 import { eventMs, type GroupSpec, simWorld } from './helpers/sim-world.js';
 
 // The handlers of the fast path, message by message (controller.handleMessage), on the simulated region.
@@ -447,24 +447,18 @@ test('a message that keeps failing is given up after its last attempt: counted, 
 });
 
 test('release outcomes reach the metrics and one readable log line', async (t) => {
-  const drain: Releaser = {
-    name: 'kubernetes',
-    release: async () => ({
-      step: 'kubernetes',
-      status: 'partial',
-      durationMs: 4200,
-      counts: { podsEvicted: 7, podsLeft: 1 },
-    }),
-  };
-  const consul: Releaser = {
-    name: 'consul',
-    release: async () => ({
-      step: 'consul',
-      status: 'done',
-      durationMs: 100,
-      counts: { servicesDeregistered: 2 },
-    }),
-  };
+  const drain = fixedReleaser({
+    step: 'kubernetes',
+    status: 'partial',
+    durationMs: 4200,
+    counts: { podsEvicted: 7, podsLeft: 1 },
+  });
+  const consul = fixedReleaser({
+    step: 'consul',
+    status: 'done',
+    durationMs: 100,
+    counts: { servicesDeregistered: 2 },
+  });
   const w = await setup([{ name: 'web', size: 2 }], {}, [drain, consul]);
   const victim = w.members('web')[0]!;
   t.is(await w.handle(warning(victim, w.clock.now())), 'delete');

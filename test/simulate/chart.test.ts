@@ -1,24 +1,30 @@
 import test from 'ava';
-import { renderCapacitySvg, seriesColor, timeLabel } from '../../src/simulate/chart.js';
+import { desiredLines, renderCapacitySvg, seriesColor, timeLabel } from '../../src/simulate/chart.js';
 import { countColour, decodePng, renderPng } from './png.js';
 
 // 3 hours in 180 one-minute slices: every strategy holds 10 except in the storm at 1:00, where asg-only
 // and drain-only fall to 7 (identical, so one would hide the other) and spotmax to 9 for a shorter time.
 const slices = 180;
-const line = (dip: number, length: number) =>
-  Array.from({ length: slices }, (_, k) => (k >= 60 && k < 60 + length ? dip : 10));
+const line = (dip: number, length: number, from = 60) =>
+  Array.from({ length: slices }, (_, k) => (k >= from && k < from + length ? dip : 10));
+const flat = line(10, 0);
 const input = {
   title: 'storm: capacity',
   durationSeconds: 3 * 3600,
-  desired: 10,
   series: [
     {
       name: 'asg-only',
       values: line(7, 6),
+      desired: flat,
       headline: ['gap 1,080 inst·s', 'handled none (no interruption)'],
     },
-    { name: 'drain-only', values: line(7, 6), headline: ['gap 1,080 inst·s'] },
-    { name: 'spotmax', values: line(9, 2), headline: ['gap 120 inst·s', 'cost 31.0 % of all On-Demand'] },
+    { name: 'drain-only', values: line(7, 6), desired: flat, headline: ['gap 1,080 inst·s'] },
+    {
+      name: 'spotmax',
+      values: line(9, 2),
+      desired: flat,
+      headline: ['gap 120 inst·s', 'cost 31.0 % of all On-Demand'],
+    },
   ],
   marks: [
     { kind: 'storm' as const, label: 'a <storm>', from: 3600, to: 3780 },
@@ -90,4 +96,52 @@ test('no storm, no outage: one panel and no zoom', (t) => {
   const svg = renderCapacitySvg({ ...input, marks: [] });
   t.deepEqual(Object.keys(boxes(svg)), ['full']);
   t.false(svg.includes('zoomed'));
+});
+
+/** The y of each level a desired polyline holds, by the strategies it is drawn for (full panel only). */
+function desiredLevels(svg: string): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  const cut = svg.indexOf('<clipPath id="zoom0"');
+  const full = cut < 0 ? svg : svg.slice(0, cut);
+  for (const m of full.matchAll(
+    /<polyline data-series="desired" data-strategies="([^"]+)"[^>]*points="([^"]*)"/g,
+  ))
+    out[m[1]!] = [...new Set(m[2]!.split(' ').map((p) => Number(p.split(',')[1])))];
+  return out;
+}
+
+// The groups' desired moves when a strategy moves it: here spotmax attaches two standbys at 1:30 (desired
+// 10 -> 12) and detaches with decrement half an hour later, while the others hold 10. The chart draws
+// desired from the series, one step line per strategy where they differ, not one constant.
+test('desired is drawn from the series as a step line, one per strategy where they differ (PNG)', (t) => {
+  const moving = line(12, 30, 90);
+  const svg = renderCapacitySvg({
+    ...input,
+    marks: [],
+    series: input.series.map((s) => (s.name === 'spotmax' ? { ...s, values: moving, desired: moving } : s)),
+  });
+  const levels = desiredLevels(svg);
+  t.deepEqual(Object.keys(levels), ['asg-only,drain-only', 'spotmax'], 'one line shared, one of its own');
+  t.is(levels['asg-only,drain-only']!.length, 1, 'the others hold one level');
+  t.is(levels.spotmax!.length, 2, 'spotmax steps between two levels');
+  t.true(levels.spotmax![0]! > levels.spotmax![1]!, 'from 10 up to 12 (higher is a smaller y)');
+  t.true(svg.includes('>desired, asg-only, drain-only (10)</text>'));
+  t.true(svg.includes('>desired, spotmax (10–12)</text>'));
+  // As a reader sees it: spotmax's own desired colour above the others' desired line, in the panel.
+  const img = decodePng(renderPng(svg));
+  const full = boxes(svg).full!;
+  const own = desiredLines(
+    input.series.map((s) => (s.name === 'spotmax' ? { ...s, desired: moving } : s)),
+  )[1]!.color;
+  const above = { x: full.x, y: full.y, w: full.w, h: levels['asg-only,drain-only']![0]! - 3 - full.y };
+  t.true(countColour(img, own, above) > 40, `spotmax's desired (${own}) visible at 12`);
+  t.true(countColour(img, '#111111', full) > 100, 'the shared desired line visible');
+});
+
+test('one desired line when every strategy has the same desired, even when it moves', (t) => {
+  const moving = line(14, 20, 30);
+  const svg = renderCapacitySvg({ ...input, series: input.series.map((s) => ({ ...s, desired: moving })) });
+  t.deepEqual(Object.keys(desiredLevels(svg)), ['asg-only,drain-only,spotmax']);
+  t.true(svg.includes('>desired (10–14)</text>'));
+  t.is(desiredLevels(svg)['asg-only,drain-only,spotmax']!.length, 2, 'a step between 10 and 14');
 });

@@ -48,6 +48,11 @@ export interface HandlerContext extends HandlerDeps {
   stats: InterruptionStats;
   /** Release steps must end this long before the deadline, leaving room for the detach. */
   releaseMarginMs: number;
+  /**
+   * The delivery of the message being handled (SQS ApproximateReceiveCount) and whether it is the last
+   * before the message is given up: failure notices say whether another attempt follows.
+   */
+  attempt?: { count: number; last: boolean };
 }
 
 /** The two minutes of a Spot warning. */

@@ -116,7 +116,11 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
         parsed.events.map((ev) =>
           handleEvent(
             ev,
-            { ...ctx, logger: ctx.logger.child({ correlationId: ev.eventId, instanceId: ev.instanceId }) },
+            {
+              ...ctx,
+              logger: ctx.logger.child({ correlationId: ev.eventId, instanceId: ev.instanceId }),
+              attempt: { count: message.receiveCount, last: message.receiveCount >= maxAttempts },
+            },
             serializer,
             signal,
           ),

@@ -4,6 +4,7 @@ import { claimWork } from './claims.js';
 import type { HandlerContext } from './context.js';
 import { WARNING_MS } from './context.js';
 import type { DirectoryEntry } from './directory.js';
+import { gaveUpNotice } from './failure-notices.js';
 import { handleInterruption, LEAVING_STATES, releaseKey } from './handle-interruption.js';
 import { handleLifecycle } from './handle-lifecycle.js';
 import { handleRebalance, rebalanceKey } from './handle-rebalance.js';
@@ -14,23 +15,43 @@ export interface Serializer {
   run<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
+/** The group an event turned out to be about, once known (for the notice of a failure). */
+interface Found {
+  group?: string;
+}
+
 /**
  * One event: serialized per instance, deduplicated by a deterministic key, routed to its handler.
- * Throws when the work failed and should be retried through redelivery.
+ * Throws when the work failed and should be retried through redelivery. When that was the message's
+ * last delivery (the controller gives it up), the failure is published as the event's action, failed.
  */
-export function handleEvent(
+export async function handleEvent(
   ev: InterruptionEvent,
   ctx: HandlerContext,
   serializer: Serializer,
   signal: AbortSignal,
 ): Promise<EventOutcome> {
-  return serializer.run(ev.instanceId, () => route(ev, ctx, signal));
+  const found: Found = {};
+  try {
+    return await serializer.run(ev.instanceId, () => route(ev, ctx, signal, found));
+  } catch (err) {
+    // Shutting down is no failure: the message goes back to the queue and is not given up.
+    if (ctx.attempt?.last && !signal.aborted && !ctx.dryRun)
+      ctx.notify?.(gaveUpNotice({ ev, group: found.group, err, attempt: ctx.attempt.count }));
+    throw err;
+  }
 }
 
-async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSignal): Promise<EventOutcome> {
+async function route(
+  ev: InterruptionEvent,
+  ctx: HandlerContext,
+  signal: AbortSignal,
+  found: Found,
+): Promise<EventOutcome> {
   switch (ev.kind) {
     case 'lifecycle-launch':
     case 'lifecycle-terminate': {
+      found.group = ev.groupName;
       const resolved = await ctx.directory.lookupGroup(ev.groupName);
       if (!resolved)
         return discard('not-managed', `group ${ev.groupName} of ${ev.instanceId} is not managed by spotmax`);
@@ -39,7 +60,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     case 'state-change':
       if (!LEAVING_STATES.has(ev.state))
         return discard('irrelevant', `${ev.instanceId} changed to ${ev.state}`);
-      return once(releaseKey(ev.instanceId), ev, ctx, signal, (entry) =>
+      return once(releaseKey(ev.instanceId), ev, ctx, signal, found, (entry) =>
         handleInterruption(ev, entry, ctx, signal),
       );
     case 'spot-interruption': {
@@ -49,7 +70,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
           'future-dated',
           `warning for ${ev.instanceId} dated ${ev.time.toISOString()}, ${Math.round(ahead / 1000)} s ahead of this clock`,
         );
-      return once(releaseKey(ev.instanceId), ev, ctx, signal, async (entry) => {
+      return once(releaseKey(ev.instanceId), ev, ctx, signal, found, async (entry) => {
         const stale = await staleWarning(ev, ctx);
         if (stale) return discard('stale', stale);
         return handleInterruption(ev, entry, ctx, signal);
@@ -57,7 +78,7 @@ async function route(ev: InterruptionEvent, ctx: HandlerContext, signal: AbortSi
     }
     case 'rebalance':
     case 'scheduled-change':
-      return once(rebalanceKey(ev.instanceId), ev, ctx, signal, (entry) =>
+      return once(rebalanceKey(ev.instanceId), ev, ctx, signal, found, (entry) =>
         handleRebalance(ev, entry, ctx, signal),
       );
   }
@@ -89,10 +110,12 @@ async function once(
   ev: InterruptionEvent,
   ctx: HandlerContext,
   signal: AbortSignal,
+  found: Found,
   act: (entry: DirectoryEntry) => Promise<EventOutcome>,
 ): Promise<EventOutcome> {
   if (ctx.done.has(key)) return done(`duplicate of work already done (${key})`);
   const entry = await ctx.directory.lookup(ev.instanceId);
+  found.group = entry?.resolved.group.name;
   if (!entry) {
     const pastDeadline = ctx.clock.now().getTime() > ev.time.getTime() + WARNING_MS;
     if (pastDeadline)

@@ -15,6 +15,7 @@ import { type HandlerContext, WARNING_MS } from './context.js';
 import { LEAVING_LIFECYCLE } from './detach-coalescer.js';
 import { detachDecrement } from './detach-order.js';
 import type { DirectoryEntry } from './directory.js';
+import { detachFailedNotice, releaseIncompleteNotice } from './failure-notices.js';
 import { keepDataVolume } from './keep-volume.js';
 import { discard, done, type EventOutcome, freshInstance, groupOf, isGone, tagInstance } from './outcome.js';
 import type { TakenStandby } from './standby-hook.js';
@@ -128,6 +129,12 @@ export async function handleInterruption(
   let result: Awaited<ReturnType<typeof ctx.coalescer.detach>> | undefined;
   try {
     result = await ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline);
+  } catch (err) {
+    // The message comes back for another attempt (consumer.ts): the operators hear of it now, not only
+    // when the last attempt fails too (then handle-event.ts publishes the give-up instead of this).
+    if (!ctx.dryRun && !ctx.attempt?.last && !signal.aborted)
+      ctx.notify?.(detachFailedNotice({ ev, group: groupName, err, attempt: ctx.attempt?.count ?? 1 }));
+    throw err;
   } finally {
     // The swap's MaxSize headroom goes back once desired is back (the detach decremented it) or the
     // detach failed (then the reconciler sorts out the record the swap left). When the interrupted
@@ -262,9 +269,19 @@ export async function release(
   const log = ctx.logger.child({ instance: instance.instanceId, group: groupName, mode });
   // One line an operator can read at 3 a.m.: every step, its outcome, duration and counts.
   const summary = summarizeOutcomes(outcomes);
-  if (failed.length > 0)
+  if (failed.length > 0) {
     log.warn({ outcomes, seconds }, `release of ${instance.instanceId} incomplete; going on: ${summary}`);
-  else log.info({ outcomes, seconds }, `released ${instance.instanceId}: ${summary}`);
+    // Work left on the instance (pods not evicted, a service still registered) may need a person.
+    const notice = releaseIncompleteNotice({
+      group: groupName,
+      instanceId: instance.instanceId,
+      mode,
+      reason,
+      outcomes,
+      summary,
+    });
+    if (notice) ctx.notify?.(notice);
+  } else log.info({ outcomes, seconds }, `released ${instance.instanceId}: ${summary}`);
 }
 
 function takeStandby(

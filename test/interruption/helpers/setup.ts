@@ -108,6 +108,12 @@ export async function until(
   }
 }
 
+/** A release step that reports `outcome` at once (its name is the outcome's step). */
+export const fixedReleaser = (outcome: ReleaseOutcome): Releaser => ({
+  name: outcome.step,
+  release: async () => outcome,
+});
+
 /** A release step that runs until it is aborted (then reports `partial`); `started` tells when it began. */
 export function hangingReleaser(): Releaser & { started: boolean } {
   const step = {
