@@ -64,8 +64,13 @@ async function play(file: string, durationSeconds?: number, sampleHours?: number
           };
           samples.push(sample);
           // On stderr as it comes: a run of many minutes shows how it goes before its figures.
+          const top = Object.entries(region.api.stats.throttlesByAction)
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 4)
+            .map(([action, n]) => `${action} ${n}`)
+            .join(', ');
           console.error(
-            `  ${file} ${hour} h: heap after GC ${sample.heapMb.toFixed(0)} MB, RSS ${sample.rssMb.toFixed(0)} MB, CPU ${sample.cpuSeconds.toFixed(0)} s, API calls ${region.api.stats.calls}, throttled ${region.api.stats.throttles}`,
+            `  ${file} ${hour} h: heap after GC ${sample.heapMb.toFixed(0)} MB, RSS ${sample.rssMb.toFixed(0)} MB, CPU ${sample.cpuSeconds.toFixed(0)} s, API calls ${region.api.stats.calls}, throttled ${region.api.stats.throttles}${top ? ` (most: ${top})` : ''}`,
           );
         });
       }

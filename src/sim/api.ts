@@ -40,6 +40,8 @@ export interface ApiStats {
   calls: number;
   byAction: Record<string, number>;
   throttles: number;
+  /** Throttled attempts per action: which calls ran out of their bucket. */
+  throttlesByAction: Record<string, number>;
   injectedErrors: number;
   /** Most requests (retries included) sent in any one second of virtual time. */
   peakPerSecond: number;
@@ -82,7 +84,14 @@ export function throttleError(service: SimService): Error {
 }
 
 export class SimApi {
-  readonly stats: ApiStats = { calls: 0, byAction: {}, throttles: 0, injectedErrors: 0, peakPerSecond: 0 };
+  readonly stats: ApiStats = {
+    calls: 0,
+    byAction: {},
+    throttles: 0,
+    throttlesByAction: {},
+    injectedErrors: 0,
+    peakPerSecond: 0,
+  };
   private readonly buckets = new Map<string, TokenBucket>();
   private second = -1;
   private inSecond = 0;
@@ -131,6 +140,7 @@ export class SimApi {
         (fault?.throttleRate && this.rng.next() < fault.throttleRate)
       ) {
         this.stats.throttles++;
+        this.stats.throttlesByAction[action] = (this.stats.throttlesByAction[action] ?? 0) + 1;
         err = throttleError(service);
       } else if (fault?.errorRate && this.rng.next() < fault.errorRate) {
         this.stats.injectedErrors++;
