@@ -7,7 +7,13 @@
 //     --region eu-west-1 --out comment.md
 //
 // Exit code: 0 the check passes, 1 it fails. `--mode pr`: fails when plan reports problems or fails
-// (exit 1 or anything but 0/2); pending changes are what a pull request is for. `--mode drift` (the
+// (exit 1 or anything but 0/2); pending changes are what a pull request is for.
+//
+// spotmax plan keeps terraform's -detailed-exitcode: 0 no changes, 2 changes pending, 1 problems OR an
+// error (AccessDenied, a bad flag, no credentials). The two 1s differ in the plan output: a plan that
+// ran prints it (problems included), one that failed prints nothing on stdout and its error on stderr.
+// So exit 1 with an empty plan file (or any exit with none) is a failed plan, shown with its stderr,
+// not an empty "problems" comment. `--mode drift` (the
 // scheduled run): also fails on pending changes, since spotmax applies every minute and a plan of the
 // main branch that still wants changes means the fleet drifted from the policies.
 //
@@ -39,15 +45,27 @@ const readOr = (path, fallback) => {
   }
 };
 
-/** What the plan's exit code means (spotmax plan --detailed-exitcode: 0 none, 2 pending, 1 problems). */
-export function verdict(exitCode, mode) {
+/** Whether plan failed rather than reported: an exit outside 0/1/2, or no plan output at all. */
+export function planFailed(exitCode, plan) {
+  return ![0, 1, 2].includes(exitCode) || !plan.trim();
+}
+
+/**
+ * What the plan's exit code means (spotmax plan --detailed-exitcode: 0 none, 2 pending, 1 problems or
+ * an error, told apart by whether a plan was printed).
+ */
+export function verdict(exitCode, mode, plan = '-') {
+  if (planFailed(exitCode, plan))
+    return {
+      pass: false,
+      headline: `:x: spotmax plan failed (exit ${exitCode}${[0, 1, 2].includes(exitCode) ? ', no plan printed' : ''}): its error is below`,
+    };
   if (exitCode === 0) return { pass: true, headline: ':white_check_mark: no changes' };
   if (exitCode === 2)
     return mode === 'drift'
       ? { pass: false, headline: ':x: drift: the fleet differs from the policies (changes pending on the main branch)' }
       : { pass: true, headline: ':memo: changes pending (spotmax applies them once merged)' };
-  if (exitCode === 1) return { pass: false, headline: ':x: problems: see the groups marked :warning:' };
-  return { pass: false, headline: `:x: spotmax plan failed (exit ${exitCode})` };
+  return { pass: false, headline: ':x: problems: see the groups marked :warning:' };
 }
 
 /** Cuts markdown to at most `max` characters at a line boundary, closing what the cut left open. */
@@ -77,8 +95,9 @@ export function cut(markdown, max) {
 }
 
 export function buildComment({ plan, err, exitCode, mode, sha, region }) {
-  const v = verdict(exitCode, mode);
-  const summary = /^\*\*(.+)\*\*$/m.exec(plan)?.[1];
+  const v = verdict(exitCode, mode, plan);
+  const failed = planFailed(exitCode, plan);
+  const summary = failed ? undefined : /^\*\*(.+)\*\*$/m.exec(plan)?.[1];
   const head = [
     MARKER,
     `### spotmax plan for \`${String(sha).slice(0, 7)}\` in ${region}`,
@@ -86,14 +105,16 @@ export function buildComment({ plan, err, exitCode, mode, sha, region }) {
     `**${v.headline}**${summary ? ` · ${summary}` : ''}`,
     '',
   ];
-  const failed = exitCode !== 0 && exitCode !== 1 && exitCode !== 2;
-  const body = failed
-    ? ['spotmax plan failed:', '', '```', err.trim() || '(no output)', '```'].join('\n')
-    : plan;
-  const open = '<details><summary>The whole plan</summary>\n\n';
+  if (failed) {
+    // The error is the whole story: shown open, under the verdict (stderr is also in the job summary).
+    const stderr = ['```', err.trim() || '(nothing)', '```'].join('\n');
+    head.push('spotmax plan failed with this on stderr:', '', cut(stderr, 16_000), '');
+    if (!plan.trim()) return { pass: v.pass, comment: `${head.join('\n')}\n` };
+  }
+  const open = `<details><summary>${failed ? 'What it printed on stdout' : 'The whole plan'}</summary>\n\n`;
   const close = '\n\n</details>\n';
   const fixed = head.join('\n').length + 1 + open.length + close.length;
-  return { pass: v.pass, comment: `${head.join('\n')}\n${open}${cut(body, GITHUB_COMMENT_LIMIT - fixed)}${close}` };
+  return { pass: v.pass, comment: `${head.join('\n')}\n${open}${cut(plan, GITHUB_COMMENT_LIMIT - fixed)}${close}` };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

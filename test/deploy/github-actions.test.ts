@@ -182,6 +182,34 @@ test('the check fails on problems or a failed plan; pending changes pass a pull 
   t.true(crashed.comment.includes('AccessDenied: not authorized to perform ec2:DescribeInstances'));
 });
 
+test('a plan that fails (exit 1, nothing on stdout) fails the check as a failure with its stderr, not as problems', async (t) => {
+  // The real CLI: --detailed-exitcode maps an error to 1, as terraform does, and prints no plan.
+  const { runMain } = await import('../helpers/cli.js');
+  const plan = await runMain([
+    ...['plan', '--cloud', 'sim', '--group', 'no-such-group-*'],
+    ...['--format', 'markdown', '--detailed-exitcode'],
+  ]);
+  t.is(plan.code, 1);
+  t.is(plan.stdout, '');
+  t.regex(plan.stderr, /no opted-in group matches/);
+  for (const mode of ['pr', 'drift'] as const) {
+    const { status, comment } = runScript(plan.stdout, plan.code, mode, plan.stderr);
+    t.is(status, 1, mode);
+    const lines = comment.split('\n');
+    t.is(lines[0], MARKER);
+    t.regex(lines[3] ?? '', /^\*\*:x: spotmax plan failed \(exit 1, no plan printed\)/);
+    t.false(comment.includes('problems'), 'not reported as problems');
+    t.true(comment.includes(plan.stderr.trim()), 'the error is in the comment');
+    t.false(comment.includes('<details>'), 'no empty folded plan');
+  }
+  // An exit 1 that printed a plan is problems, as before.
+  const problem = renderMarkdown(report([group(1, 0, ['policy "web" does not exist'])]));
+  const reported = runScript(problem, 1, 'pr', '');
+  t.is(reported.status, 1);
+  t.regex(reported.comment, /:x: problems: see the groups marked :warning:/);
+  t.false(reported.comment.includes('plan failed'));
+});
+
 test('the comment starts with the marker, names the head commit and puts the verdict and summary before the folded plan', (t) => {
   const { comment, status } = runScript(renderMarkdown(report([group(1, 2), group(2, 0)])), 2, 'pr');
   t.is(status, 0);
