@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
 import type { GroupReport, PlanReport } from '../../src/cli/plan-report.js';
@@ -14,6 +14,7 @@ const WORKFLOW = 'deploy/github-actions/spotmax-policies.yml';
 const RELEASE = 'deploy/github-actions/release.yml';
 const COMMENT_SCRIPT = 'deploy/github-actions/plan-comment.mjs';
 const GITHUB_COMMENT_LIMIT = 65_536;
+const STEP_SUMMARY_LIMIT = 1024 * 1024;
 const MARKER = '<!-- spotmax-plan -->';
 
 type Step = {
@@ -160,11 +161,16 @@ function runScript(planMd: string, exit: number, mode: 'pr' | 'drift', err = '')
       COMMENT_SCRIPT,
       ...['--plan', join(dir, 'plan.md'), '--err', join(dir, 'plan.err'), '--exit', String(exit)],
       ...['--mode', mode, '--sha', '0123456789abcdef0123456789abcdef01234567', '--region', 'eu-west-1'],
-      ...['--out', out],
+      ...['--out', out, '--summary', join(dir, 'summary.md')],
     ],
     { encoding: 'utf8' },
   );
-  return { status: r.status, stderr: r.stderr, comment: readFileSync(out, 'utf8') };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    comment: readFileSync(out, 'utf8'),
+    summary: readFileSync(join(dir, 'summary.md'), 'utf8'),
+  };
 }
 
 test('the check fails on problems or a failed plan; pending changes pass a pull request and fail the drift run', (t) => {
@@ -237,6 +243,76 @@ test('a plan of 3,000 groups makes a comment within GitHub\u2019s 65,536 charact
   // Every kept table row is whole (cut at a line boundary).
   for (const row of comment.split('\n').filter((l) => l.startsWith('| `launch-standby`')))
     t.regex(row, /\|$/);
+});
+
+test('the job summary holds the whole plan, unfolded, where the comment is cut: the plan step run as the workflow runs it', (t) => {
+  // The step's own script under bash -eo pipefail (as GitHub runs `run:`), in the workflow's layout:
+  // repo/ (the working directory), spotmax/ with a stand-in bin/spotmax.js that prints the plan, and
+  // the real plan-comment.mjs.
+  // 1,200 groups: about 760 KB, ten times the comment's limit and within the summary's.
+  const big = renderMarkdown(report(Array.from({ length: 1200 }, (_, i) => group(i, 3))));
+  t.true(big.length > 10 * GITHUB_COMMENT_LIMIT && Buffer.byteLength(big) < STEP_SUMMARY_LIMIT - 10_000);
+  const dir = mkdtempSync(join(tmpdir(), 'spotmax-step-'));
+  for (const d of ['repo', 'spotmax/bin', 'spotmax/deploy']) mkdirSync(join(dir, d), { recursive: true });
+  symlinkSync(resolve('deploy/github-actions'), join(dir, 'spotmax/deploy/github-actions'));
+  writeFileSync(join(dir, 'fixture.md'), big);
+  writeFileSync(
+    join(dir, 'spotmax/bin/spotmax.js'),
+    "process.stdout.write(require('fs').readFileSync(process.env.FIXTURE, 'utf8')); process.stderr.write('a warning\\n'); process.exitCode = 2;\n",
+  );
+  writeFileSync(join(dir, 'spotmax/package.json'), '{"type":"commonjs"}');
+  const env = {
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    FIXTURE: join(dir, 'fixture.md'),
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'step-summary.md'),
+    AWS_REGION: 'eu-west-1',
+    POLICY_DIR: 'policies',
+    PLAN_MODE: 'pr',
+    PLAN_SHA: '0123456789abcdef0123456789abcdef01234567',
+  };
+  const r = spawnSync(
+    'bash',
+    ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step('spotmax plan').run ?? ''],
+    {
+      cwd: join(dir, 'repo'),
+      env,
+      encoding: 'utf8',
+    },
+  );
+  t.is(r.status, 0, r.stderr);
+  t.is(readFileSync(env.GITHUB_OUTPUT, 'utf8'), 'pass=true\n');
+  const comment = readFileSync(join(dir, 'comment.md'), 'utf8');
+  t.true(comment.length <= GITHUB_COMMENT_LIMIT);
+  const summary = readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8');
+  t.true(summary.includes(big), 'the whole plan, not the comment’s cut');
+  t.false(summary.includes('more characters cut'));
+  t.regex(summary, /:memo: changes pending.* · Plan: 3600 action\(s\) in 1200 group\(s\)/);
+  t.regex(summary, /<details><summary>stderr<\/summary>\n\n```\na warning\n```/);
+  t.true(Buffer.byteLength(summary) <= STEP_SUMMARY_LIMIT);
+});
+
+test('a plan beyond the job summary’s 1 MiB is cut to 1 MiB in bytes (not characters) at a line, with a note', (t) => {
+  // Two-byte characters, so a cut by characters alone would run over the limit in bytes.
+  const row = (i: number) => `| \`grupo-${i}-é\` | ${'ñ'.repeat(60)} | 3 |`;
+  const plan = [
+    '### spotmax plan · eu-west-1',
+    '',
+    '**Plan: 3 action(s) in 40000 group(s).**',
+    '',
+    ...Array.from({ length: 40_000 }, (_, i) => row(i)),
+    '',
+  ].join('\n');
+  t.true(Buffer.byteLength(plan) > 4 * STEP_SUMMARY_LIMIT);
+  const { summary, status } = runScript(plan, 2, 'pr', 'a warning');
+  t.is(status, 0);
+  const size = Buffer.byteLength(summary);
+  t.true(size <= STEP_SUMMARY_LIMIT, `${size} bytes`);
+  t.true(size > STEP_SUMMARY_LIMIT - 4_096, `the room is used: ${size} bytes`);
+  t.regex(summary, /more characters cut to fit the job summary's 1 MiB limit/);
+  t.regex(summary, /Plan: 3 action\(s\) in 40000 group\(s\)/);
+  t.true(summary.includes('a warning'), 'stderr kept after the cut plan');
+  for (const line of summary.split('\n').filter((l) => l.startsWith('| `grupo-'))) t.regex(line, /\| 3 \|$/);
 });
 
 // ---- release.yml ------------------------------------------------------------------------------------
