@@ -46,6 +46,18 @@ test('runs on pull requests that touch the policies, daily and on demand, with O
   t.regex(trust, /:ref:refs\/heads\/main"/);
 });
 
+test('the workflow\u2019s setup pointer names a section deploy/README.md has, and that section sets up the plan role', (t) => {
+  const header = readFileSync(WORKFLOW, 'utf8');
+  const pointer = /Setup: deploy\/README\.md, section "([^"]+)"/.exec(header);
+  t.truthy(pointer, 'the header points at a section of deploy/README.md');
+  const guide = readFileSync('deploy/README.md', 'utf8');
+  const sections = guide.split(/^## /m);
+  const section = sections.find((s) => s.startsWith(`${pointer![1]}\n`));
+  t.truthy(section, `deploy/README.md has no section "## ${pointer![1]}"`);
+  t.regex(section ?? '', /spotmax-plan-readonly/);
+  t.regex(section ?? '', /PLAN_ROLE_ARN/);
+});
+
 test('every action in the workflows is pinned by a full commit SHA, with its version in a comment', (t) => {
   for (const file of [WORKFLOW, RELEASE]) {
     const uses = readFileSync(file, 'utf8')
@@ -332,6 +344,14 @@ test('the release runs on a version tag: tests first, then a multi-arch image an
     s.uses?.startsWith('docker/build-push-action@'),
   );
   t.is(build?.with?.platforms, 'linux/amd64,linux/arm64');
+  // The labels come from docker/metadata-action, not from build arguments, as the Dockerfile says.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+  t.is(build?.with?.labels, '${{ steps.meta.outputs.labels }}');
+  t.is(build?.with?.['build-args'], undefined);
+  t.regex(
+    readFileSync('Dockerfile', 'utf8'),
+    /release workflow \(deploy\/github-actions\/release\.yml\) passes no build\n# arguments: docker\/metadata-action's labels/,
+  );
   t.true(String(build?.with?.push) === 'true');
   t.true((release.jobs.image.steps as Step[]).some((s) => s.uses?.startsWith('docker/setup-qemu-action@')));
   t.is(release.jobs.image.permissions.packages, 'write');
