@@ -370,13 +370,19 @@ async function main(): Promise<void> {
       child.stderr?.on('data', (d) => {
         out += d;
       });
+      // The timeout is cancelled once the child exits: a pending 180 s timer kept the script alive that
+      // long after its last line.
+      const timeout = new AbortController();
       const code = await Promise.race([
         new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1))),
-        sleep(180_000).then(() => {
-          child.kill('SIGKILL');
-          return -2;
-        }),
-      ]);
+        sleep(180_000, undefined, { signal: timeout.signal }).then(
+          () => {
+            child.kill('SIGKILL');
+            return -2;
+          },
+          () => -3,
+        ),
+      ]).finally(() => timeout.abort());
       if (code !== 0) throw new Error(`exit ${code}: ${out.slice(-1500)}`);
       const lines = out
         .trim()
