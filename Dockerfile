@@ -5,7 +5,8 @@
 #   docker run --rm -p 8080:8080 spotmax:0.1.0 run --cloud sim          # the demo, no AWS needed
 # Works with a read-only root filesystem: the only writable path it needs is /tmp (a volume).
 # Deployment guide: deploy/README.md. `npm run test:image` builds this file with buildah on a stand-in
-# base and runs --help, plan against moto and the health check inside the image.
+# base and runs --help, plan against moto, the demo's plan, simulate and the health check inside the
+# image.
 
 # Node 22 (issue 15: the AWS SDK drops Node 20 in January 2027), pinned by the multi-arch index digest so
 # amd64 and arm64 builds start from the same, reproducible base. Bump tag and digest together.
@@ -32,10 +33,13 @@ ARG NODE_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
-# The repository's URL (the release workflow passes its own: server URL / repository).
+# The repository's URL.
 ARG SOURCE_URL=
-# OCI image annotations (opencontainers image-spec, annotations.md); the release workflow fills
-# version, revision, created and source.
+# OCI image labels, with the keys of the opencontainers image-spec (annotations.md). A local build fills
+# version, revision, created and source with --build-arg (deploy/README.md section 1; npm run test:image
+# passes all but SOURCE_URL). The release workflow (deploy/github-actions/release.yml) passes no build
+# arguments: docker/metadata-action's labels (version from the tag, revision, created, source and url
+# from the repository) are given to the build and replace these.
 LABEL org.opencontainers.image.title="spotmax" \
       org.opencontainers.image.description="Keeps EC2 Auto Scaling groups on Spot capacity healthy and cheap: policy-as-code reconciler plus a fast path for Spot interruptions." \
       org.opencontainers.image.licenses="Apache-2.0" \

@@ -1,5 +1,6 @@
 // npm run test:image — builds the Dockerfile with buildah and runs the image: `--help`, `plan` against
-// moto, the demo's `plan --cloud sim`, and the image's own HEALTHCHECK against `run --cloud sim`.
+// moto, the demo's `plan --cloud sim`, a short `simulate` (its files in /tmp: /app is not the user's),
+// and the image's own HEALTHCHECK against `run --cloud sim`.
 //
 // No Docker engine runs on the development machines, and the official node base cannot be pulled
 // (only the npm registry and Debian's archive are reachable), so the base is a stand-in: a Debian
@@ -106,6 +107,9 @@ function imageConfig(): ImageConfig {
   };
   return out.Docker.config;
 }
+
+/** Words quoted for sh -c. */
+const q = (a: string[]) => a.map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(' ');
 
 function haveImage(name: string): boolean {
   return buildah(['images', '--format', '{{.Name}}:{{.Tag}}'], { quiet: true }).split('\n').includes(name);
@@ -290,6 +294,48 @@ async function main(): Promise<void> {
       return `${report.groups.length} group(s) planned from bench/scenarios/demo.yaml`;
     });
 
+    await step('simulate inside the image: a 10-minute calm scenario, no --out, as uid 10001 in /app', () => {
+      // The image's working directory /app is root's: simulate without --out must fall back to a folder
+      // under /tmp and say so, and its report.json must be there. One `buildah run` for the command and
+      // the check of its files, so they see the same /tmp.
+      const script = [
+        'set -e',
+        `${q([...entrypoint, 'simulate', '--scenario', 'bench/scenarios/calm.yaml', '--duration', '10m', '--seed', '7'])} >/tmp/simulate.out`,
+        'cat /tmp/simulate.out',
+        "dir=$(sed -n 's#^wrote \\(.*\\)/report\\.json.*#\\1#p' /tmp/simulate.out)",
+        `node -e ${q(['const r = require(process.argv[1]); console.log("report.json seed " + r.seed + ": " + r.strategies.map((s) => s.name).join(","))'])} "$dir/report.json"`,
+        'test -s "$dir/capacity.svg"',
+      ].join('\n');
+      const r = spawnSync(
+        'buildah',
+        [
+          ...storage,
+          'run',
+          '--isolation',
+          'chroot',
+          '--user',
+          config.User,
+          shared(),
+          '--',
+          'sh',
+          '-c',
+          script,
+        ],
+        { cwd: root, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      );
+      if (r.status !== 0)
+        throw new Error(
+          `exit ${r.status ?? r.signal}: ${(r.stdout ?? '').slice(-800)}${(r.stderr ?? '').slice(-1500)}`,
+        );
+      const fellBack = r.stderr.match(
+        /cannot write simulation-out in the working directory (\S+) \((\w+)\); writing to (\S+) instead/,
+      );
+      if (!fellBack) throw new Error(`no word of where the files went on stderr: ${r.stderr.slice(-800)}`);
+      const report = r.stdout.match(/^report\.json seed 7: (.+)$/m);
+      if (!report) throw new Error(`report.json not read back: ${r.stdout.slice(-800)}`);
+      return `${fellBack[1]} not writable (${fellBack[2]}): wrote ${fellBack[3]}/report.json (${report[1]}) and capacity.svg`;
+    });
+
     await step("the image's HEALTHCHECK against run --cloud sim (own network namespace)", async () => {
       const test = config.Healthcheck?.Test ?? [];
       if (test[0] !== 'CMD') throw new Error(`unexpected HEALTHCHECK ${JSON.stringify(test)}`);
@@ -297,7 +343,6 @@ async function main(): Promise<void> {
       const service = shared();
       const prober = container();
       // A fresh network namespace with only loopback: port 8080 is the image's, not this machine's.
-      const q = (a: string[]) => a.map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(' ');
       const b = `buildah ${q(storage)} run --isolation chroot --user ${config.User}`;
       const script = [
         'ip link set lo up',
@@ -325,13 +370,19 @@ async function main(): Promise<void> {
       child.stderr?.on('data', (d) => {
         out += d;
       });
+      // The timeout is cancelled once the child exits: a pending 180 s timer kept the script alive that
+      // long after its last line.
+      const timeout = new AbortController();
       const code = await Promise.race([
         new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1))),
-        sleep(180_000).then(() => {
-          child.kill('SIGKILL');
-          return -2;
-        }),
-      ]);
+        sleep(180_000, undefined, { signal: timeout.signal }).then(
+          () => {
+            child.kill('SIGKILL');
+            return -2;
+          },
+          () => -3,
+        ),
+      ]).finally(() => timeout.abort());
       if (code !== 0) throw new Error(`exit ${code}: ${out.slice(-1500)}`);
       const lines = out
         .trim()

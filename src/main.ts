@@ -109,7 +109,10 @@ export function buildProgram(io: CommandIO, setExit: (code: number) => void): Co
     .description('what-if run of a scenario in the simulated region')
     .requiredOption('--scenario <file>', 'scenario YAML')
     .option('--policies <dir>', 'policy folder for the spotmax strategy')
-    .option('--out <dir>', 'where report.json and capacity.svg go', 'simulation-out')
+    .option(
+      '--out <dir>',
+      'where report.json and capacity.svg go (default: simulation-out in the working directory, or a new folder under the temporary directory when that cannot be written)',
+    )
     .option('--seed <n>', 'random seed')
     .option('--duration <d>', "override the scenario's duration (seconds, or 30m, 2h)")
     .option('--csv <file>', 'also write the time series behind the chart (per strategy and slice) as CSV')

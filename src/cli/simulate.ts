@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { formatIssue, loadPolicies } from '../config/load.js';
 import { UserError } from '../domain/errors.js';
@@ -21,6 +22,57 @@ export interface SimulateOptions {
   csv?: string;
   /** List policy problems and run anyway (the groups they touch run unmanaged, as spotmax would). */
   allowPolicyProblems?: boolean;
+  /** The folder the default `simulation-out` is made in (the working directory; tests set another). */
+  cwd?: string;
+}
+
+/** Makes `dir` (and its parents) and checks that it can be written to; the error's code when not. */
+function writableDir(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // mkdir -p over a file says EEXIST, which reads as if all were well.
+    return code === 'EEXIST' ? 'EEXIST: a file, not a folder' : (code ?? (err as Error).message);
+  }
+}
+
+/**
+ * Where report.json and capacity.svg go, decided before anything runs. An --out (or --csv) that cannot
+ * be written is the user's to fix: refused, naming it. Without --out the default is `simulation-out` in
+ * the working directory; when that cannot be written (the container image runs as uid 10001 in the
+ * root-owned /app on a read-only root) it is a new folder under the temporary directory, said on stderr,
+ * so `docker run IMAGE simulate --scenario ...` works without flags and prints where its files are.
+ */
+function outputDir(opts: SimulateOptions, io: CommandIO): string {
+  if (opts.csv !== undefined) {
+    const problem = writableDir(dirname(resolve(opts.csv)));
+    if (problem) throw new UserError(`--csv ${opts.csv}: cannot write its folder (${problem})`);
+  }
+  if (opts.out !== undefined) {
+    const problem = writableDir(opts.out);
+    if (problem)
+      throw new UserError(`--out ${opts.out}: cannot write to it (${problem}); choose another --out`);
+    return opts.out;
+  }
+  const cwd = opts.cwd ?? process.cwd();
+  const preferred = join(cwd, 'simulation-out');
+  const problem = writableDir(preferred);
+  if (!problem) return opts.cwd === undefined ? 'simulation-out' : preferred;
+  let fallback: string;
+  try {
+    fallback = mkdtempSync(join(tmpdir(), 'spotmax-simulation-'));
+  } catch (err) {
+    throw new UserError(
+      `cannot write simulation-out in ${cwd} (${problem}) nor a folder in ${tmpdir()} (${(err as NodeJS.ErrnoException).code}); give --out DIR`,
+    );
+  }
+  io.stderr.write(
+    `spotmax: cannot write simulation-out in the working directory ${cwd} (${problem}); writing to ${fallback} instead (--out DIR chooses, e.g. a mounted folder)\n`,
+  );
+  return fallback;
 }
 
 /**
@@ -37,7 +89,8 @@ async function policyProblems(scenario: Scenario, policiesDir: string): Promise<
 
 /**
  * `spotmax simulate`: plays a scenario under each of its strategies with the same seed, prints a table,
- * writes report.json (the stable contract) and capacity.svg. Exit 0, or 1 for a bad scenario or flag.
+ * writes report.json (the stable contract) and capacity.svg. Exit 0, or 1 for a bad scenario or flag
+ * or an --out that cannot be written.
  */
 export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Promise<number> {
   const scenario = loadScenario(opts.scenario);
@@ -80,7 +133,9 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
         `spotmax: ${problems.length} policy problem(s), running anyway (--allow-policy-problems): the groups they touch run unmanaged\n${problems.map((p) => `  ${p}`).join('\n')}\n`,
       );
   }
-  const outDir = opts.out ?? 'simulation-out';
+  // The output folder before the run: a run whose files cannot be written is refused before its
+  // minutes are spent.
+  const outDir = outputDir(opts, io);
   const started = Date.now();
   const run = await runScenario(scenario, { seed, policiesDir, durationSeconds, allowPolicyProblems });
   const wall = ((Date.now() - started) / 1000).toFixed(1);
@@ -92,7 +147,6 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
   io.stdout.write(
     'capacity gap: instance-seconds below the desired capacity (InService and running); replacement: warning to the next instance InService in the group; cost: instances billed against the desired capacity all On-Demand\n',
   );
-  mkdirSync(outDir, { recursive: true });
   const reportPath = join(outDir, 'report.json');
   const svgPath = join(outDir, 'capacity.svg');
   writeFileSync(reportPath, `${JSON.stringify(run.report, null, 2)}\n`);
@@ -112,7 +166,6 @@ export async function simulateCommand(opts: SimulateOptions, io: CommandIO): Pro
   );
   const written = [reportPath, svgPath];
   if (opts.csv) {
-    mkdirSync(dirname(resolve(opts.csv)), { recursive: true });
     writeFileSync(opts.csv, formatSeriesCsv(run.report));
     written.push(opts.csv);
   }

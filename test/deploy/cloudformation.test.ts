@@ -198,6 +198,21 @@ test('the service runs two coordinated tasks and deploys without a gap; no inbou
   t.is(res('Cluster').Condition, 'CreateCluster');
 });
 
+test('the task security group lets the task out to Consul on 8500 and 8501 (HTTP and HTTPS, as deploy/README says), and is an output', (t) => {
+  const egress = props('TaskSecurityGroup').SecurityGroupEgress as { IpProtocol: string; FromPort: number }[];
+  const tcp = egress.filter((e) => e.IpProtocol === 'tcp').map((e) => e.FromPort);
+  t.deepEqual(tcp, [443, 6443, 8500, 8501]);
+  t.deepEqual(tpl.Outputs?.TaskSecurityGroupId?.Value, {
+    'Fn::If': ['CreateSecurityGroup', { Ref: 'TaskSecurityGroup' }, { Ref: 'SecurityGroupId' }],
+  });
+  // Every port the deployment guide names for the task's traffic is one the stack's group allows.
+  const guide = readFileSync('deploy/README.md', 'utf8');
+  for (const port of guide.matchAll(/--port (\d+)/g))
+    t.true(tcp.includes(Number(port[1])), `port ${port[1]}`);
+  t.regex(guide, /--port 8501 for HTTPS/);
+  t.regex(guide, /OutputKey=='TaskSecurityGroupId'/);
+});
+
 test('the task runs with the task role, logs to the log group and gets region, queue and policy path', (t) => {
   const td = props('TaskDefinition');
   t.deepEqual(td.TaskRoleArn, { 'Fn::GetAtt': ['TaskRole', 'Arn'] });
@@ -464,6 +479,11 @@ test.serial('the template deploys into moto and its resources exist and referenc
     )
   ).SecurityGroups?.[0];
   t.deepEqual(sg?.IpPermissions, []);
+  t.is(
+    stack.outputs.TaskSecurityGroupId,
+    stack.physical.TaskSecurityGroup,
+    'the output names the group made',
+  );
   const dash = await new CloudWatchClient(cfg).send(new GetDashboardCommand({ DashboardName: 'spotmax' }));
   const body = JSON.parse(dash.DashboardBody as string) as {
     widgets: { properties: { title: string; query?: string } }[];
@@ -645,6 +665,7 @@ test.serial('an existing cluster and security group are used instead of creating
   t.false('Cluster' in stack.physical);
   t.false('TaskSecurityGroup' in stack.physical);
   t.is(stack.outputs.ClusterName, 'platform');
+  t.is(stack.outputs.TaskSecurityGroupId, 'sg-0123456789abcdef0', 'the output names the group given');
   const svc = await jsonApi(
     moto.endpoint,
     'ecs',

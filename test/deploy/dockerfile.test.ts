@@ -107,7 +107,8 @@ test('OCI labels: title, description, licenses, version, revision, created, sour
   ])
     t.true(`org.opencontainers.image.${key}` in found, `missing org.opencontainers.image.${key}`);
   t.is(found['org.opencontainers.image.licenses'], JSON.parse(readFileSync('package.json', 'utf8')).license);
-  // Filled by build arguments (the release workflow's), declared in the runtime stage.
+  // Filled by build arguments in a local build (the release workflow's labels replace them), declared in
+  // the runtime stage.
   const args = ops(runtime, 'ARG').map((i) => i.args.split('=')[0]);
   for (const arg of ['VERSION', 'REVISION', 'CREATED', 'SOURCE_URL', 'NODE_IMAGE'])
     t.true(args.includes(arg), arg);

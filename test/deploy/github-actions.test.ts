@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import test from 'ava';
 import { parse } from 'yaml';
 import type { GroupReport, PlanReport } from '../../src/cli/plan-report.js';
@@ -14,6 +14,7 @@ const WORKFLOW = 'deploy/github-actions/spotmax-policies.yml';
 const RELEASE = 'deploy/github-actions/release.yml';
 const COMMENT_SCRIPT = 'deploy/github-actions/plan-comment.mjs';
 const GITHUB_COMMENT_LIMIT = 65_536;
+const STEP_SUMMARY_LIMIT = 1024 * 1024;
 const MARKER = '<!-- spotmax-plan -->';
 
 type Step = {
@@ -43,6 +44,18 @@ test('runs on pull requests that touch the policies, daily and on demand, with O
   const trust = readFileSync('deploy/iam/github-oidc-trust-policy.json', 'utf8');
   t.regex(trust, /:pull_request"/);
   t.regex(trust, /:ref:refs\/heads\/main"/);
+});
+
+test('the workflow\u2019s setup pointer names a section deploy/README.md has, and that section sets up the plan role', (t) => {
+  const header = readFileSync(WORKFLOW, 'utf8');
+  const pointer = /Setup: deploy\/README\.md, section "([^"]+)"/.exec(header);
+  t.truthy(pointer, 'the header points at a section of deploy/README.md');
+  const guide = readFileSync('deploy/README.md', 'utf8');
+  const sections = guide.split(/^## /m);
+  const section = sections.find((s) => s.startsWith(`${pointer![1]}\n`));
+  t.truthy(section, `deploy/README.md has no section "## ${pointer![1]}"`);
+  t.regex(section ?? '', /spotmax-plan-readonly/);
+  t.regex(section ?? '', /PLAN_ROLE_ARN/);
 });
 
 test('every action in the workflows is pinned by a full commit SHA, with its version in a comment', (t) => {
@@ -160,11 +173,16 @@ function runScript(planMd: string, exit: number, mode: 'pr' | 'drift', err = '')
       COMMENT_SCRIPT,
       ...['--plan', join(dir, 'plan.md'), '--err', join(dir, 'plan.err'), '--exit', String(exit)],
       ...['--mode', mode, '--sha', '0123456789abcdef0123456789abcdef01234567', '--region', 'eu-west-1'],
-      ...['--out', out],
+      ...['--out', out, '--summary', join(dir, 'summary.md')],
     ],
     { encoding: 'utf8' },
   );
-  return { status: r.status, stderr: r.stderr, comment: readFileSync(out, 'utf8') };
+  return {
+    status: r.status,
+    stderr: r.stderr,
+    comment: readFileSync(out, 'utf8'),
+    summary: readFileSync(join(dir, 'summary.md'), 'utf8'),
+  };
 }
 
 test('the check fails on problems or a failed plan; pending changes pass a pull request and fail the drift run', (t) => {
@@ -180,6 +198,34 @@ test('the check fails on problems or a failed plan; pending changes pass a pull 
   const crashed = runScript('', 3, 'pr', 'AccessDenied: not authorized to perform ec2:DescribeInstances');
   t.is(crashed.status, 1);
   t.true(crashed.comment.includes('AccessDenied: not authorized to perform ec2:DescribeInstances'));
+});
+
+test('a plan that fails (exit 1, nothing on stdout) fails the check as a failure with its stderr, not as problems', async (t) => {
+  // The real CLI: --detailed-exitcode maps an error to 1, as terraform does, and prints no plan.
+  const { runMain } = await import('../helpers/cli.js');
+  const plan = await runMain([
+    ...['plan', '--cloud', 'sim', '--group', 'no-such-group-*'],
+    ...['--format', 'markdown', '--detailed-exitcode'],
+  ]);
+  t.is(plan.code, 1);
+  t.is(plan.stdout, '');
+  t.regex(plan.stderr, /no opted-in group matches/);
+  for (const mode of ['pr', 'drift'] as const) {
+    const { status, comment } = runScript(plan.stdout, plan.code, mode, plan.stderr);
+    t.is(status, 1, mode);
+    const lines = comment.split('\n');
+    t.is(lines[0], MARKER);
+    t.regex(lines[3] ?? '', /^\*\*:x: spotmax plan failed \(exit 1, no plan printed\)/);
+    t.false(comment.includes('problems'), 'not reported as problems');
+    t.true(comment.includes(plan.stderr.trim()), 'the error is in the comment');
+    t.false(comment.includes('<details>'), 'no empty folded plan');
+  }
+  // An exit 1 that printed a plan is problems, as before.
+  const problem = renderMarkdown(report([group(1, 0, ['policy "web" does not exist'])]));
+  const reported = runScript(problem, 1, 'pr', '');
+  t.is(reported.status, 1);
+  t.regex(reported.comment, /:x: problems: see the groups marked :warning:/);
+  t.false(reported.comment.includes('plan failed'));
 });
 
 test('the comment starts with the marker, names the head commit and puts the verdict and summary before the folded plan', (t) => {
@@ -211,6 +257,76 @@ test('a plan of 3,000 groups makes a comment within GitHub\u2019s 65,536 charact
     t.regex(row, /\|$/);
 });
 
+test('the job summary holds the whole plan, unfolded, where the comment is cut: the plan step run as the workflow runs it', (t) => {
+  // The step's own script under bash -eo pipefail (as GitHub runs `run:`), in the workflow's layout:
+  // repo/ (the working directory), spotmax/ with a stand-in bin/spotmax.js that prints the plan, and
+  // the real plan-comment.mjs.
+  // 1,200 groups: about 760 KB, ten times the comment's limit and within the summary's.
+  const big = renderMarkdown(report(Array.from({ length: 1200 }, (_, i) => group(i, 3))));
+  t.true(big.length > 10 * GITHUB_COMMENT_LIMIT && Buffer.byteLength(big) < STEP_SUMMARY_LIMIT - 10_000);
+  const dir = mkdtempSync(join(tmpdir(), 'spotmax-step-'));
+  for (const d of ['repo', 'spotmax/bin', 'spotmax/deploy']) mkdirSync(join(dir, d), { recursive: true });
+  symlinkSync(resolve('deploy/github-actions'), join(dir, 'spotmax/deploy/github-actions'));
+  writeFileSync(join(dir, 'fixture.md'), big);
+  writeFileSync(
+    join(dir, 'spotmax/bin/spotmax.js'),
+    "process.stdout.write(require('fs').readFileSync(process.env.FIXTURE, 'utf8')); process.stderr.write('a warning\\n'); process.exitCode = 2;\n",
+  );
+  writeFileSync(join(dir, 'spotmax/package.json'), '{"type":"commonjs"}');
+  const env = {
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    FIXTURE: join(dir, 'fixture.md'),
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'step-summary.md'),
+    AWS_REGION: 'eu-west-1',
+    POLICY_DIR: 'policies',
+    PLAN_MODE: 'pr',
+    PLAN_SHA: '0123456789abcdef0123456789abcdef01234567',
+  };
+  const r = spawnSync(
+    'bash',
+    ['--noprofile', '--norc', '-eo', 'pipefail', '-c', step('spotmax plan').run ?? ''],
+    {
+      cwd: join(dir, 'repo'),
+      env,
+      encoding: 'utf8',
+    },
+  );
+  t.is(r.status, 0, r.stderr);
+  t.is(readFileSync(env.GITHUB_OUTPUT, 'utf8'), 'pass=true\n');
+  const comment = readFileSync(join(dir, 'comment.md'), 'utf8');
+  t.true(comment.length <= GITHUB_COMMENT_LIMIT);
+  const summary = readFileSync(env.GITHUB_STEP_SUMMARY, 'utf8');
+  t.true(summary.includes(big), 'the whole plan, not the comment’s cut');
+  t.false(summary.includes('more characters cut'));
+  t.regex(summary, /:memo: changes pending.* · Plan: 3600 action\(s\) in 1200 group\(s\)/);
+  t.regex(summary, /<details><summary>stderr<\/summary>\n\n```\na warning\n```/);
+  t.true(Buffer.byteLength(summary) <= STEP_SUMMARY_LIMIT);
+});
+
+test('a plan beyond the job summary’s 1 MiB is cut to 1 MiB in bytes (not characters) at a line, with a note', (t) => {
+  // Two-byte characters, so a cut by characters alone would run over the limit in bytes.
+  const row = (i: number) => `| \`grupo-${i}-é\` | ${'ñ'.repeat(60)} | 3 |`;
+  const plan = [
+    '### spotmax plan · eu-west-1',
+    '',
+    '**Plan: 3 action(s) in 40000 group(s).**',
+    '',
+    ...Array.from({ length: 40_000 }, (_, i) => row(i)),
+    '',
+  ].join('\n');
+  t.true(Buffer.byteLength(plan) > 4 * STEP_SUMMARY_LIMIT);
+  const { summary, status } = runScript(plan, 2, 'pr', 'a warning');
+  t.is(status, 0);
+  const size = Buffer.byteLength(summary);
+  t.true(size <= STEP_SUMMARY_LIMIT, `${size} bytes`);
+  t.true(size > STEP_SUMMARY_LIMIT - 4_096, `the room is used: ${size} bytes`);
+  t.regex(summary, /more characters cut to fit the job summary's 1 MiB limit/);
+  t.regex(summary, /Plan: 3 action\(s\) in 40000 group\(s\)/);
+  t.true(summary.includes('a warning'), 'stderr kept after the cut plan');
+  for (const line of summary.split('\n').filter((l) => l.startsWith('| `grupo-'))) t.regex(line, /\| 3 \|$/);
+});
+
 // ---- release.yml ------------------------------------------------------------------------------------
 
 const release = parse(readFileSync(RELEASE, 'utf8'));
@@ -228,6 +344,14 @@ test('the release runs on a version tag: tests first, then a multi-arch image an
     s.uses?.startsWith('docker/build-push-action@'),
   );
   t.is(build?.with?.platforms, 'linux/amd64,linux/arm64');
+  // The labels come from docker/metadata-action, not from build arguments, as the Dockerfile says.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JS template
+  t.is(build?.with?.labels, '${{ steps.meta.outputs.labels }}');
+  t.is(build?.with?.['build-args'], undefined);
+  t.regex(
+    readFileSync('Dockerfile', 'utf8'),
+    /release workflow \(deploy\/github-actions\/release\.yml\) passes no build\n# arguments: docker\/metadata-action's labels/,
+  );
   t.true(String(build?.with?.push) === 'true');
   t.true((release.jobs.image.steps as Step[]).some((s) => s.uses?.startsWith('docker/setup-qemu-action@')));
   t.is(release.jobs.image.permissions.packages, 'write');

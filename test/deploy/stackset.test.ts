@@ -60,11 +60,17 @@ test('it differs from spotmax.yaml only where accounts and regions differ: image
   t.deepEqual(shared, sharedBase);
 });
 
+// Every CloudFormation template ships in one of these folders.
+const TEMPLATE_DIRS = ['deploy/cloudformation', 'deploy/eventbridge'];
+
 test('every template is cfn-lint clean: no error, no warning', (t) => {
-  const templates = readdirSync('deploy/cloudformation')
-    .filter((f) => /\.(ya?ml|json)$/.test(f))
-    .map((f) => `deploy/cloudformation/${f}`);
+  const templates = TEMPLATE_DIRS.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .map((f) => `${dir}/${f}`),
+  );
   t.true(templates.includes(BASE) && templates.includes(STACKSET_TEMPLATE));
+  t.true(templates.includes('deploy/eventbridge/slack-chatbot.yaml'));
   const r = spawnSync('cfn-lint', ['--format', 'parseable', ...templates], { encoding: 'utf8' });
   if (r.error)
     throw new Error(
@@ -77,7 +83,10 @@ test('every template is cfn-lint clean: no error, no warning', (t) => {
 
 test('`npm run lint` runs cfn-lint on every template', (t) => {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-  t.regex(pkg.scripts.lint, /cfn-lint deploy\/cloudformation\/\*\.yaml deploy\/cloudformation\/\*\.json/);
+  t.regex(
+    pkg.scripts.lint,
+    /cfn-lint deploy\/cloudformation\/\*\.yaml deploy\/cloudformation\/\*\.json deploy\/eventbridge\/\*\.yaml/,
+  );
   t.regex(pkg.scripts.stackset, /write-stackset-template\.ts/);
 });
 

@@ -173,3 +173,52 @@ test('spotmax simulate through the CLI: flags reach the command, files land in -
     'a missing scenario is a user error',
   );
 });
+
+test('simulate without --out in a working directory it cannot write: the files go to a new folder under the temporary directory, said on stderr', async (t) => {
+  // A working directory under a regular file cannot be written by anyone, root included (ENOTDIR): the
+  // image's case is uid 10001 in the root-owned /app (EACCES), which npm run test:image plays.
+  const blocked = join(mkdtempSync(join(tmpdir(), 'sim-cwd-')), 'a-file');
+  writeFileSync(blocked, '');
+  const c = io();
+  const code = await simulateCommand(
+    { scenario: join(SCENARIOS, 'calm.yaml'), seed: 3, duration: '10m', cwd: join(blocked, 'app') },
+    c.io,
+  );
+  t.is(code, 0);
+  const said = c
+    .err()
+    .match(
+      /cannot write simulation-out in the working directory \S+ \(ENOTDIR\); writing to (\S+) instead \(--out DIR/,
+    );
+  t.truthy(said, c.err());
+  const dir = said![1]!;
+  t.true(dir.startsWith(join(tmpdir(), 'spotmax-simulation-')), dir);
+  t.is(readReport(dir).seed, 3);
+  t.regex(c.out(), new RegExp(`wrote ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/report\\.json`));
+});
+
+test('an --out or --csv that cannot be written: exit 1 naming it, before the scenario runs', async (t) => {
+  const { runMain } = await import('../helpers/cli.js');
+  const file = join(mkdtempSync(join(tmpdir(), 'sim-out-')), 'a-file');
+  writeFileSync(file, '');
+  const scenario = join(SCENARIOS, 'calm.yaml');
+  const out = await runMain(['simulate', '--scenario', scenario, '--out', join(file, 'out')]);
+  t.is(out.code, 1);
+  t.regex(out.stderr, /spotmax: --out \S+a-file\/out: cannot write to it \(ENOTDIR\); choose another --out/);
+  t.is(out.stdout, '', 'nothing ran');
+  const csv = await runMain([
+    'simulate',
+    '--scenario',
+    scenario,
+    '--out',
+    mkdtempSync(join(tmpdir(), 'sim-out-')),
+    '--csv',
+    join(file, 'series.csv'),
+  ]);
+  t.is(csv.code, 1);
+  t.regex(
+    csv.stderr,
+    /spotmax: --csv \S+a-file\/series\.csv: cannot write its folder \(EEXIST: a file, not a folder\)/,
+  );
+  t.is(csv.stdout, '');
+});
