@@ -32,6 +32,8 @@ export interface Leadership {
   isLeader(): boolean;
   /** The fencing check before a change: the store still says (holder, epoch) holds the lease. */
   stillLeader(): Promise<boolean>;
+  /** Why the last renewal or fencing check said no (the lease was taken over, the store does not answer). */
+  refusalReason(): string;
   /** Why this replica does not act, for /readyz and plan (undefined while it is the leader). */
   status(): { leader: boolean; holder?: string; epoch?: number; reason?: string };
   start(): Promise<void>;
@@ -54,6 +56,7 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
     return {
       isLeader: () => true,
       stillLeader: async () => true,
+      refusalReason: () => 'not refused: no coordination store, this replica is the only one',
       status: () => ({ leader: true }),
       // The only replica always acts: say so on the Leader gauge, as a lease holder does.
       start: async () => metrics.record({ name: MetricNames.Leader, value: 1, unit: 'None' }),
@@ -126,6 +129,7 @@ export function createLeadership(deps: LeadershipDeps): Leadership {
         return false;
       }
     },
+    refusalReason: () => reason ?? 'the lease ran out',
     status: () => ({
       leader: isLeader(),
       ...(current ? { holder: current } : {}),
