@@ -181,6 +181,8 @@ export function createService(deps: ServiceDeps): Service {
     dryRun: options.dryRun,
     schedule: options.interval,
     mayAct: () => leadership.isLeader(),
+    // Each action's log line names the epoch it was fenced at.
+    ...(deps.coordination ? { leaseEpoch: () => leadership.status().epoch } : {}),
     onPassTimed: reporting.onPassTimed,
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');

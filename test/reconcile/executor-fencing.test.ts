@@ -12,7 +12,8 @@ import { warmRegion } from '../sim/helpers.js';
 // The reconciler's changes under leader fencing (app/guarded-cloud.ts fencedCloud, as the service wires
 // it). While the lease still runs by this replica's clock but the store cannot confirm it (DynamoDB
 // throttled, or the lease taken over), every change is refused with NotLeader: that is a decision not to
-// act, said at warn with what and why, never an error line (the Errors alarm) nor a failed action.
+// act, said at warn with what and why, never an error line (the Errors alarm) nor a failed action. Every
+// change reads the lease itself, and its log line names the epoch.
 
 const tagAction = (id: string, value: string): Action => ({
   kind: 'tag-instance',
@@ -22,7 +23,7 @@ const tagAction = (id: string, value: string): Action => ({
   reason: `missing spotmax:group=${value}`,
 });
 
-test('changes refused by the fencing check are logged at warn as refused, not as failed actions', async (t) => {
+test('changes refused by the fencing check are logged at warn as refused, not as failed actions; each change is checked and logged with its epoch', async (t) => {
   const region = await warmRegion();
   const { template, version } = region.ec2.resolveTemplate({ name: 'web-lt' });
   const ids = Array.from(
@@ -31,8 +32,16 @@ test('changes refused by the fencing check are logged at warn as refused, not as
       region.ec2.launch({ template, version, az: 'us-east-1a', market: 'on-demand', tags: {} }).instanceId,
   );
   await region.clock.advanceBy(6_000);
+  let checks = 0;
+  const coordination = new Proxy(region.coordination, {
+    get(obj, prop, receiver) {
+      const v = Reflect.get(obj, prop, receiver);
+      if (prop === 'checkLease') checks++;
+      return typeof v === 'function' ? v.bind(obj) : v;
+    },
+  });
   const leadership = createLeadership({
-    coordination: region.coordination,
+    coordination,
     holder: 'task-a',
     clock: region.clock,
     logger: silentLogger,
@@ -44,6 +53,7 @@ test('changes refused by the fencing check are logged at warn as refused, not as
     cloud: fencedCloud(region.cloud, leadership),
     clock: region.clock,
     logger,
+    leaseEpoch: () => leadership.status().epoch,
   });
   // Two share a CreateTags (the batched path), one goes alone (one action, one call).
   const actions = [tagAction(ids[0]!, 'web'), tagAction(ids[1]!, 'web'), tagAction(ids[2]!, 'api')];
@@ -70,12 +80,20 @@ test('changes refused by the fencing check are logged at warn as refused, not as
   t.deepEqual(warns.map((l) => (l.obj as { target?: string }).target).sort(), [...ids].sort());
   for (const w of warns) t.regex((w.obj as { why?: string }).why ?? '', /coordination store does not answer/);
 
-  // The store answers again: the same actions go through.
+  // The store answers again: the same actions go through, each change checked on its own (two calls, two
+  // consistent reads, no reused answer), and each line names the epoch the change was fenced at.
   region.api.setFault('dynamodb', undefined);
+  checks = 0;
   const done = await region.clock.drive(executor.execute(actions, { dryRun: false }));
   t.deepEqual(
     done.map((r) => r.status),
     ['done', 'done', 'done'],
   );
+  t.is(checks, 2);
+  const epoch = leadership.status().epoch;
+  t.true(epoch !== undefined && epoch > 0);
+  const acted = logger.lines.filter((l) => l.level === 'info' && /^tag/.test(l.msg ?? ''));
+  t.is(acted.length, 2);
+  for (const l of acted) t.is((l.obj as { epoch?: number }).epoch, epoch);
   await region.clock.drive(leadership.stop());
 });

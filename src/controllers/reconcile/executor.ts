@@ -23,6 +23,11 @@ export interface ExecContext {
    * on a new target or of a new kind is said at info.
    */
   dryRunSaid?: Map<string, Set<string>>;
+  /**
+   * The leader lease epoch this replica acts at (several replicas on a coordination store), logged with
+   * every action so an operator can tell which leader did what; undefined: a single replica.
+   */
+  leaseEpoch?: () => number | undefined;
 }
 
 export type ActionHandler<K extends ActionKind> = (action: ActionOf<K>, ctx: ExecContext) => Promise<void>;
@@ -96,7 +101,13 @@ export class ActionExecutor {
             batch[0]!.tags,
           );
           this.ctx.logger.info(
-            { group: batch[0]!.group, action: 'tag-instance', count: batch.length, tags: batch[0]!.tags },
+            {
+              group: batch[0]!.group,
+              action: 'tag-instance',
+              count: batch.length,
+              tags: batch[0]!.tags,
+              ...this.epoch(),
+            },
             `tagged ${batch.length} instances`,
           );
           for (const a of batch) results.push({ action: a, status: 'done' });
@@ -117,7 +128,12 @@ export class ActionExecutor {
   }
 
   private async executeOne(action: Action, dryRun: boolean, repeat = false): Promise<ActionResult> {
-    const log = this.ctx.logger.child({ group: action.group, action: action.kind, target: action.target });
+    const log = this.ctx.logger.child({
+      group: action.group,
+      action: action.kind,
+      target: action.target,
+      ...(dryRun ? {} : this.epoch()),
+    });
     if (dryRun) {
       (repeat ? log.debug : log.info).call(
         log,
@@ -145,13 +161,26 @@ export class ActionExecutor {
     }
   }
 
+  /** The lease epoch for a log line, when there is a lease. */
+  private epoch(): { epoch?: number } {
+    const epoch = this.ctx.leaseEpoch?.();
+    return epoch === undefined ? {} : { epoch };
+  }
+
   /** A change the fencing check refused: said at warn with what and why, never as a failed action. */
   private refused(action: Action, err: unknown): ActionResult {
     const refusal = notLeaderRefusal(err);
     // The guard's cause says why (the lease was taken over, the store does not answer).
     const why = refusal?.cause instanceof Error ? refusal.cause.message : 'the lease check failed';
     this.ctx.logger.warn(
-      { group: action.group, action: action.kind, target: action.target, reason: action.reason, why },
+      {
+        group: action.group,
+        action: action.kind,
+        target: action.target,
+        reason: action.reason,
+        why,
+        ...this.epoch(),
+      },
       `${action.kind} ${action.target} refused: this replica is not the leader (${why}); the leader does it`,
     );
     return { action, status: 'refused', error: describeError(err) };
