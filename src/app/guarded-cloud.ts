@@ -1,6 +1,7 @@
-import { CloudError } from '../domain/errors.js';
+import { CloudError, NOT_LEADER } from '../domain/errors.js';
 import type { Cloud } from '../ports/cloud.js';
 import type { Logger } from '../ports/logger.js';
+import type { Leadership } from './leadership.js';
 
 // One mechanism for "this cloud may not change anything unless …": every call outside an allowlist of
 // reads first passes a guard, which throws to refuse it. Two guards use it:
@@ -70,5 +71,20 @@ export function dryRunCloud(cloud: Cloud, logger: Logger): Cloud {
     logger.warn({ dryRun: true, call, args: JSON.stringify(args).slice(0, 300) }, `dry run: refused ${call}`);
     const method = call.split('.')[1] ?? call;
     throw new CloudError(method, `dry run: ${call} not sent`, 'DryRun', false);
+  });
+}
+
+/**
+ * The reconciler's cloud under leader fencing: a change goes out only when the store still says this
+ * replica holds the lease at its epoch; else it is refused with NOT_LEADER, the lease's state as the cause
+ * (the executor reports such an action as refused, at warn: the new leader does it).
+ */
+export function fencedCloud(
+  cloud: Cloud,
+  leadership: Pick<Leadership, 'stillLeader' | 'refusalReason'>,
+): Cloud {
+  return guardChanges(cloud, async (call) => {
+    if (!(await leadership.stillLeader()))
+      throw new CloudError(call, `${call} refused`, NOT_LEADER, false, new Error(leadership.refusalReason()));
   });
 }

@@ -9,7 +9,7 @@ import { volumeLaunchPreparer } from '../controllers/reconcile/launch-volume.js'
 import { ReconcileLoop } from '../controllers/reconcile/loop.js';
 import type { ReconcileResult } from '../controllers/reconcile/pass.js';
 import { createStandbyHook } from '../controllers/reconcile/standby-hook.js';
-import { CloudError, describeError } from '../domain/errors.js';
+import { describeError } from '../domain/errors.js';
 import { createHeartbeats, runChecks } from '../observability/checks.js';
 import { countErrors } from '../observability/error-metric.js';
 import { fanOutMetrics, startMetricsFlusher } from '../observability/fanout.js';
@@ -25,7 +25,7 @@ import type { MetricsPort } from '../ports/metrics.js';
 import type { NotificationsPort } from '../ports/notifications.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
 import { withDeadline } from '../timing/deadline.js';
-import { dryRunCloud, guardChanges } from './guarded-cloud.js';
+import { dryRunCloud, fencedCloud } from './guarded-cloud.js';
 import { createLeadership, type Leadership } from './leadership.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { memoizedResolve } from './resolve.js';
@@ -145,18 +145,7 @@ export function createService(deps: ServiceDeps): Service {
     metrics,
   });
   // The reconciler changes the region only while this replica is the leader at its epoch (fencing).
-  const reconcilerCloud = deps.coordination
-    ? guardChanges(cloud, async (call) => {
-        if (!(await leadership.stillLeader()))
-          throw new CloudError(
-            call,
-            `${call} refused`,
-            'NotLeader',
-            false,
-            new Error(leadership.status().reason),
-          );
-      })
-    : cloud;
+  const reconcilerCloud = deps.coordination ? fencedCloud(cloud, leadership) : cloud;
 
   const releasersFor =
     deps.releasersFor ??
@@ -192,6 +181,8 @@ export function createService(deps: ServiceDeps): Service {
     dryRun: options.dryRun,
     schedule: options.interval,
     mayAct: () => leadership.isLeader(),
+    // Each action's log line names the epoch it was fenced at.
+    ...(deps.coordination ? { leaseEpoch: () => leadership.status().epoch } : {}),
     onPassTimed: reporting.onPassTimed,
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');

@@ -31,7 +31,7 @@ export async function applyCommand(opts: ApplyOptions, io: CommandIO): Promise<n
       dryRun: opts.dryRun,
     }),
   );
-  const counts = { done: 0, 'dry-run': 0, failed: 0, unsupported: 0 };
+  const counts = { done: 0, 'dry-run': 0, failed: 0, unsupported: 0, refused: 0 };
   const print = (where: string, r: ActionResult) => {
     counts[r.status]++;
     io.stdout.write(

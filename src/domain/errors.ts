@@ -157,6 +157,19 @@ export function isConditionFailed(err: unknown): boolean {
   return errorCode(err) === 'ConditionalCheckFailedException';
 }
 
+/**
+ * The code of a change the reconciler's guard refused because this replica no longer holds the leader
+ * lease at its epoch (app/service.ts, fencing): not a failure of the change, a decision not to make it.
+ */
+export const NOT_LEADER = 'NotLeader';
+
+/** The refusal of the leader fencing check (NOT_LEADER) on the error or anywhere in its causes, if any. */
+export function notLeaderRefusal(err: unknown): CloudError | undefined {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++)
+    if (cur instanceof CloudError && cur.code === NOT_LEADER) return cur;
+  return undefined;
+}
+
 /** A failed or broken connection: Node's code on the error or anywhere in its causes. */
 export function isNetworkError(err: unknown): boolean {
   for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {

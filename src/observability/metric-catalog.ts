@@ -140,7 +140,7 @@ export const METRIC_CATALOG: Record<MetricName, MetricSpec> = {
   },
   [MetricNames.ReconcileActions]: {
     type: 'counter',
-    help: 'Actions the reconciler carried out, by kind (launch-standby, tag-instance, replacement-retire, ...) and outcome (done, failed, dry-run, unsupported). Failed actions are retried at the next pass; the logs say why.',
+    help: 'Actions the reconciler carried out, by kind (launch-standby, tag-instance, replacement-retire, ...) and outcome (done, failed, dry-run, unsupported, refused: not attempted because this replica lost the leader lease). Failed actions are retried at the next pass; the logs say why.',
     dimensions: ['Kind', 'Outcome'],
   },
   [MetricNames.Groups]: {

@@ -53,7 +53,7 @@ export const MetricNames = {
   ReconcilePasses: 'ReconcilePasses',
   /** Seconds one pass took (observe, plan, act), dimension Scope. */
   ReconcilePassSeconds: 'ReconcilePassSeconds',
-  /** Actions the reconciler carried out, dimensions Kind and Outcome (done, failed, dry-run, unsupported). */
+  /** Actions the reconciler carried out, dimensions Kind and Outcome (done, failed, dry-run, unsupported, refused = the leader lease was lost). */
   ReconcileActions: 'ReconcileActions',
   /** Groups seen at the last full pass, dimension State (managed, unmanaged, problem). */
   Groups: 'Groups',

@@ -1,4 +1,4 @@
-import { describeError } from '../../domain/errors.js';
+import { describeError, SpotmaxError } from '../../domain/errors.js';
 import type { DiscardReason } from '../../domain/events.js';
 import { MetricNames } from '../../observability/metric-names.js';
 import type { QueueMessage } from '../../ports/queue.js';
@@ -81,7 +81,12 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
   const serializer = new KeyedSerializer();
   const maxAttempts = o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
 
-  const discardMessage = (message: QueueMessage, reason: DiscardReason, detail: string) => {
+  const discardMessage = (
+    message: QueueMessage,
+    reason: DiscardReason,
+    detail: string,
+    log: HandlerContext['logger'] = deps.logger,
+  ) => {
     stats.discarded[reason] = (stats.discarded[reason] ?? 0) + 1;
     deps.cloud.metrics.record({
       name: MetricNames.EventsDiscarded,
@@ -91,7 +96,7 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
     });
     // Bad input is a warning; giving up on work that kept failing is an error.
     const level = reason === 'too-many-attempts' ? 'error' : 'warn';
-    deps.logger[level](
+    log[level](
       { messageId: message.messageId, reason, detail, body: truncateBody(message.body) },
       `discarding message: ${reason}`,
     );
@@ -112,29 +117,55 @@ export function createInterruptionController(deps: InterruptionDeps): Interrupti
       }
       // Every line about one event carries its id (correlationId), so the dashboard's Logs Insights query
       // finds receive, release, detach and delete of one interruption together.
-      const outcomes = await Promise.all(
-        parsed.events.map((ev) =>
-          handleEvent(
-            ev,
-            {
-              ...ctx,
-              logger: ctx.logger.child({ correlationId: ev.eventId, instanceId: ev.instanceId }),
-              attempt: { count: message.receiveCount, last: message.receiveCount >= maxAttempts },
-            },
-            serializer,
-            signal,
-          ),
-        ),
-      );
-      for (const out of outcomes)
-        if (out.status === 'discard') discardMessage(message, out.reason, out.detail);
-      return deps.dryRun ? 'keep' : 'delete';
-    } catch (err) {
+      const handled = parsed.events.map((ev) => {
+        const logger = ctx.logger.child({ correlationId: ev.eventId, instanceId: ev.instanceId });
+        const attempt = { count: message.receiveCount, last: message.receiveCount >= maxAttempts };
+        return { ev, logger, outcome: handleEvent(ev, { ...ctx, logger, attempt }, serializer, signal) };
+      });
+      // An AWS Health event names several instances: each gets its own outcome. All of them settle before
+      // the message is deleted or handed back (the consumer keeps extending its visibility until then), and
+      // one instance that failed sends the message back for itself only: the others are in `done` by now,
+      // so the redelivery finds them handled.
+      const settled = await Promise.allSettled(handled.map((h) => h.outcome));
+      const failures: {
+        ev: (typeof parsed.events)[number];
+        logger: HandlerContext['logger'];
+        err: unknown;
+      }[] = [];
+      settled.forEach((s, i) => {
+        const { ev, logger } = handled[i]!;
+        if (s.status === 'rejected') failures.push({ ev, logger, err: s.reason });
+        else if (s.value.status === 'discard')
+          discardMessage(message, s.value.reason, s.value.detail, logger);
+      });
+      if (failures.length === 0) return deps.dryRun ? 'keep' : 'delete';
+      stats.eventsFailed += failures.length;
       // A message that keeps failing (a missing permission, a group that cannot be changed) would come back
-      // forever; past its last attempt it is logged as an error, counted and deleted.
-      if (message.receiveCount < maxAttempts || signal.aborted) throw err;
-      discardMessage(message, 'too-many-attempts', `attempt ${message.receiveCount}: ${describeError(err)}`);
-      return deps.dryRun ? 'keep' : 'delete';
+      // forever; past its last attempt each instance that still fails is logged as an error, counted and
+      // given up (the others were handled on an earlier delivery or on this one).
+      const giveUp = message.receiveCount >= maxAttempts && !signal.aborted;
+      for (const f of failures) {
+        const what = `${f.ev.kind} for ${f.ev.instanceId}`;
+        if (giveUp)
+          discardMessage(
+            message,
+            'too-many-attempts',
+            `${what}, attempt ${message.receiveCount}: ${describeError(f.err)}`,
+            f.logger,
+          );
+        else
+          f.logger.warn(
+            { messageId: message.messageId, receiveCount: message.receiveCount, err: describeError(f.err) },
+            `${what} failed on attempt ${message.receiveCount}; the message comes back for it`,
+          );
+      }
+      if (giveUp) return deps.dryRun ? 'keep' : 'delete';
+      if (parsed.events.length === 1) throw failures[0]!.err;
+      throw new SpotmaxError(
+        `${failures.length} of ${parsed.events.length} instances failed: ${failures
+          .map((f) => `${f.ev.instanceId}: ${describeError(f.err)}`)
+          .join('; ')}`,
+      );
     } finally {
       stats.inFlight--;
     }

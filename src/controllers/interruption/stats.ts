@@ -6,6 +6,8 @@ export interface InterruptionStats {
   deleted: number;
   /** Handler threw; message left for redelivery. */
   failed: number;
+  /** Events (one instance each) whose handling threw; a message naming several counts each that failed. */
+  eventsFailed: number;
   receiveErrors: number;
   discarded: Partial<Record<DiscardReason, number>>;
   warnings: number;
@@ -24,6 +26,7 @@ export function emptyStats(): InterruptionStats {
     received: 0,
     deleted: 0,
     failed: 0,
+    eventsFailed: 0,
     receiveErrors: 0,
     discarded: {},
     warnings: 0,

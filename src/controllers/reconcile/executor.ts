@@ -1,5 +1,5 @@
 import type { Action, ActionKind, ActionOf } from '../../domain/actions.js';
-import { describeError, TerminalError } from '../../domain/errors.js';
+import { describeError, notLeaderRefusal, TerminalError } from '../../domain/errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
 import type { Logger } from '../../ports/logger.js';
@@ -23,6 +23,11 @@ export interface ExecContext {
    * on a new target or of a new kind is said at info.
    */
   dryRunSaid?: Map<string, Set<string>>;
+  /**
+   * The leader lease epoch this replica acts at (several replicas on a coordination store), logged with
+   * every action so an operator can tell which leader did what; undefined: a single replica.
+   */
+  leaseEpoch?: () => number | undefined;
 }
 
 export type ActionHandler<K extends ActionKind> = (action: ActionOf<K>, ctx: ExecContext) => Promise<void>;
@@ -30,7 +35,11 @@ export type ActionHandlers = { [K in ActionKind]?: ActionHandler<K> };
 
 export interface ActionResult {
   action: Action;
-  status: 'done' | 'dry-run' | 'failed' | 'unsupported';
+  /**
+   * refused: not attempted because this replica lost the leader lease (the fencing check said no): the
+   * new leader does it, so it is neither a failure to retry nor an error.
+   */
+  status: 'done' | 'dry-run' | 'failed' | 'unsupported' | 'refused';
   error?: string;
   /** The failure is one retrying will not fix (the group is gone or unsuitable). */
   terminal?: boolean;
@@ -92,11 +101,21 @@ export class ActionExecutor {
             batch[0]!.tags,
           );
           this.ctx.logger.info(
-            { group: batch[0]!.group, action: 'tag-instance', count: batch.length, tags: batch[0]!.tags },
+            {
+              group: batch[0]!.group,
+              action: 'tag-instance',
+              count: batch.length,
+              tags: batch[0]!.tags,
+              ...this.epoch(),
+            },
             `tagged ${batch.length} instances`,
           );
           for (const a of batch) results.push({ action: a, status: 'done' });
         } catch (err) {
+          if (notLeaderRefusal(err)) {
+            for (const a of batch) results.push(this.refused(a, err));
+            continue;
+          }
           this.ctx.logger.warn(
             { err: describeError(err), count: batch.length },
             'batched tagging failed; tagging one by one',
@@ -109,7 +128,12 @@ export class ActionExecutor {
   }
 
   private async executeOne(action: Action, dryRun: boolean, repeat = false): Promise<ActionResult> {
-    const log = this.ctx.logger.child({ group: action.group, action: action.kind, target: action.target });
+    const log = this.ctx.logger.child({
+      group: action.group,
+      action: action.kind,
+      target: action.target,
+      ...(dryRun ? {} : this.epoch()),
+    });
     if (dryRun) {
       (repeat ? log.debug : log.info).call(
         log,
@@ -128,11 +152,37 @@ export class ActionExecutor {
       log.info({ reason: action.reason }, `${action.kind} ${action.target}`);
       return { action, status: 'done' };
     } catch (err) {
+      if (notLeaderRefusal(err)) return this.refused(action, err);
       const error = describeError(err);
       log.error({ err: error }, `${action.kind} ${action.target} failed`);
       return err instanceof TerminalError
         ? { action, status: 'failed', error, terminal: true }
         : { action, status: 'failed', error };
     }
+  }
+
+  /** The lease epoch for a log line, when there is a lease. */
+  private epoch(): { epoch?: number } {
+    const epoch = this.ctx.leaseEpoch?.();
+    return epoch === undefined ? {} : { epoch };
+  }
+
+  /** A change the fencing check refused: said at warn with what and why, never as a failed action. */
+  private refused(action: Action, err: unknown): ActionResult {
+    const refusal = notLeaderRefusal(err);
+    // The guard's cause says why (the lease was taken over, the store does not answer).
+    const why = refusal?.cause instanceof Error ? refusal.cause.message : 'the lease check failed';
+    this.ctx.logger.warn(
+      {
+        group: action.group,
+        action: action.kind,
+        target: action.target,
+        reason: action.reason,
+        why,
+        ...this.epoch(),
+      },
+      `${action.kind} ${action.target} refused: this replica is not the leader (${why}); the leader does it`,
+    );
+    return { action, status: 'refused', error: describeError(err) };
   }
 }

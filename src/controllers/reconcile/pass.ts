@@ -39,6 +39,8 @@ export interface ReconcileDeps<P = unknown> {
   handlers?: ActionHandlers;
   /** How long release steps may take when retiring an instance voluntarily; default drainTimeoutSeconds + 30 s. */
   releaseTimeoutMs?: number;
+  /** The leader lease epoch the actions are taken at, for their log lines (ExecContext.leaseEpoch). */
+  leaseEpoch?: () => number | undefined;
 }
 
 export interface GroupOutcome {
@@ -140,6 +142,7 @@ export async function reconcileOnce<P>(
       cloud: deps.cloud,
       clock: deps.clock,
       logger: deps.logger,
+      ...(deps.leaseEpoch ? { leaseEpoch: deps.leaseEpoch } : {}),
     });
     orphans.results = await executor.execute(orphans.actions, { dryRun: deps.dryRun });
   }
@@ -171,6 +174,7 @@ async function executeGroup<P>(
     // A voluntary retirement is not racing a Spot warning: the drain gets its full configured time.
     releaseTimeoutMs: deps.releaseTimeoutMs ?? (settings.kubernetes.drainTimeoutSeconds + 30) * 1000,
     ...(deps.dryRunSaid ? { dryRunSaid: deps.dryRunSaid } : {}),
+    ...(deps.leaseEpoch ? { leaseEpoch: deps.leaseEpoch } : {}),
   });
   return executor.execute(actions, { dryRun: deps.dryRun || settings.dryRun });
 }
