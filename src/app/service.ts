@@ -25,7 +25,7 @@ import type { MetricsPort } from '../ports/metrics.js';
 import type { NotificationsPort } from '../ports/notifications.js';
 import { createReleaserFactory, type ReleaserFactory } from '../release/factory.js';
 import { withDeadline } from '../timing/deadline.js';
-import { dryRunCloud, fencedCloud } from './guarded-cloud.js';
+import { dryRunCloud, fencedCloud, pacedWrites } from './guarded-cloud.js';
 import { createLeadership, type Leadership } from './leadership.js';
 import { withReceiveHeartbeat } from './queue-heartbeat.js';
 import { memoizedResolve } from './resolve.js';
@@ -144,8 +144,11 @@ export function createService(deps: ServiceDeps): Service {
     logger,
     metrics,
   });
-  // The reconciler changes the region only while this replica is the leader at its epoch (fencing).
-  const reconcilerCloud = deps.coordination ? fencedCloud(cloud, leadership) : cloud;
+  // The reconciler changes the region only while this replica is the leader at its epoch (fencing),
+  // checked after its EC2 writes waited for their token (pacing), right before each goes out. A dry run
+  // sends nothing, so it waits for nothing.
+  const fenced = deps.coordination ? fencedCloud(cloud, leadership) : cloud;
+  const reconcilerCloud = options.dryRun ? fenced : pacedWrites(fenced, clock);
 
   const releasersFor =
     deps.releasersFor ??

@@ -1,13 +1,8 @@
 import { CloudError } from '../domain/errors.js';
+import { type BucketSpec, TokenBucket } from '../timing/token-bucket.js';
 import type { VirtualClock } from './clock.js';
 import type { Random } from './random.js';
-import {
-  type BucketSpec,
-  bucketFor,
-  DEFAULT_AUTOSCALING_BUCKET,
-  EC2_BUCKETS,
-  TokenBucket,
-} from './ratelimit.js';
+import { bucketFor, DEFAULT_AUTOSCALING_BUCKET, EC2_BUCKETS } from './ratelimit.js';
 
 // Every simulated API call passes through here: it is counted, waits its latency, draws a token from
 // its rate-limit bucket, may fail by injection, and is retried the way the AWS SDK's standard retry mode

@@ -2,10 +2,7 @@
 // Amazon EC2 API": bucket size / refill rate per second). Auto Scaling publishes no figures; it is one
 // shared bucket whose size a scenario can set.
 
-export interface BucketSpec {
-  capacity: number;
-  refillPerSecond: number;
-}
+import type { BucketSpec } from '../timing/token-bucket.js';
 
 export const EC2_BUCKETS: Record<string, BucketSpec> = {
   'ec2:non-mutating': { capacity: 100, refillPerSecond: 20 },
@@ -16,32 +13,6 @@ export const EC2_BUCKETS: Record<string, BucketSpec> = {
 };
 
 export const DEFAULT_AUTOSCALING_BUCKET: BucketSpec = { capacity: 40, refillPerSecond: 8 };
-
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    readonly spec: BucketSpec,
-    now: number,
-  ) {
-    this.tokens = spec.capacity;
-    this.last = now;
-  }
-
-  /** Takes one token at `now` (ms); false when the bucket is empty (the call is throttled). */
-  take(now: number): boolean {
-    if (now > this.last) {
-      this.tokens = Math.min(
-        this.spec.capacity,
-        this.tokens + ((now - this.last) / 1000) * this.spec.refillPerSecond,
-      );
-      this.last = now;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
 
 /** Which bucket an action draws from; undefined: not rate limited in the simulation (SQS, tagging, CloudWatch). */
 export function bucketFor(service: string, action: string): string | undefined {
