@@ -110,13 +110,17 @@ export const RECONCILER_EC2_WRITES: BucketSpec = { capacity: 20, refillPerSecond
 /** EC2 writes with buckets of their own (not paced here). */
 const OWN_BUCKET = new Set(['ec2.runInstances', 'ec2.startInstances', 'ec2.terminateInstances']);
 
-/** The reconciler's cloud with its EC2 writes paced by `budget` (reads and other services are not). */
+/**
+ * The reconciler's cloud with its EC2 writes paced by `budget` (reads and other services are not). A write
+ * waiting for its token when `stop` aborts is refused with the abort's reason instead of sent.
+ */
 export function pacedWrites(
   cloud: Cloud,
   clock: Clock,
+  stop?: AbortSignal,
   budget = new TokenBucket(RECONCILER_EC2_WRITES, clock.now().getTime()),
 ): Cloud {
   return guardChanges(cloud, async (call) => {
-    if (call.startsWith('ec2.') && !OWN_BUCKET.has(call)) await budget.takeWhenReady(clock);
+    if (call.startsWith('ec2.') && !OWN_BUCKET.has(call)) await budget.takeWhenReady(clock, stop);
   });
 }

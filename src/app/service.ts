@@ -148,7 +148,10 @@ export function createService(deps: ServiceDeps): Service {
   // checked after its EC2 writes waited for their token (pacing), right before each goes out. A dry run
   // sends nothing, so it waits for nothing.
   const fenced = deps.coordination ? fencedCloud(cloud, leadership) : cloud;
-  const reconcilerCloud = options.dryRun ? fenced : pacedWrites(fenced, clock);
+  // A write still waiting for its token when the service stops gives up (its pass ends, the next process
+  // does it): the wait must not hold the shutdown, and on a stopped virtual clock it would never end.
+  const stopping = new AbortController();
+  const reconcilerCloud = options.dryRun ? fenced : pacedWrites(fenced, clock, stopping.signal);
 
   const releasersFor =
     deps.releasersFor ??
@@ -342,6 +345,7 @@ export function createService(deps: ServiceDeps): Service {
       logger.info({ graceMs: options.graceMs }, 'shutting down: no new messages; in-flight work may finish');
       // Unfinished messages are not deleted: they reappear on the queue for the next task.
       await controller?.stop(options.graceMs);
+      stopping.abort(new Error('spotmax is stopping: the write waited for its turn and was not sent'));
       await loop.stop();
       // Hand the lease over now rather than when it runs out: the next leader acts at once.
       await leadership.stop();

@@ -54,3 +54,22 @@ test('reads, and writes with buckets of their own, are not paced', async (t) => 
   );
   t.is(r.clock.nowMs() - start, 0, 'no wait for a token');
 });
+
+test('a write still waiting for its token when the service stops is refused with the reason, not sent', async (t) => {
+  const { r, ids } = await region();
+  const stop = new AbortController();
+  const cloud = pacedWrites(r.cloud, r.clock, stop.signal);
+  const calls = ids.slice(0, 30).map((id) => cloud.ec2.createTags([id], { 'spotmax:test': 'x' }));
+  // The burst goes out; the clock does not move (a stopped simulation, or a shutdown right now).
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  stop.abort(new Error('stopping'));
+  const results = await Promise.allSettled(calls);
+  const refused = results.filter((x) => x.status === 'rejected');
+  t.is(results.length - refused.length, RECONCILER_EC2_WRITES.capacity, 'the burst went out');
+  t.true(refused.every((x) => String((x as PromiseRejectedResult).reason).includes('stopping')));
+  t.is(
+    ids.slice(0, 30).filter((id) => r.ec2.get(id)?.tags['spotmax:test'] === 'x').length,
+    20,
+    'the rest not sent',
+  );
+});
