@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CloudError, NOT_LEADER } from '../domain/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Cloud } from '../ports/cloud.js';
@@ -120,6 +121,9 @@ export function pacedWrites(
   stop?: AbortSignal,
   budget = new TokenBucket(RECONCILER_EC2_WRITES, clock.now().getTime()),
 ): Cloud {
+  // Every write waiting for its token listens on `stop`, and a wave has many waiting at once (each wait
+  // removes its listener when it ends): not the leak Node's default limit of 10 listeners warns about.
+  if (stop) setMaxListeners(0, stop);
   return guardChanges(cloud, async (call) => {
     if (call.startsWith('ec2.') && !OWN_BUCKET.has(call)) await budget.takeWhenReady(clock, stop);
   });
