@@ -193,8 +193,9 @@ export function createService(deps: ServiceDeps): Service {
     onPass: (result, groupNames) => {
       heartbeats.beat('reconcile');
       // A one-group pass updates that group's entries alone; a full pass all of them (and completes the index).
-      if (groupNames) directory.updateGroups(groupNames, result.resolved);
-      else directory.update(result.resolved);
+      // Not awaited: a full update is taken in over turns of the event loop, in order with later ones.
+      if (groupNames) void directory.updateGroups(groupNames, result.resolved);
+      else void directory.update(result.resolved);
       for (const listener of passListeners) listener(result);
       // Last, and on its own: metrics or events must never keep the directory from its update.
       try {

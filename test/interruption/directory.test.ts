@@ -174,3 +174,39 @@ test('a one-group update replaces that group alone and does not make the index c
   t.is((await lookup(apiMember))?.resolved.group.name, 'api', 'found again through its own tags');
   t.deepEqual(describes(), [['api']]);
 });
+
+test('a full update of many groups is taken in over turns of the event loop, and a one-group update made meanwhile is applied after it, not overwritten', async (t) => {
+  const w = await simWorld([{ name: 'web', size: 2 }]);
+  const { clock, rec, region } = w;
+  const dir = createDirectory({ cloud: w.cloud, resolve: simpleResolve(), clock, ttlMs: 5000 });
+  const base = structuredClone(region.asg.toGroup(region.asg.mustGet('web')));
+  const id = (g: number, m: number) => `i-${(0xa0000 + g * 16 + m).toString(16).padStart(17, '0')}`;
+  const group = (g: number, members: number[]) => ({
+    ...base,
+    name: `g${g}`,
+    members: members.map((m) => ({ ...base.members[0]!, instanceId: id(g, m) })),
+  });
+  const all = Array.from({ length: 120 }, (_, g) => group(g, [0, 1, 2]));
+  let applied = false;
+  const full = dir.update(simpleResolve()(all)).then(() => {
+    applied = true;
+  });
+  t.false(applied, 'not all of it in one turn');
+  // Made while the full update is still being taken in: g119 has lost member 0 and gained member 3.
+  const later = dir.updateGroups(['g119'], simpleResolve()([group(119, [1, 2, 3])]));
+  // The first 50 groups are in at once: a hit, no call.
+  t.is((await clock.drive(dir.lookup(id(0, 0))))?.resolved.group.name, 'g0');
+  await clock.drive(Promise.all([full, later]));
+  t.true(applied);
+  rec.clear();
+  t.is((await clock.drive(dir.lookup(id(118, 2))))?.resolved.group.name, 'g118');
+  t.is(
+    (await clock.drive(dir.lookup(id(119, 3))))?.resolved.group.name,
+    'g119',
+    'the newer view of g119 stands',
+  );
+  t.is(rec.callsOf('describeInstances').length, 0, 'hits cost no call');
+  // The member g119 lost is not a hit any more (the full update's older view did not put it back).
+  await clock.drive(dir.lookup(id(119, 0)));
+  t.is(rec.callsOf('describeInstances').length, 1, 'a miss: looked up by its own tags');
+});

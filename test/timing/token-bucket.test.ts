@@ -1,7 +1,7 @@
 import test from 'ava';
-import { TokenBucket } from '../../src/timing/token-bucket.js';
 import type { Clock } from '../../src/ports/clock.js';
 import { VirtualClock } from '../../src/sim/clock.js';
+import { TokenBucket } from '../../src/timing/token-bucket.js';
 import { trackedClock } from './helpers.js';
 
 test('a full bucket gives its burst at once, then one token per refill interval', (t) => {

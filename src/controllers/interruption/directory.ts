@@ -4,6 +4,10 @@ import { GROUP_TAG } from '../../domain/tags.js';
 import type { Group, Instance } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Cloud } from '../../ports/cloud.js';
+import { yieldToEventLoop } from '../../timing/yield.js';
+
+/** Groups a full update takes in per turn of the event loop. */
+const UPDATE_TURN_GROUPS = 50;
 
 export interface DirectoryEntry {
   resolved: ResolvedGroup;
@@ -18,15 +22,16 @@ export interface GroupDirectory {
   /**
    * Takes in every group of the region (a full pass): each group's entry is replaced and a group absent
    * from `resolved` is dropped. The index then holds every group (complete): a miss within the ttl is
-   * not worth a describe of all groups.
+   * not worth a describe of all groups. Up to 50 groups are taken in at once, the rest in turns of the
+   * event loop; resolves when all are in.
    */
-  update(resolved: readonly ResolvedGroup[]): void;
+  update(resolved: readonly ResolvedGroup[]): Promise<void>;
   /**
    * Takes in the groups `names` of a one-group pass (those of them absent from `resolved`, or no longer
    * managed, are dropped); the others stay as they are. Costs the size of these groups, not the
    * region's, and says nothing about completeness: before a full pass, a miss still asks AWS.
    */
-  updateGroups(names: readonly string[], resolved: readonly ResolvedGroup[]): void;
+  updateGroups(names: readonly string[], resolved: readonly ResolvedGroup[]): Promise<void>;
   /**
    * After a lookup missed: the Auto Scaling group the instance's own tags name, when there is one and
    * spotmax does not manage it (not opted in, or opted in with a problem), so the event is reported as
@@ -73,40 +78,88 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
     indexed.delete(name);
     groups.delete(name);
   };
-  /** Replaces one group's entry: its old ids out, its members in. */
+  /**
+   * Replaces one group's entry: ids no longer its members out, its members in. Most passes find a group's
+   * members unchanged: then only its resolution is replaced. A changed group has its ids set (an id
+   * already there is overwritten in place) and only the ids that left deleted: deleting and re-adding all
+   * of a group's ids made a full pass after 50 warnings rehash 10,000 keys of a 50,000-key Map, 10-30 ms
+   * in one turn of the event loop that the fast path waited behind (bench/reconcile.ts).
+   */
   const put = (r: ResolvedGroup) => {
     const name = r.group.name;
     notManagedAt.delete(name);
-    const ids = r.group.members.map((m) => m.instanceId);
-    // Most passes find a group's members unchanged: then only its resolution is replaced. Deleting and
-    // re-adding 50,000 keys of one Map on every full pass costs 40-160 ms of rehashing.
-    if (r.managed && r.settings && sameIds(indexed.get(name), ids)) {
-      groups.set(name, r);
+    const members = r.group.members;
+    if (!r.managed || !r.settings) {
+      drop(name);
       return;
     }
-    drop(name);
-    if (!r.managed || !r.settings) return;
     groups.set(name, r);
+    const old = indexed.get(name);
+    if (old && sameMembers(old, members)) return;
+    const ids = members.map((m) => m.instanceId);
     for (const id of ids) byInstance.set(id, name);
+    if (old) {
+      const kept = new Set(ids);
+      for (const id of old) if (!kept.has(id) && byInstance.get(id) === name) byInstance.delete(id);
+    }
     indexed.set(name, ids);
   };
 
-  const update = (resolved: readonly ResolvedGroup[]) => {
-    const seen = new Set<string>();
-    for (const r of resolved) {
-      seen.add(r.group.name);
-      put(r);
-    }
-    for (const name of [...indexed.keys()]) if (!seen.has(name)) drop(name);
-    notManagedAt.clear();
-    refreshedAt = opts.clock.now().getTime();
+  /**
+   * Updates are applied in the order they came: one that comes while a full update is still being taken
+   * in (in turns, below) waits behind it, so an older view never overwrites a newer one. Undefined when
+   * nothing is pending: then an update is applied at once.
+   */
+  let tail: Promise<void> | undefined;
+  const inOrder = (job: () => Promise<void> | undefined): Promise<void> => {
+    const pending = tail ? tail.then(job) : job();
+    if (!pending) return Promise.resolve();
+    const mine = pending.catch(() => undefined);
+    tail = mine;
+    void mine.then(() => {
+      if (tail === mine) tail = undefined;
+    });
+    return mine;
   };
 
-  const updateGroups = (names: readonly string[], resolved: readonly ResolvedGroup[]) => {
-    const wanted = new Set(names);
-    for (const name of names) drop(name);
-    for (const r of resolved) if (wanted.has(r.group.name)) put(r);
-  };
+  const update = (resolved: readonly ResolvedGroup[]): Promise<void> =>
+    inOrder(() => {
+      const seen = new Set<string>();
+      const take = (from: number) => {
+        for (const r of resolved.slice(from, from + UPDATE_TURN_GROUPS)) {
+          seen.add(r.group.name);
+          put(r);
+        }
+      };
+      const finish = () => {
+        for (const name of [...indexed.keys()]) if (!seen.has(name)) drop(name);
+        notManagedAt.clear();
+        refreshedAt = opts.clock.now().getTime();
+      };
+      take(0);
+      if (resolved.length <= UPDATE_TURN_GROUPS) {
+        finish();
+        return undefined;
+      }
+      // The rest in turns of the event loop: the whole region in one turn held the fast path 10-80 ms
+      // behind it (bench/reconcile.ts, 500 groups after 50 warnings). A lookup in between finds each
+      // group either as it was or as it is now, never half of one; an id it misses asks AWS as before.
+      return (async () => {
+        for (let k = UPDATE_TURN_GROUPS; k < resolved.length; k += UPDATE_TURN_GROUPS) {
+          await yieldToEventLoop(opts.clock);
+          take(k);
+        }
+        finish();
+      })();
+    });
+
+  const updateGroups = (names: readonly string[], resolved: readonly ResolvedGroup[]): Promise<void> =>
+    inOrder(() => {
+      const wanted = new Set(names);
+      for (const name of names) drop(name);
+      for (const r of resolved) if (wanted.has(r.group.name)) put(r);
+      return undefined;
+    });
 
   const refresh = async (): Promise<void> => {
     if (opts.clock.now().getTime() - refreshedAt < opts.ttlMs) return;
@@ -187,8 +240,8 @@ export function createDirectory(opts: DirectoryOptions): GroupDirectory {
   };
 }
 
-function sameIds(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  if (!a || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function sameMembers(ids: readonly string[], members: readonly { instanceId: string }[]): boolean {
+  if (ids.length !== members.length) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== members[i]!.instanceId) return false;
   return true;
 }
