@@ -7,7 +7,7 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * Fetches every page: `fetch(token)` returns a page, `items` and `nextToken` read it. An empty-string
- * token ends pagination too (the Tagging API ends that way).
+ * token ends pagination too, as some AWS APIs end it.
  */
 export async function allPages<P, T>(
   fetch: (token: string | undefined) => Promise<P>,

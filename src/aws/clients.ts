@@ -4,7 +4,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsService } from './permissions.js';
 
@@ -27,7 +26,6 @@ export interface AwsClientOptions {
 export interface AwsClients {
   autoscaling: AutoScalingClient;
   ec2: EC2Client;
-  tagging: ResourceGroupsTaggingAPIClient;
   sqs: SQSClient;
   cloudwatch: CloudWatchClient;
 }
@@ -113,7 +111,6 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const clients: AwsClients = {
     autoscaling: new AutoScalingClient(base),
     ec2: new EC2Client(base),
-    tagging: new ResourceGroupsTaggingAPIClient(base),
     sqs: new SQSClient(base),
     // moto rejects gzipped bodies, and PutMetricData batches are small enough to send plain.
     cloudwatch: new CloudWatchClient({ ...base, disableRequestCompression: true }),

@@ -9,7 +9,6 @@ import { AwsCoordination } from './coordination.js';
 import { AwsEc2 } from './ec2.js';
 import { AwsEks } from './eks.js';
 import { AwsQueue } from './sqs.js';
-import { AwsTagging } from './tagging.js';
 
 export interface AwsCloudOptions {
   region: string;
@@ -32,7 +31,6 @@ export function createAwsCloud(opts: AwsCloudOptions): Cloud {
     region: opts.region,
     autoscaling: new AwsAutoScaling(clients.autoscaling),
     ec2: new AwsEc2(clients.ec2),
-    tagging: new AwsTagging(clients.tagging),
     queue: new AwsQueue(clients.sqs),
     metrics: new CloudWatchMetrics(clients.cloudwatch, opts.metricsNamespace ?? 'SpotMax', opts.logger),
     eks: new AwsEks({ defaultRegion: opts.region, clientFor: (region) => createEksClient(opts, region) }),

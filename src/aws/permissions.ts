@@ -2,21 +2,12 @@
 // permission from here, and a test compares this list with deploy/iam/spotmax-policy.json, so the
 // policy and the code cannot drift apart.
 
-export type AwsService =
-  | 'events'
-  | 'autoscaling'
-  | 'ec2'
-  | 'tagging'
-  | 'sqs'
-  | 'cloudwatch'
-  | 'dynamodb'
-  | 'eks';
+export type AwsService = 'events' | 'autoscaling' | 'ec2' | 'sqs' | 'cloudwatch' | 'dynamodb' | 'eks';
 
-/** IAM service prefixes (the Tagging API's is `tag`). */
+/** IAM service prefixes. */
 const IAM_PREFIX: Record<AwsService, string> = {
   autoscaling: 'autoscaling',
   ec2: 'ec2',
-  tagging: 'tag',
   sqs: 'sqs',
   events: 'events',
   cloudwatch: 'cloudwatch',
@@ -65,7 +56,6 @@ export const REQUIRED_PERMISSIONS: readonly string[] = [
   'ec2:DescribeInstanceTypes',
   'ec2:GetInstanceTypesFromInstanceRequirements',
   'ec2:DescribeInstanceStatus',
-  'tag:GetResources',
   'sqs:ReceiveMessage',
   'sqs:DeleteMessage',
   'sqs:ChangeMessageVisibility',

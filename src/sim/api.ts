@@ -9,7 +9,7 @@ import { bucketFor, DEFAULT_AUTOSCALING_BUCKET, EC2_BUCKETS } from './ratelimit.
 // retries (the AWS adapters run with it, so the ports see what they would see in AWS). An error that
 // survives the retries reaches the caller as a CloudError, the same shape the AWS adapters produce.
 
-export type SimService = 'events' | 'autoscaling' | 'ec2' | 'tagging' | 'sqs' | 'cloudwatch' | 'dynamodb';
+export type SimService = 'events' | 'autoscaling' | 'ec2' | 'sqs' | 'cloudwatch' | 'dynamodb';
 
 export interface ApiFault {
   /** Share of calls (0..1) failing with a 500 InternalError. */

@@ -14,7 +14,7 @@ export const EC2_BUCKETS: Record<string, BucketSpec> = {
 
 export const DEFAULT_AUTOSCALING_BUCKET: BucketSpec = { capacity: 40, refillPerSecond: 8 };
 
-/** Which bucket an action draws from; undefined: not rate limited in the simulation (SQS, tagging, CloudWatch). */
+/** Which bucket an action draws from; undefined: not rate limited in the simulation (every service but Auto Scaling and EC2). */
 export function bucketFor(service: string, action: string): string | undefined {
   if (service === 'autoscaling') return 'autoscaling';
   if (service !== 'ec2') return undefined;

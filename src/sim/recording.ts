@@ -9,7 +9,7 @@ import { awsError, throttleError } from './api.js';
 // "dying" after its Nth change (every later call fails, as if the task had been killed between two
 // calls). Controller tests assert on `calls` instead of on a hand-written fake's private lists.
 
-export type PortName = 'autoscaling' | 'ec2' | 'tagging' | 'queue' | 'metrics';
+export type PortName = 'autoscaling' | 'ec2' | 'queue' | 'metrics';
 
 export interface RecordedCall {
   port: PortName;
@@ -62,7 +62,6 @@ const ACTIONS: Record<string, string> = {
   setDeleteOnTermination: 'ModifyInstanceAttribute',
   findInstanceIdsByTag: 'DescribeInstances',
   findVolumeIdsByTag: 'DescribeVolumes',
-  findResourceIds: 'GetResources',
   receive: 'ReceiveMessage',
   delete: 'DeleteMessage',
   send: 'SendMessage',
@@ -134,7 +133,6 @@ export function recordCalls(inner: Cloud, clock: Clock, options: RecordingOption
     region: inner.region,
     autoscaling: wrap('autoscaling', inner.autoscaling),
     ec2: wrap('ec2', inner.ec2),
-    tagging: wrap('tagging', inner.tagging),
     queue: wrap('queue', inner.queue),
     metrics: wrap('metrics', inner.metrics),
   };

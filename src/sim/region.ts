@@ -15,7 +15,6 @@ import { SimMetricsSink } from './metrics.js';
 import { Random } from './random.js';
 import { expandGroups, type Scenario } from './scenario.js';
 import { SimSqs } from './sqs.js';
-import { SimTagging } from './tagging.js';
 import { VolumeState } from './volumes.js';
 
 // The simulated region: every port spotmax uses, over one shared state, one virtual clock and one seed.
@@ -229,7 +228,6 @@ export function createSimulatedRegion(scenario: Scenario, options: RegionOptions
     region,
     autoscaling: new SimAutoScaling(asg, api),
     ec2: new SimEc2(ec2, volumes, api),
-    tagging: new SimTagging(ec2, api),
     queue: sqs,
     metrics,
   };

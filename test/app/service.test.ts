@@ -170,7 +170,6 @@ test('--dry-run through a storm: the service resolves and logs, and not one chan
     'describeVolumes',
     'describeSnapshots',
     'describeLaunchTemplateVersion',
-    'findResourceIds',
     'findInstanceIdsByTag',
     'findVolumeIdsByTag',
     'describeImages',

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { createAwsCloud } from '../../src/aws/cloud.js';
-import { idFromArn } from '../../src/aws/tagging.js';
 import { CloudError, isAccessDenied, isNotFound, isThrottled } from '../../src/domain/errors.js';
 import type { Cloud } from '../../src/ports/cloud.js';
 import { callCounter, seedGroup, testClients } from '../helpers/aws-fixtures.js';
@@ -187,9 +186,4 @@ test.serial('metrics are sent uncompressed, so the emulator can read them', asyn
   t.truthy(put);
   t.true(put!.body.length > 10_240, 'larger than the SDK compression threshold');
   t.true(put!.body.includes('M199'), 'plain text on the wire');
-});
-
-test('ids are parsed from Tagging API ARNs', (t) => {
-  t.is(idFromArn('arn:aws:ec2:us-east-1:123456789012:instance/i-0abc'), 'i-0abc');
-  t.is(idFromArn('arn:aws:ec2:us-east-1:123456789012:volume/vol-0abc'), 'vol-0abc');
 });

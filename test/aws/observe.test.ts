@@ -99,9 +99,8 @@ test.serial('3 groups × 5 instances: members, Spot market, standbys and volumes
   t.deepEqual(obs.volumes.map((v) => v.volumeId).sort(), [volA, volB].sort());
 
   t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), 1);
-  // Standbys and volumes are found with tag-key filters (authoritative), not the Tagging API.
+  // Standbys and volumes are found with tag-key filters (authoritative).
   t.is(calls.get('ec2:DescribeInstances'), 2);
-  t.is(calls.get('tagging:GetResources'), 0);
   t.is(calls.get('ec2:DescribeVolumes'), 2);
   t.is(calls.total(), 5);
 
@@ -150,7 +149,6 @@ test.serial('125 groups, 1,050 managed instances: ceil(N/100) + ceil(N·M/1000) 
 
   t.is(calls.get('autoscaling:DescribeAutoScalingGroups'), Math.ceil(125 / 100));
   t.is(calls.get('ec2:DescribeInstances'), Math.ceil(1050 / 1000) + 1, 'plus the standby tag filter');
-  t.is(calls.get('tagging:GetResources'), 0);
   t.is(calls.get('ec2:DescribeVolumes'), 1, 'the tag filter finds no volume: no describe');
   t.log(`observe of 125 groups / 1,050 instances against moto: ${ms.toFixed(0)} ms, ${calls.total()} calls`);
 });
@@ -166,18 +164,4 @@ test.serial('describeInstances follows NextToken when the implementation pages a
   const got = await cloud.ec2.describeInstances(ids);
   t.is(new Set(got.map((i) => i.instanceId)).size, 105);
   t.is(calls.get('ec2:DescribeInstances'), 2);
-});
-
-test.serial('the Tagging API lookup pages 100 at a time and returns ids, not ARNs', async (t) => {
-  await moto.reset();
-  const ids: string[] = [];
-  for (let i = 0; i < 105; i++)
-    ids.push(await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { 'spotmax:group': `g${i % 3}` } }));
-  await createTestVolume(raw.ec2, { az: 'us-east-1a', tags: { other: 'x' } });
-  const cloud = testCloud(moto.endpoint, calls.onCall);
-  calls.reset();
-  const found = await cloud.tagging.findResourceIds('ec2:volume', 'spotmax:group');
-  t.deepEqual([...found].sort(), [...ids].sort());
-  t.is(calls.get('tagging:GetResources'), 2);
-  t.deepEqual(await cloud.tagging.findResourceIds('ec2:instance', 'spotmax:group'), []);
 });

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import test from 'ava';
 import { IAM_POLICY_FILE, REQUIRED_PERMISSIONS } from '../../src/aws/permissions.js';
 import { readTemplate } from './cfn-yaml.js';
+import { STACKSET_TEMPLATE } from './stackset-template.js';
 
 // Least privilege, derived from the code: deploy/iam/spotmax-policy.json must list exactly the AWS
 // actions the adapters under src/aws/ send (every `new XxxCommand(` of an @aws-sdk/client-* import,
@@ -14,7 +15,6 @@ const POLICY_FILE = 'deploy/iam/spotmax-policy.json';
 const IAM_PREFIX: Record<string, string> = {
   'client-auto-scaling': 'autoscaling',
   'client-ec2': 'ec2',
-  'client-resource-groups-tagging-api': 'tag',
   'client-sqs': 'sqs',
   'client-cloudwatch': 'cloudwatch',
   'client-dynamodb': 'dynamodb',
@@ -145,6 +145,50 @@ test('the policy grants nothing the code does not send (except the implied permi
   );
   for (const a of Object.keys(IMPLIED))
     t.true(policyActions.has(a), `${a} is implied (${IMPLIED[a]}) but not granted`);
+});
+
+/**
+ * Every value of an `Action` key anywhere in `node` (policies inside templates included). A `NotAction`
+ * (which, allowed, grants all the others) is returned as `NotAction` so that callers can refuse it.
+ */
+function grantedActions(node: unknown, out: string[] = []): string[] {
+  if (Array.isArray(node)) for (const n of node) grantedActions(n, out);
+  else if (node && typeof node === 'object')
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'Action') out.push(...(Array.isArray(v) ? v : [v]).map(String));
+      else if (k === 'NotAction') out.push('NotAction');
+      else grantedActions(v, out);
+    }
+  return out;
+}
+
+test('no policy grants a Resource Groups Tagging API (tag:) action: spotmax does not call it', (t) => {
+  // Standbys, volumes and fallbacks are found with DescribeInstances / DescribeVolumes tag filters, which
+  // are authoritative; the Tagging API's index lags and lists deleted resources (docs/aws-rules.md).
+  // Granting tag:* again must come with code that calls it, on purpose.
+  const sources: [string, unknown][] = [
+    [POLICY_FILE, policy],
+    [
+      'deploy/iam/spotmax-plan-readonly-policy.json',
+      JSON.parse(readFileSync('deploy/iam/spotmax-plan-readonly-policy.json', 'utf8')),
+    ],
+    ['deploy/cloudformation/spotmax.yaml', readTemplate('deploy/cloudformation/spotmax.yaml')],
+    [STACKSET_TEMPLATE, JSON.parse(readFileSync(STACKSET_TEMPLATE, 'utf8'))],
+    ['src/aws/permissions.ts', REQUIRED_PERMISSIONS],
+  ];
+  for (const [file, doc] of sources) {
+    const actions = file === 'src/aws/permissions.ts' ? (doc as string[]) : grantedActions(doc);
+    t.true(actions.length > 0, `${file}: no actions found`);
+    t.deepEqual(
+      actions.filter((a) => /^(tag:|\*$|NotAction$)/i.test(a)),
+      [],
+      `${file} grants the Tagging API`,
+    );
+  }
+  t.false(
+    [...code.keys()].some((a) => a.toLowerCase().startsWith('tag:')),
+    'src/aws sends a Tagging API command',
+  );
 });
 
 test('the permission list behind access-denied hints (src/aws/permissions.ts) matches the code', (t) => {

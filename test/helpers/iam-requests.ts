@@ -64,7 +64,6 @@ const asList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v =
 const PREFIX: Record<string, string> = {
   autoscaling: 'autoscaling',
   ec2: 'ec2',
-  tagging: 'tag',
   sqs: 'sqs',
   cloudwatch: 'cloudwatch',
   dynamodb: 'dynamodb',

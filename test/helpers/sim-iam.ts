@@ -103,8 +103,6 @@ export function commandOf(call: RecordedCall): Command | 'local' | undefined {
         },
       ];
     }
-    case 'tagging.findResourceIds':
-      return ['tagging', 'GetResources', {}];
     case 'queue.receive':
       return ['sqs', 'ReceiveMessage', { QueueUrl: s(0) }];
     case 'queue.delete':
@@ -127,8 +125,7 @@ export function commandOf(call: RecordedCall): Command | 'local' | undefined {
       return ['ec2', 'ModifyInstanceAttribute', { InstanceId: s(0) }];
     default:
       // Reads map by name (describeVolumes -> ec2:DescribeVolumes, ...): they take no resource.
-      if (/^(describe|get)[A-Z]/.test(call.method))
-        return [call.port === 'tagging' ? 'tagging' : call.port, awsActionOf(call.method), {}];
+      if (/^(describe|get)[A-Z]/.test(call.method)) return [call.port, awsActionOf(call.method), {}];
       return undefined;
   }
 }

@@ -194,7 +194,7 @@ test.serial(
       } as never,
       ctx,
     );
-    const ids = await env.cloud.tagging.findResourceIds('ec2:instance', 'spotmax:fallback-for');
+    const ids = await env.cloud.ec2.findInstanceIdsByTag('spotmax:fallback-for');
     t.is(ids.length, 2);
     const launched = await env.cloud.ec2.describeInstances(ids);
     t.true(launched.every((i) => i.market === 'on-demand' && i.tags['spotmax:group'] === 'web'));
