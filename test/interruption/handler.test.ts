@@ -471,3 +471,27 @@ test('release outcomes reach the metrics and one readable log line', async (t) =
   t.truthy(line, 'a partial drain is a warning');
   t.regex(line!.msg!, /kubernetes=partial.*podsEvicted=7.*consul=done/);
 });
+
+test('a warning for a member still Pending (booting) is detached the moment it is InService, within the warning, not failed until its attempts run out', async (t) => {
+  const w = await setup([{ name: 'web', size: 2 }]);
+  const before = new Set(w.members('web'));
+  w.region.asg.update('web', { desired: 3 });
+  await w.clock.advanceBy(5_000);
+  const booting = w.members('web').find((id) => !before.has(id))!;
+  t.is(w.region.asg.mustGet('web').members.get(booting)?.lifecycleState, 'Pending');
+  const eventTime = w.clock.now();
+  t.is(await w.handle(warning(booting, eventTime)), 'delete');
+  t.deepEqual(
+    w.detaches().map((c) => [c.group, c.ids, c.decrement]),
+    [['web', [booting], false]],
+  );
+  const refused = w.rec.callsOf('detachInstances').filter((c) => c.error !== undefined);
+  t.is(refused.length, 1, 'one refusal while Pending, then describes until InService');
+  const sent = w.rec.callsOf('detachInstances').find((c) => c.error === undefined)!;
+  const lag = sent.at - eventMs(eventTime);
+  t.true(lag > 0 && lag < 115_000, `detached ${lag} ms after the warning`);
+  t.true(
+    w.logger.lines.some((l) => /is Pending in web: .*waiting for it to be InService/.test(l.msg ?? '')),
+    'says why it waits',
+  );
+});

@@ -128,7 +128,11 @@ export async function handleInterruption(
   if (decrement.note) log.info({ standby: replacement?.instanceId ?? swappedIn }, decrement.note);
   let result: Awaited<ReturnType<typeof ctx.coalescer.detach>> | undefined;
   try {
-    result = await ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline);
+    result = await detachOnceInService(
+      ctx,
+      () => ctx.coalescer.detach(groupName, ev.instanceId, decrement.decrement, deadline),
+      { groupName, instanceId: ev.instanceId, deadline, signal, log },
+    );
   } catch (err) {
     // The message comes back for another attempt (consumer.ts): the operators hear of it now, not only
     // when the last attempt fails too (then handle-event.ts publishes the give-up instead of this).
@@ -193,7 +197,60 @@ export async function handleInterruption(
   return done(`detach: ${result.status}`);
 }
 
-/** Whether the instance is still an InService or Standby member of the group; true when unknown. */
+/** How often a detach refused for a member still Pending looks at it again. */
+const PENDING_POLL_MS = 5_000;
+
+/**
+ * Sends the detach; when Auto Scaling refuses it because the member is still Pending (booting, or in a
+ * launch lifecycle hook: only InService or Standby members can be detached, docs/aws-rules.md), looks
+ * again every 5 s and sends it the moment the member is InService, within the warning. A Spot warning can
+ * come while the instance boots (40-180 s). Failing the message instead spent its attempts (5 deliveries,
+ * 2-4-8-16 s apart) before the boot ended, and the instance was never detached: on a simulated day of
+ * scale-large, 8 of 12,323 warnings; Auto Scaling then replaced it only after its health check saw it
+ * terminated, 30 s past the warning's end instead of ~60 s before it.
+ */
+async function detachOnceInService<T>(
+  ctx: HandlerContext,
+  detach: () => Promise<T>,
+  at: {
+    groupName: string;
+    instanceId: string;
+    deadline: Date;
+    signal: AbortSignal;
+    log: HandlerContext['logger'];
+  },
+): Promise<T> {
+  for (;;) {
+    try {
+      return await detach();
+    } catch (err) {
+      const state = await memberState(ctx, at.groupName, at.instanceId);
+      if (!state?.startsWith('Pending')) throw err;
+      if (ctx.clock.now().getTime() + PENDING_POLL_MS >= at.deadline.getTime() - ctx.releaseMarginMs)
+        throw err;
+      at.log.info(
+        { lifecycleState: state },
+        `${at.instanceId} is ${state} in ${at.groupName}: Auto Scaling detaches only InService or Standby members; waiting for it to be InService`,
+      );
+      do {
+        await ctx.clock.sleep(PENDING_POLL_MS, at.signal);
+      } while (
+        (await memberState(ctx, at.groupName, at.instanceId))?.startsWith('Pending') &&
+        ctx.clock.now().getTime() + PENDING_POLL_MS < at.deadline.getTime() - ctx.releaseMarginMs
+      );
+    }
+  }
+}
+
+/** The member's lifecycle state as Auto Scaling shows it now; undefined when not a member or unreadable. */
+async function memberState(ctx: HandlerContext, groupName: string, instanceId: string) {
+  const group = await ctx.cloud.autoscaling.describeGroups([groupName]).then(
+    ([g]) => g,
+    () => undefined,
+  );
+  return group?.members.find((m) => m.instanceId === instanceId)?.lifecycleState;
+}
+
 /**
  * The group as Auto Scaling shows it now, undefined when it is gone, 'unknown' when it cannot be read
  * (then the detach goes ahead: a needless detach is refused, a missed one loses the replacement).
