@@ -230,3 +230,36 @@ test('interrupted mid-replacement, the pass comes while the fast path detach is 
   t.is(retire?.status, 'done', retire?.error);
   t.deepEqual([w.group().desired, w.group().max], [2, 2]);
 });
+
+test('desired changed by someone else while the adding record was written (a paced write can wait seconds): recorded again from the fresh read, and the raise adds to their change instead of undoing it', async (t) => {
+  const w = await agedGroup();
+  const g = w.group();
+  t.deepEqual([g.desired, g.max], [2, 2]);
+  const base = w.deps.cloud;
+  let scaled = false;
+  w.deps.cloud = {
+    ...base,
+    ec2: Object.assign(Object.create(base.ec2), {
+      createTags: async (ids: string[], tags: Record<string, string>) => {
+        // A user scales out while spotmax's first record write waits for its token.
+        if (!scaled && tags[REPLACEMENT_TAG]?.startsWith('step=adding')) {
+          scaled = true;
+          w.region.asg.update('web', { desired: 3, max: 3 });
+        }
+        return base.ec2.createTags(ids, tags);
+      },
+    }),
+  };
+  const first = await w.pass();
+  t.is(first?.groups[0]?.results[0]?.status, 'done');
+  t.true(scaled);
+  t.deepEqual([g.desired, g.max], [4, 4], "the user's +1 and the replacement's +1");
+  t.regex(
+    w.instance(w.old).tags[REPLACEMENT_TAG]!,
+    /^step=waiting;.*desiredBefore=3;maxBefore=3;.*raisedMax=1/,
+  );
+  const adding = w.rec
+    .callsOf('createTags')
+    .filter((c) => String((c.args[1] as Record<string, string>)[REPLACEMENT_TAG]).startsWith('step=adding'));
+  t.is(adding.length, 2, 'the adding record written twice: from the first read, then from the fresh one');
+});

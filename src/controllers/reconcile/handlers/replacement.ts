@@ -1,4 +1,5 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
+import type { Group } from '../../../domain/types.js';
 import { isAutoScalingNotFound, isAutoScalingNotInService, SpotmaxError } from '../../../domain/errors.js';
 import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../../domain/tags.js';
 import { isLeavingState } from '../../../plan/members.js';
@@ -52,23 +53,12 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
       `replacing ${a.target} in ${a.group}: its ${REPLACEMENT_TAG} tag is unreadable; not touching it`,
     );
   }
-  const group = await freshGroup(ctx, a.group);
+  let group = await freshGroup(ctx, a.group);
   let record: ReplacementRecord;
   if (existing) {
     record = existing;
   } else {
-    // In a weighted group the old instance's units are added, not 1 (plan/units.ts): the group then
-    // launches until they are covered, whatever type it picks.
-    const units = unitsOfMember(group, a.target);
-    record = {
-      step: 'adding',
-      since: ctx.clock.now(),
-      why: a.why,
-      desiredBefore: group.desired,
-      maxBefore: group.max,
-      ...(units !== 1 ? { units } : {}),
-    };
-    await writeRecord(ctx, a.target, record, a.group);
+    ({ record, group } = await recordAddingAgainstFresh(ctx, a, group));
   }
   const units = recordUnits(record);
   const desiredBefore = record.desiredBefore ?? a.resumeDesiredBefore ?? group.desired;
@@ -98,6 +88,56 @@ async function addCapacity(a: ActionOf<'replacement-add-capacity'>, ctx: ExecCon
     { ...record, step: 'waiting', addedCapacity: true, raisedMax: raised },
     a.group,
   );
+}
+
+/** Re-reads after the record write before giving up on a group that keeps changing under it. */
+const ADDING_TRIES = 3;
+
+/**
+ * Writes the `adding` record and returns it with the group as Auto Scaling shows it right after: the
+ * desired capacity and MaxSize the record holds are still the group's. The write may wait seconds for
+ * its share of EC2's request rate (app/guarded-cloud.ts pacedWrites), and a standby swap's attach, a
+ * scaling policy or a user may change desired meanwhile. Raising from the read made before the wait would
+ * then set desired from a stale value (an attach's +1 undone, the replacement's capacity never added,
+ * and the retire's decrement later taking one more); and a resumed pass, finding desired off the
+ * record, would take the raise as done. So the group is read again after each write, and the record
+ * rewritten from it until the two agree. A group still changing after 3 tries loses the record again
+ * (the next pass starts afresh) and the step fails, to be tried by a later pass.
+ */
+async function recordAddingAgainstFresh(
+  ctx: ExecContext,
+  a: ActionOf<'replacement-add-capacity'>,
+  seen: Group,
+): Promise<{ record: ReplacementRecord; group: Group }> {
+  const since = ctx.clock.now();
+  let group = seen;
+  for (let attempt = 1; ; attempt++) {
+    // In a weighted group the old instance's units are added, not 1 (plan/units.ts): the group then
+    // launches until they are covered, whatever type it picks.
+    const units = unitsOfMember(group, a.target);
+    const record: ReplacementRecord = {
+      step: 'adding',
+      since,
+      why: a.why,
+      desiredBefore: group.desired,
+      maxBefore: group.max,
+      ...(units !== 1 ? { units } : {}),
+    };
+    await writeRecord(ctx, a.target, record, a.group);
+    const now = await freshGroup(ctx, a.group);
+    if (now.desired === group.desired && now.max === group.max) return { record, group: now };
+    if (attempt === ADDING_TRIES) {
+      await ctx.cloud.ec2.deleteTags([a.target], [REPLACEMENT_TAG]);
+      throw new SpotmaxError(
+        `adding capacity to ${a.group} before replacing ${a.target}: desired/MaxSize changed while its record was written ${ADDING_TRIES} times (${group.desired}/${group.max} -> ${now.desired}/${now.max}); record removed, trying again on a later pass`,
+      );
+    }
+    ctx.logger.info(
+      { group: a.group, instance: a.target, desired: [group.desired, now.desired], max: [group.max, now.max] },
+      `${a.group} changed while the replacement record of ${a.target} was written (desired ${group.desired} -> ${now.desired}, MaxSize ${group.max} -> ${now.max}); recording it again`,
+    );
+    group = now;
+  }
 }
 
 async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Promise<void> {
