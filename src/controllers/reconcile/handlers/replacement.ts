@@ -1,7 +1,7 @@
 import type { ActionOf, RetireStep } from '../../../domain/actions.js';
-import type { Group } from '../../../domain/types.js';
 import { isAutoScalingNotFound, isAutoScalingNotInService, SpotmaxError } from '../../../domain/errors.js';
 import { GROUP_TAG, REPLACEMENT_TAG, REPLACES_TAG } from '../../../domain/tags.js';
+import type { Group } from '../../../domain/types.js';
 import { isLeavingState } from '../../../plan/members.js';
 import {
   formatReplacementRecord,
@@ -133,7 +133,12 @@ async function recordAddingAgainstFresh(
       );
     }
     ctx.logger.info(
-      { group: a.group, instance: a.target, desired: [group.desired, now.desired], max: [group.max, now.max] },
+      {
+        group: a.group,
+        instance: a.target,
+        desired: [group.desired, now.desired],
+        max: [group.max, now.max],
+      },
       `${a.group} changed while the replacement record of ${a.target} was written (desired ${group.desired} -> ${now.desired}, MaxSize ${group.max} -> ${now.max}); recording it again`,
     );
     group = now;
