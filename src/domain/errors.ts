@@ -137,6 +137,20 @@ export function isNotFound(err: unknown): boolean {
   return code.endsWith('.NotFound') || NOT_FOUND_CODES.has(code);
 }
 
+/**
+ * The instance ids an InvalidInstanceID.NotFound names: EC2 names every unknown id of the request, "The
+ * instance ID 'i-1' does not exist" or "The instance IDs 'i-1, i-2' do not exist" (the text is not in the
+ * API reference; it is what EC2 answers, quoted in getmoto/moto#4903). Empty when the text names none:
+ * callers must not depend on it for correctness. Looks through wrappers.
+ */
+export function notFoundInstanceIds(err: unknown): string[] {
+  for (let cur: unknown = err, depth = 0; cur && depth < 5; cur = shape(cur).cause, depth++) {
+    const m = cur instanceof Error ? /instance IDs? '([^']+)' do(?:es)? not exist/i.exec(cur.message) : null;
+    if (m) return m[1]!.split(/,\s*/).filter((id) => id.length > 0);
+  }
+  return [];
+}
+
 export function isThrottled(err: unknown): boolean {
   return (
     THROTTLING_CODES.has(errorCode(err)) ||

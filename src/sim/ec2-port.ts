@@ -84,11 +84,20 @@ export class SimEc2 implements Ec2Port {
     const out: Instance[] = [];
     for (let p = 0; p < instanceIds.length; p += DESCRIBE_PAGE) {
       const ids = instanceIds.slice(p, p + DESCRIBE_PAGE);
-      // EC2 refuses the whole request when one id is unknown (InvalidInstanceID.NotFound).
+      // EC2 refuses the whole request when one id is unknown (InvalidInstanceID.NotFound), naming every
+      // unknown id of it (errors.ts notFoundInstanceIds).
       out.push(
-        ...(await this.api.call('ec2', 'DescribeInstances', 'describing instances', () =>
-          ids.map((id) => toInstance(this.state.mustSee(id))),
-        )),
+        ...(await this.api.call('ec2', 'DescribeInstances', 'describing instances', () => {
+          const unknown = ids.filter((id) => !this.state.sees(id));
+          if (unknown.length === 1)
+            throw awsError('InvalidInstanceID.NotFound', `The instance ID '${unknown[0]}' does not exist`);
+          if (unknown.length > 1)
+            throw awsError(
+              'InvalidInstanceID.NotFound',
+              `The instance IDs '${unknown.join(', ')}' do not exist`,
+            );
+          return ids.map((id) => toInstance(this.state.mustSee(id)));
+        })),
       );
     }
     return out;

@@ -233,6 +233,12 @@ export class Ec2State {
     return i;
   }
 
+  /** Whether calls by id find the instance now (known, and past a fresh launch's lag). */
+  sees(id: string): boolean {
+    const i = this.instances.get(id);
+    return i !== undefined && (i.visibleAt === undefined || this.clock.nowMs() >= i.visibleAt);
+  }
+
   /** Like mustGet, for API calls by id: a just-launched instance is not found until its lag is over. */
   mustSee(id: string): SimInstance {
     const i = this.mustGet(id);
