@@ -107,3 +107,28 @@ test('policy problems: refused before any strategy runs, or listed first and run
   t.regex(allowed.stderr, /other\.yaml:5:\d+/);
   t.regex(allowed.stdout, /^spotmax /m, 'the spotmax strategy ran');
 });
+
+test("each slice's point is the state at the slice's time, not at the next event: a quiet hour of weighted.yaml reads desired = serving", async (t) => {
+  // Read lazily at the next bus event, 3.1-4.0 h of this run showed spotmax's desired at 60 units over
+  // 56 serving: the value of a replacement that raised desired at 4.0 h, copied back over the quiet hour.
+  const dir = mkdtempSync(join(tmpdir(), 'sim-slices-'));
+  const r = await runMain([
+    'simulate',
+    '--scenario',
+    join(SCENARIOS, 'weighted.yaml'),
+    '--policies',
+    join(SCENARIOS, 'policies'),
+    '--out',
+    dir,
+  ]);
+  t.is(r.code, 0, r.stderr);
+  const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as SimulationReport;
+  const x = report.strategies.find((s) => s.name === 'spotmax')!.series;
+  const at = (h: number) => Math.round((h * 3600) / x.stepSeconds);
+  for (let k = at(3.2); k < at(3.95); k++)
+    t.is(
+      x.desired[k],
+      x.spot[k]! + x.onDemand[k]!,
+      `slice ${k} (${((k * x.stepSeconds) / 3600).toFixed(2)} h)`,
+    );
+});
