@@ -263,3 +263,32 @@ test('desired changed by someone else while the adding record was written (a pac
     .filter((c) => String((c.args[1] as Record<string, string>)[REPLACEMENT_TAG]).startsWith('step=adding'));
   t.is(adding.length, 2, 'the adding record written twice: from the first read, then from the fresh one');
 });
+
+test('MaxSize changed by someone else while the restoring-max record was written: left as they set it, not lowered from the value read before the wait', async (t) => {
+  const w = await agedGroup();
+  const g = w.group();
+  await w.pass();
+  t.deepEqual([g.desired, g.max], [3, 3]);
+  await w.wait(1);
+  await w.pass();
+  await w.wait(61);
+  const base = w.deps.cloud;
+  let raised = false;
+  w.deps.cloud = {
+    ...base,
+    ec2: Object.assign(Object.create(base.ec2), {
+      createTags: async (ids: string[], tags: Record<string, string>) => {
+        // A user raises MaxSize while spotmax's record of the step waits for its token.
+        if (!raised && tags[REPLACEMENT_TAG]?.startsWith('step=restoring-max')) {
+          raised = true;
+          w.region.asg.update('web', { max: 4 });
+        }
+        return base.ec2.createTags(ids, tags);
+      },
+    }),
+  };
+  const retire = await w.pass();
+  t.is(retire?.groups[0]?.results[0]?.status, 'done');
+  t.true(raised);
+  t.deepEqual([g.desired, g.max], [2, 4], 'desired back after the detach; MaxSize as the user set it');
+});

@@ -202,10 +202,13 @@ async function retire(a: ActionOf<'replacement-retire'>, ctx: ExecContext): Prom
         break;
       case 'restoring-max': {
         if (!record.raisedMax) break;
-        const group = await freshGroup(ctx, a.group);
+        let group = await freshGroup(ctx, a.group);
         if (record.maxExpected === undefined) {
           record = { ...record, maxExpected: group.max };
           await writeRecord(ctx, a.target, record, a.group);
+          // The write may have waited for its token (pacedWrites): decide from the group as it is now.
+          // MaxSize changed meanwhile means someone else decided, and it is left as they set it.
+          group = await freshGroup(ctx, a.group);
         }
         // Lower only from the value seen before lowering: a resumed pass never lowers twice.
         if (group.max === record.maxExpected) {
@@ -272,6 +275,9 @@ async function detach(
   if (record.desiredExpected === undefined) {
     record = { ...record, desiredExpected: group.desired };
     await writeRecord(ctx, a.target, record, a.group);
+    // As for MaxSize above: after a write that may have waited, the decrement follows the group as it is
+    // now, and desired changed meanwhile is someone else's decision (not lowered again on top of it).
+    group = await freshGroup(ctx, a.group);
   }
   if (group.desired === record.desiredExpected && group.desired > group.min) {
     // The units added for it (1 in a group without weights), never below MinSize.
