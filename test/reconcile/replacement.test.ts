@@ -27,6 +27,29 @@ function liveRecords(w: World) {
 
 const isMember = (w: World, id: string) => w.group().members.has(id);
 
+/**
+ * Runs `meanwhile` (someone else changing the group) the first time spotmax writes a replacement record
+ * at `step`, before the write reaches the region: what a paced write's wait for its token lets happen.
+ * Returns whether it ran.
+ */
+function duringRecordWrite(w: World, step: string, meanwhile: () => void): () => boolean {
+  const base = w.deps.cloud;
+  let ran = false;
+  w.deps.cloud = {
+    ...base,
+    ec2: Object.assign(Object.create(base.ec2), {
+      createTags: async (ids: string[], tags: Record<string, string>) => {
+        if (!ran && tags[REPLACEMENT_TAG]?.startsWith(`step=${step}`)) {
+          ran = true;
+          meanwhile();
+        }
+        return base.ec2.createTags(ids, tags);
+      },
+    }),
+  };
+  return () => ran;
+}
+
 test('launch-before-retire at MaxSize: desired+1 and MaxSize+1, wait, release, detach, restore, terminate', async (t) => {
   const released: string[] = [];
   const releaser: Releaser = {
@@ -235,24 +258,11 @@ test('desired changed by someone else while the adding record was written (a pac
   const w = await agedGroup();
   const g = w.group();
   t.deepEqual([g.desired, g.max], [2, 2]);
-  const base = w.deps.cloud;
-  let scaled = false;
-  w.deps.cloud = {
-    ...base,
-    ec2: Object.assign(Object.create(base.ec2), {
-      createTags: async (ids: string[], tags: Record<string, string>) => {
-        // A user scales out while spotmax's first record write waits for its token.
-        if (!scaled && tags[REPLACEMENT_TAG]?.startsWith('step=adding')) {
-          scaled = true;
-          w.region.asg.update('web', { desired: 3, max: 3 });
-        }
-        return base.ec2.createTags(ids, tags);
-      },
-    }),
-  };
+  // A user scales out while spotmax's first record write waits for its token.
+  const scaled = duringRecordWrite(w, 'adding', () => w.region.asg.update('web', { desired: 3, max: 3 }));
   const first = await w.pass();
   t.is(first?.groups[0]?.results[0]?.status, 'done');
-  t.true(scaled);
+  t.true(scaled());
   t.deepEqual([g.desired, g.max], [4, 4], "the user's +1 and the replacement's +1");
   t.regex(
     w.instance(w.old).tags[REPLACEMENT_TAG]!,
@@ -272,23 +282,10 @@ test('MaxSize changed by someone else while the restoring-max record was written
   await w.wait(1);
   await w.pass();
   await w.wait(61);
-  const base = w.deps.cloud;
-  let raised = false;
-  w.deps.cloud = {
-    ...base,
-    ec2: Object.assign(Object.create(base.ec2), {
-      createTags: async (ids: string[], tags: Record<string, string>) => {
-        // A user raises MaxSize while spotmax's record of the step waits for its token.
-        if (!raised && tags[REPLACEMENT_TAG]?.startsWith('step=restoring-max')) {
-          raised = true;
-          w.region.asg.update('web', { max: 4 });
-        }
-        return base.ec2.createTags(ids, tags);
-      },
-    }),
-  };
+  // A user raises MaxSize while spotmax's record of the step waits for its token.
+  const raised = duringRecordWrite(w, 'restoring-max', () => w.region.asg.update('web', { max: 4 }));
   const retire = await w.pass();
   t.is(retire?.groups[0]?.results[0]?.status, 'done');
-  t.true(raised);
+  t.true(raised());
   t.deepEqual([g.desired, g.max], [2, 4], 'desired back after the detach; MaxSize as the user set it');
 });
