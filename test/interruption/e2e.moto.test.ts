@@ -281,6 +281,12 @@ test.serial(
     const stillMembers = groups.flatMap((g) => g.Instances ?? []).filter((i) => all.includes(i.InstanceId!));
     t.deepEqual(stillMembers, [], 'all 60 detached');
     t.is(groups.find((g) => g.AutoScalingGroupName === 'a')?.Instances?.length, 25, 'replacements launched');
-    t.is(controller.stats().deleted, 60);
+    // SQS delivers at least once: under load a message whose visibility ran out while it was handled
+    // comes back, is handled again (the marker keeps a second release and detach away, checked above) and
+    // is deleted again. More than 60 deletes is that; fewer would be a lost event.
+    const { deleted } = controller.stats();
+    if (deleted > 60)
+      for (const l of logger.lines.filter((x) => x.level !== 'info')) t.log(l.msg, JSON.stringify(l.obj));
+    t.true(deleted >= 60, `${deleted} deleted`);
   },
 );
