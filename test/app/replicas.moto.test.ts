@@ -108,13 +108,18 @@ async function standbys(r: Region): Promise<{ live: string[]; ever: string[] }> 
   };
 }
 
-/** Samples the live standby count every 300 ms until stopped; returns the most seen. */
+/**
+ * Samples the live standby count every 300 ms until stopped; returns the most seen. The ids of the
+ * fullest sample are kept, so a failure can show what both replicas said about them.
+ */
 function watchPool(r: Region) {
   let most = 0;
+  let fullest: string[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      most = Math.max(most, (await standbys(r)).live.length);
+      const { live } = await standbys(r);
+      if (live.length > most) [most, fullest] = [live.length, live];
       await new Promise((res) => setTimeout(res, 300));
     }
   })();
@@ -124,6 +129,7 @@ function watchPool(r: Region) {
       await loop;
       return most;
     },
+    fullest: () => fullest,
   };
 }
 
@@ -235,7 +241,8 @@ test.serial(
         .map((l) => l.standby as string);
       explain(used.find((u, i) => used.indexOf(u) !== i));
       t.is(new Set(used).size, used.length, `no standby taken twice: ${used.join(', ')}`);
-      t.true(most <= 2, `the standby pool reached ${most}`);
+      if (most > 2) for (const id of pool.fullest()) explain(id);
+      t.true(most <= 2, `the standby pool reached ${most}: ${pool.fullest().join(', ')}`);
       t.true(
         a.logs.lines.some((l) => /^detached i-/.test(String(l.msg))) &&
           b.logs.lines.some((l) => /^detached i-/.test(String(l.msg))),
