@@ -2,6 +2,7 @@ import { AttachInstancesCommand, CreateAutoScalingGroupCommand } from '@aws-sdk/
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import test from 'ava';
 import type { AwsClients } from '../../src/aws/clients.js';
+import { describeLaunched } from '../../src/controllers/reconcile/eventual.js';
 import { observe } from '../../src/controllers/reconcile/observe.js';
 import { VirtualClock } from '../../src/sim/clock.js';
 import {
@@ -164,4 +165,25 @@ test.serial('describeInstances follows NextToken when the implementation pages a
   const got = await cloud.ec2.describeInstances(ids);
   t.is(new Set(got.map((i) => i.instanceId)).size, 105);
   t.is(calls.get('ec2:DescribeInstances'), 2);
+});
+
+test('describeLaunched on the AWS adapter waits for an id EC2 leaves out (not known yet), and answers a known one at once', async (t) => {
+  const cloud = testCloud(moto.endpoint, calls.onCall);
+  await createLaunchTemplate(raw.ec2, 'launched-lt');
+  const [known] = await launchInstances(raw.ec2, { launchTemplate: 'launched-lt', n: 1 });
+  const virtual = new VirtualClock(at);
+  calls.reset();
+  const found = await virtual.drive(describeLaunched(cloud.ec2, virtual, known!, 'a test instance'));
+  t.is(found?.instanceId, known);
+  t.is(calls.get('ec2:DescribeInstances'), 1);
+  // The adapter leaves an unknown id out of its answer (the port's contract) rather than failing: that
+  // is "not known yet" too, waited for 2 + 4 + 8 + 16 s before it counts as not there.
+  calls.reset();
+  const start = virtual.nowMs();
+  const missing = await virtual.drive(
+    describeLaunched(cloud.ec2, virtual, 'i-0123456789abcdef0', 'a test instance'),
+  );
+  t.is(missing, undefined);
+  t.is(calls.get('ec2:DescribeInstances'), 5, 'the first look and one after each of the 4 waits');
+  t.is(virtual.nowMs() - start, 30_000);
 });

@@ -220,24 +220,23 @@ async function detachOnceInService<T>(
     log: HandlerContext['logger'];
   },
 ): Promise<T> {
+  const inTime = () =>
+    ctx.clock.now().getTime() + PENDING_POLL_MS < at.deadline.getTime() - ctx.releaseMarginMs;
   for (;;) {
     try {
       return await detach();
     } catch (err) {
-      const state = await memberState(ctx, at.groupName, at.instanceId);
+      let state = await memberState(ctx, at.groupName, at.instanceId);
       if (!state?.startsWith('Pending')) throw err;
-      if (ctx.clock.now().getTime() + PENDING_POLL_MS >= at.deadline.getTime() - ctx.releaseMarginMs)
-        throw err;
       at.log.info(
         { lifecycleState: state },
         `${at.instanceId} is ${state} in ${at.groupName}: Auto Scaling detaches only InService or Standby members; waiting for it to be InService`,
       );
-      do {
+      while (state?.startsWith('Pending')) {
+        if (!inTime()) throw err;
         await ctx.clock.sleep(PENDING_POLL_MS, at.signal);
-      } while (
-        (await memberState(ctx, at.groupName, at.instanceId))?.startsWith('Pending') &&
-        ctx.clock.now().getTime() + PENDING_POLL_MS < at.deadline.getTime() - ctx.releaseMarginMs
-      );
+        state = await memberState(ctx, at.groupName, at.instanceId);
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import { isNotFound, notFoundInstanceIds, SpotmaxError } from '../../domain/errors.js';
+import { describeWithoutMissing } from '../../domain/missing-ids.js';
 import type { Instance } from '../../domain/types.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Ec2Port } from '../../ports/ec2.js';
@@ -8,30 +9,14 @@ import type { Ec2Port } from '../../ports/ec2.js';
 // a whole DescribeInstances when one id is unknown. These two reads keep such a lag from failing a step.
 
 /**
- * Describes `ids`, leaving out the ones EC2 does not know (yet, or any more). EC2 refuses the whole
- * request and names the unknown ids in its message: they are left out and the rest asked again, one more
- * call. When the message names none of them, the request is split in halves until the unknown ids are
- * alone (about k·log2 n calls). Halving alone, after a storm's 50 replacements were launched, cost about
- * 20 calls per page holding a new member and emptied EC2's DescribeInstances bucket under the fast path
- * (bench/reconcile.ts: 378 throttled attempts).
+ * Describes `ids`, leaving out the ones EC2 does not know (yet, or any more), for a port that answers
+ * InvalidInstanceID.NotFound (the simulated region; the AWS adapter leaves them out itself): the same
+ * drop-the-named-ids-then-halve as the adapter's (domain/missing-ids.ts). Halving alone, after a storm's
+ * 50 replacements were launched, cost about 20 calls per page holding a new member and emptied EC2's
+ * DescribeInstances bucket under the fast path (bench/reconcile.ts: 378 throttled attempts).
  */
-export async function describeKnown(ec2: Ec2Port, ids: string[]): Promise<Instance[]> {
-  if (ids.length === 0) return [];
-  try {
-    return await ec2.describeInstances(ids);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    if (ids.length === 1) return [];
-    const named = new Set(notFoundInstanceIds(err));
-    const rest = ids.filter((id) => !named.has(id));
-    if (rest.length < ids.length) return describeKnown(ec2, rest);
-    const mid = Math.ceil(ids.length / 2);
-    const [a, b] = await Promise.all([
-      describeKnown(ec2, ids.slice(0, mid)),
-      describeKnown(ec2, ids.slice(mid)),
-    ]);
-    return [...a, ...b];
-  }
+export function describeKnown(ec2: Ec2Port, ids: string[]): Promise<Instance[]> {
+  return describeWithoutMissing(ids, (some) => ec2.describeInstances(some), notFoundInstanceIds);
 }
 
 /** Waits for 2, 4, 8 ... s (about 30 s in all): the lag EC2 documents is "a couple of seconds". */
@@ -49,13 +34,16 @@ export async function describeLaunched(
 ): Promise<Instance | undefined> {
   for (let attempt = 0; ; attempt++) {
     try {
+      // Not known yet comes two ways: NotFound (the simulated region), or left out of the answer (the
+      // AWS adapter leaves unknown ids out, as the port says). Both are waited for; the second used to
+      // return at once, so on AWS a standby launched seconds ago was not waited for.
       const [instance] = await ec2.describeInstances([id]);
-      return instance;
+      if (instance) return instance;
     } catch (err) {
       if (!isNotFound(err)) throw new SpotmaxError(`describing ${id} (${what})`, { cause: err });
-      const wait = LAUNCH_WAITS_MS[attempt];
-      if (wait === undefined) return undefined;
-      await clock.sleep(wait);
     }
+    const wait = LAUNCH_WAITS_MS[attempt];
+    if (wait === undefined) return undefined;
+    await clock.sleep(wait);
   }
 }
